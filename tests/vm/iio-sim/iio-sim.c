@@ -459,33 +459,24 @@ static struct sim_slot *sim_head_slot(struct sim_state *st, ktime_t *deadline)
 	return slot;
 }
 
-static bool sim_has_work(struct sim_state *st)
-{
-	bool ret;
-
-	spin_lock_irq(&st->lock);
-	ret = !list_empty(&st->slots) && !st->stall;
-	spin_unlock_irq(&st->lock);
-	return ret;
-}
-
 static int sim_dma_thread(void *data)
 {
 	struct sim_state *st = data;
 	struct sim_slot *slot;
-	ktime_t deadline;
-	long ret;
+	ktime_t deadline, now;
 
+	/* Every wake-up re-reads the queue and the clock: nothing is assumed. */
 	while (!kthread_should_stop()) {
-		wait_event_interruptible(st->wq, kthread_should_stop() ||
-					 sim_has_work(st));
 		slot = sim_head_slot(st, &deadline);
+		now = ktime_get();
 		if (!slot)
-			continue;
-		ret = wait_event_interruptible_hrtimeout(st->wq,
+			wait_event_interruptible(st->wq, st->kick ||
+						 kthread_should_stop());
+		else if (ktime_before(now, deadline))
+			wait_event_interruptible_hrtimeout(st->wq,
 				st->kick || kthread_should_stop(),
-				ktime_sub(deadline, ktime_get()));
-		if (ret == -ETIME)
+				ktime_sub(deadline, now));
+		else
 			sim_complete_head(st, slot);
 	}
 	return 0;
@@ -887,7 +878,28 @@ static ssize_t fault_stall_store(struct device *dev,
 }
 static IIO_DEVICE_ATTR_RW(fault_stall, 0);
 
+/* For debugging hangs: the converter's view of its queue. */
+static ssize_t queue_state_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct sim_state *st = SIM_DEV(dev);
+	struct sim_slot *slot;
+	unsigned int n = 0;
+	ssize_t len;
+
+	spin_lock_irq(&st->lock);
+	list_for_each_entry(slot, &st->slots, head)
+		n++;
+	len = sysfs_emit(buf, "slots %u running %d stall %d kick %d head_k %llu next_k %llu now_k %llu\n",
+			 n, st->running, st->stall, st->kick, st->head_k,
+			 st->next_k, st->running ? sim_now_k(st) : 0);
+	spin_unlock_irq(&st->lock);
+	return len;
+}
+static IIO_DEVICE_ATTR_RO(queue_state, 0);
+
 static struct attribute *sim_adc_attrs[] = {
+	&iio_dev_attr_queue_state.dev_attr.attr,
 	&iio_dev_attr_lost_samples.dev_attr.attr,
 	&iio_dev_attr_waveform.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
@@ -896,6 +908,7 @@ static struct attribute *sim_adc_attrs[] = {
 };
 
 static struct attribute *sim_dac_attrs[] = {
+	&iio_dev_attr_queue_state.dev_attr.attr,
 	&iio_dev_attr_consumed_bytes.dev_attr.attr,
 	&iio_dev_attr_checksum.dev_attr.attr,
 	&iio_dev_attr_cyclic_repeats.dev_attr.attr,

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Raw-ABI smoke test of the IIO DMABUF interface against the simulated
+ * converters (tests/vm/iio-sim), with no GStreamer: DMABUFs from the system
+ * DMA heap and from udmabuf, attach / enqueue / poll / detach, every sample
+ * checked against the converters' formula, the DAC's checksum, the kfifo
+ * device's refusal of DMABUF and its read() path, and fence errors read
+ * through DMA_BUF_IOCTL_EXPORT_SYNC_FILE.
+ *
+ * Run it in the VM: tests/vm/run-in-vm -- build/tests/kernel/abi-smoke
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "iiodmabuf-uapi.h"
+
+#define WAIT_MS 5000
+#define FNV1A64_OFFSET 0xcbf29ce484222325ULL
+#define FNV1A64_PRIME 0x100000001b3ULL
+
+static int passed;
+
+#define CHECK(cond, ...) do {                                   \
+    if (!(cond)) {                                              \
+      fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
+      fprintf (stderr, __VA_ARGS__);                            \
+      fprintf (stderr, " (errno %d: %s)\n", errno, strerror (errno)); \
+      printf ("%d passed, 1 failed\n", passed);                 \
+      exit (1);                                                 \
+    }                                                           \
+  } while (0)
+
+/* --- sysfs ---------------------------------------------------------------- */
+
+struct device
+{
+  char sysfs[300];
+  char node[300];
+};
+
+static void
+find_device (const char *name, struct device *dev)
+{
+  char path[512], got[64] = "";
+  struct dirent *de;
+  DIR *d = opendir ("/sys/bus/iio/devices");
+  FILE *f;
+
+  CHECK (d != NULL, "no /sys/bus/iio/devices: is the iio-sim module loaded?");
+  while ((de = readdir (d))) {
+    if (strncmp (de->d_name, "iio:device", 10) != 0)
+      continue;
+    snprintf (path, sizeof path, "/sys/bus/iio/devices/%s/name", de->d_name);
+    f = fopen (path, "r");
+    if (!f)
+      continue;
+    got[0] = '\0';
+    if (fgets (got, sizeof got, f))
+      got[strcspn (got, "\n")] = '\0';
+    fclose (f);
+    if (strcmp (got, name) == 0) {
+      snprintf (dev->sysfs, sizeof dev->sysfs, "/sys/bus/iio/devices/%s",
+          de->d_name);
+      snprintf (dev->node, sizeof dev->node, "/dev/%s", de->d_name);
+      closedir (d);
+      return;
+    }
+  }
+  closedir (d);
+  CHECK (0, "device %s not found", name);
+}
+
+static void
+attr_write (const struct device *dev, const char *attr, const char *fmt, ...)
+{
+  char path[512], value[64];
+  va_list ap;
+  int fd, len;
+
+  va_start (ap, fmt);
+  len = vsnprintf (value, sizeof value, fmt, ap);
+  va_end (ap);
+  snprintf (path, sizeof path, "%s/%s", dev->sysfs, attr);
+  fd = open (path, O_WRONLY);
+  CHECK (fd >= 0, "open %s", path);
+  CHECK (write (fd, value, len) == len, "write '%s' to %s", value, path);
+  close (fd);
+}
+
+static unsigned long long
+attr_read (const struct device *dev, const char *attr)
+{
+  char path[512], value[64] = "";
+  FILE *f;
+
+  snprintf (path, sizeof path, "%s/%s", dev->sysfs, attr);
+  f = fopen (path, "r");
+  CHECK (f != NULL, "open %s", path);
+  CHECK (fgets (value, sizeof value, f) != NULL, "read %s", path);
+  fclose (f);
+  return strtoull (value, NULL, 0);
+}
+
+/* Disables buffer0 and enables exactly the first @n voltage channels. */
+static void
+configure (const struct device *dev, const char *dir, int n, int total,
+    unsigned scans, unsigned rate)
+{
+  char attr[64];
+  int c;
+
+  attr_write (dev, "buffer0/enable", "0");
+  for (c = 0; c < total; c++) {
+    snprintf (attr, sizeof attr, "buffer0/%s_voltage%d_en", dir, c);
+    attr_write (dev, attr, "%d", c < n);
+  }
+  attr_write (dev, "buffer0/length", "%u", scans);
+  attr_write (dev, "sampling_frequency", "%u", rate);
+}
+
+/* --- DMABUFs -------------------------------------------------------------- */
+
+enum heap { HEAP_SYSTEM, HEAP_UDMABUF };
+static const char *heap_names[] = { "dma_heap/system", "udmabuf" };
+
+static int
+alloc_dmabuf (enum heap heap, size_t size)
+{
+  if (heap == HEAP_SYSTEM) {
+    struct dma_heap_allocation_data req = {
+      .len = size, .fd_flags = O_RDWR | O_CLOEXEC };
+    int hfd = open ("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+
+    CHECK (hfd >= 0, "open /dev/dma_heap/system");
+    CHECK (ioctl (hfd, DMA_HEAP_IOCTL_ALLOC, &req) == 0, "DMA_HEAP_IOCTL_ALLOC");
+    close (hfd);
+    return req.fd;
+  } else {
+    struct udmabuf_create req = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
+    int ufd = open ("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+    int mfd = memfd_create ("abi-smoke", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+    int fd;
+
+    CHECK (ufd >= 0 && mfd >= 0, "open /dev/udmabuf or memfd_create");
+    CHECK (ftruncate (mfd, size) == 0, "ftruncate");
+    CHECK (fcntl (mfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0, "F_ADD_SEALS");
+    req.memfd = mfd;
+    fd = ioctl (ufd, UDMABUF_CREATE, &req);
+    CHECK (fd >= 0, "UDMABUF_CREATE");
+    close (mfd);
+    close (ufd);
+    return fd;
+  }
+}
+
+static void
+cpu_access (int fd, unsigned long long flags)
+{
+  struct dma_buf_sync sync = { .flags = flags };
+
+  while (ioctl (fd, DMA_BUF_IOCTL_SYNC, &sync) != 0)
+    CHECK (errno == EINTR || errno == EAGAIN, "DMA_BUF_IOCTL_SYNC");
+}
+
+static void
+enqueue (int bfd, int fd, size_t bytes, unsigned flags)
+{
+  struct iio_dmabuf req = { .fd = fd, .flags = flags, .bytes_used = bytes };
+
+  CHECK (ioctl (bfd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) == 0, "ENQUEUE");
+}
+
+static void
+wait_done (int fd)
+{
+  struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+  CHECK (poll (&p, 1, WAIT_MS) == 1, "block not done within %d ms", WAIT_MS);
+}
+
+/* Fence of the last enqueue, as a sync_file; exported while still pending. */
+static int
+export_fence (int fd)
+{
+  struct dma_buf_export_sync_file req = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+
+  CHECK (ioctl (fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) == 0,
+      "DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
+  return req.fd;
+}
+
+/* Waits for a sync_file and returns its status: 1 success, < 0 the error. */
+static int
+fence_status (int sync_fd)
+{
+  struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+  struct sync_file_info info;
+
+  CHECK (poll (&p, 1, WAIT_MS) == 1, "fence not signalled within %d ms",
+      WAIT_MS);
+  memset (&info, 0, sizeof info);
+  CHECK (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) == 0, "SYNC_IOC_FILE_INFO");
+  return info.status;
+}
+
+struct stream
+{
+  int dev_fd, buffer_fd;
+  int n;
+  int fds[16];
+  uint8_t *maps[16];
+  size_t size;
+};
+
+static void
+stream_open (struct stream *s, const struct device *dev, enum heap heap,
+    int n, size_t size)
+{
+  int i;
+
+  s->n = n;
+  s->size = size;
+  s->dev_fd = open (dev->node, O_RDWR | O_CLOEXEC);
+  CHECK (s->dev_fd >= 0, "open %s", dev->node);
+  s->buffer_fd = 0;
+  CHECK (ioctl (s->dev_fd, IIO_BUFFER_GET_FD_IOCTL, &s->buffer_fd) == 0,
+      "IIO_BUFFER_GET_FD_IOCTL");
+  /* Attach every DMABUF before the first enqueue (see the reference). */
+  for (i = 0; i < n; i++) {
+    s->fds[i] = alloc_dmabuf (heap, size);
+    s->maps[i] = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+        s->fds[i], 0);
+    CHECK (s->maps[i] != MAP_FAILED, "mmap DMABUF");
+    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &s->fds[i]) == 0,
+        "ATTACH");
+  }
+}
+
+static void
+stream_close (struct stream *s, const struct device *dev)
+{
+  int i;
+
+  attr_write (dev, "buffer0/enable", "0");
+  for (i = 0; i < s->n; i++) {
+    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &s->fds[i]) == 0,
+        "DETACH");
+    munmap (s->maps[i], s->size);
+    close (s->fds[i]);
+  }
+  close (s->buffer_fd);
+  close (s->dev_fd);
+}
+
+/* --- content -------------------------------------------------------------- */
+
+/* Checks @scans scans of @chans s16 channels starting at sample @k. */
+static void
+verify_s16 (const uint8_t * data, uint64_t k, unsigned scans, int chans)
+{
+  const int16_t *s = (const int16_t *) data;
+  unsigned i;
+  int c;
+
+  for (i = 0; i < scans; i++, k++)
+    for (c = 0; c < chans; c++) {
+      uint16_t want = (k + c * 0x100) & 0xffff;
+      CHECK ((uint16_t) s[i * chans + c] == want,
+          "sample %llu channel %d: got 0x%04x, want 0x%04x",
+          (unsigned long long) k, c, (uint16_t) s[i * chans + c], want);
+    }
+}
+
+static uint64_t
+fnv1a (uint64_t h, const uint8_t * p, size_t n)
+{
+  while (n--) {
+    h ^= *p++;
+    h *= FNV1A64_PRIME;
+  }
+  return h;
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+static unsigned long long samples_verified;
+
+static void
+test_capture (enum heap heap)
+{
+  const unsigned scans = 4096, nbufs = 8, blocks = 200, chans = 4;
+  const size_t size = scans * chans * 2;
+  struct device dev;
+  struct stream s;
+  unsigned i;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", chans, 4, scans * nbufs, 250000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, heap, nbufs, size);
+  for (i = 0; i < nbufs; i++)
+    enqueue (s.buffer_fd, s.fds[i], size, 0);
+  attr_write (&dev, "buffer0/enable", "1");
+
+  for (i = 0; i < blocks; i++) {
+    int b = i % nbufs;
+
+    wait_done (s.fds[b]);
+    cpu_access (s.fds[b], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+    verify_s16 (s.maps[b], (uint64_t) i * scans, scans, chans);
+    cpu_access (s.fds[b], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+    if (i + nbufs < blocks)
+      enqueue (s.buffer_fd, s.fds[b], size, 0);
+  }
+  samples_verified += (unsigned long long) blocks * scans * chans;
+  CHECK (attr_read (&dev, "lost_samples") == 0, "the ADC lost samples");
+  stream_close (&s, &dev);
+  printf ("ok - capture %u blocks of %u scans x %u channels via %s\n",
+      blocks, scans, chans, heap_names[heap]);
+  passed++;
+}
+
+static void
+fill_pattern (uint8_t * p, size_t n, uint32_t * seed)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 17;
+    *seed ^= *seed << 5;
+    p[i] = *seed;
+  }
+}
+
+static void
+test_playback (void)
+{
+  const unsigned scans = 2048, nbufs = 4, blocks = 64;
+  const size_t size = scans * 2 * 2;
+  uint64_t want = FNV1A64_OFFSET;
+  uint32_t seed = 12345;
+  struct device dev;
+  struct stream s;
+  unsigned i;
+
+  find_device ("iio-sim-dac", &dev);
+  configure (&dev, "out", 2, 2, scans * nbufs, 250000);
+  stream_open (&s, &dev, HEAP_SYSTEM, nbufs, size);
+  for (i = 0; i < blocks; i++) {
+    int b = i % nbufs;
+
+    if (i >= nbufs)
+      wait_done (s.fds[b]);
+    cpu_access (s.fds[b], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+    fill_pattern (s.maps[b], size, &seed);
+    want = fnv1a (want, s.maps[b], size);
+    cpu_access (s.fds[b], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+    enqueue (s.buffer_fd, s.fds[b], size, 0);
+    if (i == nbufs - 1)
+      attr_write (&dev, "buffer0/enable", "1");
+  }
+  for (i = 0; i < nbufs; i++)
+    wait_done (s.fds[i]);
+  CHECK (attr_read (&dev, "consumed_bytes") == (unsigned long long) blocks * size,
+      "DAC consumed %llu bytes, want %llu", attr_read (&dev, "consumed_bytes"),
+      (unsigned long long) blocks * size);
+  CHECK (attr_read (&dev, "checksum") == want, "DAC checksum 0x%016llx, want "
+      "0x%016llx", attr_read (&dev, "checksum"), (unsigned long long) want);
+  stream_close (&s, &dev);
+  printf ("ok - playback of %u blocks (%zu bytes), DAC checksum 0x%016llx\n",
+      blocks, blocks * size, (unsigned long long) want);
+  passed++;
+}
+
+static void
+test_kfifo (void)
+{
+  const unsigned scans = 2000;
+  uint8_t data[2000 * 4];
+  struct device dev;
+  size_t got = 0;
+  int fd, bfd = 0, dmabuf;
+
+  find_device ("iio-sim-kfifo", &dev);
+  configure (&dev, "in", 2, 2, 4096, 8000);
+
+  fd = open (dev.node, O_RDWR | O_CLOEXEC);
+  CHECK (fd >= 0, "open %s", dev.node);
+  CHECK (ioctl (fd, IIO_BUFFER_GET_FD_IOCTL, &bfd) == 0, "GET_FD");
+  dmabuf = alloc_dmabuf (HEAP_SYSTEM, 4096);
+  errno = 0;
+  CHECK (ioctl (bfd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &dmabuf) == -1
+      && errno == EPERM, "ATTACH on a kfifo buffer must fail with EPERM");
+  close (dmabuf);
+  close (bfd);
+
+  attr_write (&dev, "buffer0/enable", "1");
+  while (got < sizeof data) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    ssize_t n;
+
+    CHECK (poll (&p, 1, WAIT_MS) == 1, "no data from the kfifo device");
+    n = read (fd, data + got, sizeof data - got);
+    CHECK (n > 0, "read");
+    got += n;
+  }
+  attr_write (&dev, "buffer0/enable", "0");
+  close (fd);
+  verify_s16 (data, 0, scans, 2);
+  samples_verified += scans * 2;
+  printf ("ok - kfifo refuses ATTACH (EPERM), read() gave %u exact scans\n",
+      scans);
+  passed++;
+}
+
+static void
+test_fence_error (void)
+{
+  const unsigned scans = 1024, nbufs = 4, blocks = 40, chans = 2;
+  const size_t size = scans * chans * 2;
+  int sync_fds[16], failed = 0;
+  struct device dev;
+  struct stream s;
+  unsigned i;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", chans, 4, scans * nbufs, 100000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, HEAP_SYSTEM, nbufs, size);
+  for (i = 0; i < nbufs; i++) {
+    enqueue (s.buffer_fd, s.fds[i], size, 0);
+    sync_fds[i] = export_fence (s.fds[i]);
+  }
+  attr_write (&dev, "buffer0/enable", "1");
+
+  for (i = 0; i < blocks; i++) {
+    int b = i % nbufs, status = fence_status (sync_fds[b]);
+
+    close (sync_fds[b]);
+    if (status < 0) {
+      CHECK (status == -EIO, "block %u: fence status %d, want -EIO", i, status);
+      failed++;
+    } else {
+      CHECK (status == 1, "block %u: fence status %d", i, status);
+      cpu_access (s.fds[b], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+      /* a failed block still takes its place in the stream */
+      verify_s16 (s.maps[b], (uint64_t) i * scans, scans, chans);
+      cpu_access (s.fds[b], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+      samples_verified += scans * chans;
+    }
+    if (i == 10)
+      attr_write (&dev, "fault_eio_blocks", "2");
+    if (i + nbufs < blocks) {
+      enqueue (s.buffer_fd, s.fds[b], size, 0);
+      sync_fds[b] = export_fence (s.fds[b]);
+    }
+  }
+  CHECK (failed == 2, "%d blocks failed, want 2", failed);
+  stream_close (&s, &dev);
+  printf ("ok - fault_eio_blocks=2 gave 2 fences with -EIO, the rest exact\n");
+  passed++;
+}
+
+static int
+wanted (int argc, char **argv, const char *name)
+{
+  int i;
+
+  for (i = 1; i < argc; i++)
+    if (strcmp (argv[i], name) == 0)
+      return 1;
+  return argc < 2;
+}
+
+/* Runs every test, or those named on the command line. */
+int
+main (int argc, char **argv)
+{
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  if (wanted (argc, argv, "capture")) {
+    test_capture (HEAP_SYSTEM);
+    test_capture (HEAP_UDMABUF);
+  }
+  if (wanted (argc, argv, "playback"))
+    test_playback ();
+  if (wanted (argc, argv, "kfifo"))
+    test_kfifo ();
+  if (wanted (argc, argv, "fence-error"))
+    test_fence_error ();
+  printf ("samples verified: %llu\n", samples_verified);
+  printf ("%d passed, 0 failed\n", passed);
+  return 0;
+}
