@@ -5,7 +5,8 @@
  * DMA heap and from udmabuf, attach / enqueue / poll / detach, every sample
  * checked against the converters' formula, the DAC's checksum, the kfifo
  * device's refusal of DMABUF and its read() path, and fence errors read
- * through DMA_BUF_IOCTL_EXPORT_SYNC_FILE.
+ * through DMA_BUF_IOCTL_EXPORT_SYNC_FILE, the stall knob, and removal of a
+ * device while it streams.
  *
  * Run it in the VM: tests/vm/run-in-vm -- build/tests/kernel/abi-smoke
  */
@@ -473,6 +474,91 @@ test_fence_error (void)
   passed++;
 }
 
+
+static void
+test_stall (void)
+{
+  const unsigned scans = 1024, nbufs = 2;
+  const size_t size = scans * 2;
+  struct pollfd p;
+  struct device dev;
+  struct stream s;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", 1, 4, scans * nbufs, 100000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, HEAP_SYSTEM, nbufs, size);
+  attr_write (&dev, "fault_stall", "1");
+  enqueue (s.buffer_fd, s.fds[0], size, 0);
+  attr_write (&dev, "buffer0/enable", "1");
+
+  /* 1024 scans take 10 ms: 300 ms without completion is the stall */
+  p = (struct pollfd) { .fd = s.fds[0], .events = POLLOUT };
+  CHECK (poll (&p, 1, 300) == 0, "a stalled converter completed a block");
+  attr_write (&dev, "fault_stall", "0");
+  wait_done (s.fds[0]);
+  CHECK (attr_read (&dev, "lost_samples") >= 20000,
+      "the stalled time was not counted as lost (%llu samples)",
+      attr_read (&dev, "lost_samples"));
+  cpu_access (s.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  verify_s16 (s.maps[0], attr_read (&dev, "lost_samples"), scans, 1);
+  cpu_access (s.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+  stream_close (&s, &dev);
+  printf ("ok - fault_stall holds blocks back; after it the stream resumes "
+      "where the converter is, the gap counted as lost\n");
+  passed++;
+}
+
+static void
+write_file (const char *path, const char *value)
+{
+  int fd = open (path, O_WRONLY);
+
+  CHECK (fd >= 0, "open %s", path);
+  CHECK (write (fd, value, strlen (value)) == (ssize_t) strlen (value),
+      "write %s to %s", value, path);
+  close (fd);
+}
+
+/* Unbinding the device while it streams ends pending blocks; nothing hangs. */
+static void
+test_removal (void)
+{
+  const unsigned scans = 4096, nbufs = 4;
+  const size_t size = scans * 2;
+  struct device dev;
+  struct stream s;
+  int i, status, sync_fd;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", 1, 4, scans * nbufs, 10000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, HEAP_SYSTEM, nbufs, size);
+  for (i = 0; i < (int) nbufs; i++)
+    enqueue (s.buffer_fd, s.fds[i], size, 0);
+  sync_fd = export_fence (s.fds[nbufs - 1]);
+  attr_write (&dev, "buffer0/enable", "1");
+  write_file ("/sys/bus/platform/drivers/iio-sim/unbind", "iio-sim.0");
+
+  status = fence_status (sync_fd);
+  close (sync_fd);
+  CHECK (status == -EINTR, "a block pending at removal has status %d, "
+      "want -EINTR", status);
+  for (i = 0; i < (int) nbufs; i++) {
+    wait_done (s.fds[i]);
+    ioctl (s.buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &s.fds[i]);
+    munmap (s.maps[i], s.size);
+    close (s.fds[i]);
+  }
+  close (s.buffer_fd);
+  close (s.dev_fd);
+  write_file ("/sys/bus/platform/drivers/iio-sim/bind", "iio-sim.0");
+  find_device ("iio-sim-adc", &dev);
+  printf ("ok - removal while streaming ends pending blocks with -EINTR; "
+      "the device binds again\n");
+  passed++;
+}
+
 static int
 wanted (int argc, char **argv, const char *name)
 {
@@ -499,6 +585,10 @@ main (int argc, char **argv)
     test_kfifo ();
   if (wanted (argc, argv, "fence-error"))
     test_fence_error ();
+  if (wanted (argc, argv, "stall"))
+    test_stall ();
+  if (wanted (argc, argv, "removal"))
+    test_removal ();
   printf ("samples verified: %llu\n", samples_verified);
   printf ("%d passed, 0 failed\n", passed);
   return 0;
