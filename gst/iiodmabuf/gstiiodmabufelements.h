@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef __GST_IIO_DMABUF_ELEMENTS_H__
+#define __GST_IIO_DMABUF_ELEMENTS_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* How blocks move between the kernel and the element. */
+typedef enum
+{
+  GST_IIO_DMABUF_IO_MODE_AUTO,  /* DMABUF when the driver can, else rw */
+  GST_IIO_DMABUF_IO_MODE_DMABUF,
+  GST_IIO_DMABUF_IO_MODE_RW,    /* read() / write() */
+} GstIioDmabufIoMode;
+
+#define GST_TYPE_IIO_DMABUF_IO_MODE (gst_iio_dmabuf_io_mode_get_type ())
+GType gst_iio_dmabuf_io_mode_get_type (void);
+
+
+GST_ELEMENT_REGISTER_DECLARE (iiodmabufsrc);
+
+G_END_DECLS
+
+#endif /* __GST_IIO_DMABUF_ELEMENTS_H__ */

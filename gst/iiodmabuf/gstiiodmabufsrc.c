@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-iiodmabufsrc
+ * @title: iiodmabufsrc
+ *
+ * Captures from an IIO input buffer (an ADC, an SDR receiver). Each buffer
+ * pushed is a DMABUF the converter's DMA wrote, as GstDmaBufMemory; when
+ * downstream releases it, it goes back to the kernel. Drivers without DMABUF
+ * support are read with read() (io-mode=auto).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 iiodmabufsrc device=iio-sim-adc channels=voltage0,voltage1 \
+ *     ! wavenc ! filesink location=capture.wav
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiodmabufsrc.h"
+#include "gstiiodmabufallocator.h"
+#include "gstiiodmabufcaps.h"
+#include "gstiiodmabufelements.h"
+#include "gstiiodmabufpool.h"
+#include "iiodmabuf-device.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
+#define GST_CAT_DEFAULT gst_iio_dmabuf_src_debug
+
+#define DEFAULT_DEVICE NULL
+#define DEFAULT_BUFFER 0
+#define DEFAULT_CHANNELS NULL
+#define DEFAULT_SAMPLES_PER_BLOCK 4096
+#define DEFAULT_NUM_BLOCKS 4
+#define DEFAULT_SAMPLING_FREQUENCY 0
+#define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
+#define DEFAULT_DMA_HEAP "/dev/dma_heap/system"
+#define DEFAULT_TIMEOUT (5 * GST_SECOND)
+/* this many failed blocks in a row is a failed device, not a glitch */
+#define MAX_FAILED_IN_A_ROW 16
+
+enum
+{
+  PROP_0,
+  PROP_DEVICE,
+  PROP_BUFFER,
+  PROP_CHANNELS,
+  PROP_SAMPLES_PER_BLOCK,
+  PROP_NUM_BLOCKS,
+  PROP_SAMPLING_FREQUENCY,
+  PROP_ATTRIBUTES,
+  PROP_IO_MODE,
+  PROP_DMA_HEAP,
+  PROP_TIMEOUT,
+  PROP_STATS,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+typedef struct
+{
+  guint64 blocks;
+  guint64 bytes;
+  guint64 copies;
+  guint64 failed_blocks;
+  guint64 lost_samples;
+} GstIioDmabufSrcStats;
+
+struct _GstIioDmabufSrc
+{
+  GstPushSrc parent;
+
+  /* properties (object lock) */
+  gchar *device_spec;
+  guint buffer_index;
+  gchar *channels;
+  guint samples_per_block;
+  guint num_blocks;
+  guint sampling_frequency;
+  GstStructure *attributes;
+  GstIioDmabufIoMode io_mode;
+  gchar *dma_heap;
+  GstClockTime timeout;
+
+  /* streaming */
+  IioDevice *device;
+  GstAllocator *allocator;
+  GstBufferPool *pool;
+  GstPoll *poll;                /* read() waits in rw mode */
+  gboolean use_dmabuf;
+  gboolean enabled;
+  guint rate;
+  guint scan_bytes;
+  gsize block_bytes;
+  guint64 offset;
+  gboolean discont;
+  guint failed_in_a_row;
+  GstIioDmabufSrcStats stats;   /* object lock */
+};
+
+
+#define gst_iio_dmabuf_src_parent_class parent_class
+G_DEFINE_TYPE (GstIioDmabufSrc, gst_iio_dmabuf_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (iiodmabufsrc, "iiodmabufsrc", GST_RANK_NONE,
+    GST_TYPE_IIO_DMABUF_SRC);
+
+/* --- the device ------------------------------------------------------------ */
+
+static void
+post_device_error (GstIioDmabufSrc * self, GError * error)
+{
+  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND)
+      || g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL))
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message),
+        (NULL));
+  else if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_BUSY))
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY, ("%s", error->message), (NULL));
+  else if (g_error_matches (error, IIO_DEVICE_ERROR,
+          IIO_DEVICE_ERROR_PERMISSION))
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, ("%s",
+            error->message), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+  g_error_free (error);
+}
+
+static gboolean
+open_device (GstIioDmabufSrc * self)
+{
+  GError *error = NULL;
+
+  if (!self->device_spec) {
+    gchar *present = iio_device_list_present ();
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No IIO device given: set device= to one of: %s", present), (NULL));
+    g_free (present);
+    return FALSE;
+  }
+  self->device = iio_device_open (self->device_spec, self->buffer_index,
+      &error);
+  if (self->device && self->device->is_output) {
+    g_set_error (&error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+        "Buffer %u of IIO device %s is an output: use iiodmabufsink for it",
+        self->buffer_index, self->device->name);
+    g_clear_pointer (&self->device, iio_device_close);
+  }
+  if (self->device && iio_device_select_channels (self->device,
+          self->channels, &error))
+    return TRUE;
+  g_clear_pointer (&self->device, iio_device_close);
+  post_device_error (self, error);
+  return FALSE;
+}
+
+static gboolean
+write_attribute (GQuark field, const GValue * value, gpointer user_data)
+{
+  GstIioDmabufSrc *self = user_data;
+  GError *error = NULL;
+  GValue text = G_VALUE_INIT;
+  gboolean ok;
+
+  g_value_init (&text, G_TYPE_STRING);
+  if (!g_value_transform (value, &text))
+    g_value_take_string (&text, gst_value_serialize (value));
+  ok = iio_device_write_attr (self->device, g_quark_to_string (field),
+      g_value_get_string (&text), &error);
+  g_value_unset (&text);
+  if (!ok)
+    post_device_error (self, error);
+  return ok;
+}
+
+static gboolean
+apply_settings (GstIioDmabufSrc * self)
+{
+  GError *error = NULL;
+  gchar value[16];
+
+  if (self->attributes && !gst_structure_foreach (self->attributes,
+          write_attribute, self))
+    return FALSE;
+  if (self->sampling_frequency) {
+    g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
+    if (!iio_device_write_attr (self->device, "sampling_frequency", value,
+            &error)) {
+      post_device_error (self, error);
+      return FALSE;
+    }
+  }
+  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+    self->rate = 0;
+  return TRUE;
+}
+
+static GstCaps *
+device_caps (GstIioDmabufSrc * self)
+{
+  guint n = iio_device_n_enabled (self->device), i;
+  const IioChannel **channels = g_new (const IioChannel *, n);
+  GstCaps *caps;
+
+  for (i = 0; i < n; i++)
+    channels[i] = iio_device_enabled_channel (self->device, i);
+  caps = gst_iio_dmabuf_caps_for_channels (channels, n, self->rate);
+  g_free (channels);
+  return caps;
+}
+
+/* --- starting and stopping ----------------------------------------------------- */
+
+static gboolean
+start_pool (GstIioDmabufSrc * self, GError ** error)
+{
+  GstStructure *config;
+
+  gst_clear_object (&self->allocator);
+  self->allocator = gst_iio_dmabuf_allocator_new (self->dma_heap);
+  self->pool = gst_iio_dmabuf_pool_new (self->allocator,
+      self->device->buffer_fd, self->timeout);
+  config = gst_buffer_pool_get_config (self->pool);
+  gst_buffer_pool_config_set_params (config, NULL, self->block_bytes,
+      self->num_blocks, self->num_blocks);
+  if (gst_buffer_pool_set_config (self->pool, config)
+      && gst_buffer_pool_set_active (self->pool, TRUE))
+    return TRUE;
+  *error = gst_iio_dmabuf_pool_take_error (GST_IIO_DMABUF_POOL (self->pool));
+  if (!*error)
+    *error = g_error_new (IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+        "Cannot set up %u blocks of %" G_GSIZE_FORMAT " bytes",
+        self->num_blocks, self->block_bytes);
+  gst_clear_object (&self->pool);
+  return FALSE;
+}
+
+/* DMABUF blocks when the mode and the driver allow, else read(). */
+static gboolean
+choose_io (GstIioDmabufSrc * self)
+{
+  GError *error = NULL;
+
+  self->use_dmabuf = FALSE;
+  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+    return TRUE;
+  if (start_pool (self, &error)) {
+    self->use_dmabuf = TRUE;
+    return TRUE;
+  }
+  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
+    GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
+    g_error_free (error);
+    return TRUE;
+  }
+  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
+            "fall back to read().", error->message), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("%s", error->message),
+        (NULL));
+  g_error_free (error);
+  return FALSE;
+}
+
+static gboolean
+compute_block_size (GstIioDmabufSrc * self)
+{
+  self->scan_bytes = iio_device_scan_bytes (self->device);
+  self->block_bytes = (gsize) self->scan_bytes * self->samples_per_block;
+  if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
+          "bytes is too large for the kernel: lower samples-per-block",
+          self->samples_per_block, self->scan_bytes), (NULL));
+  return FALSE;
+}
+
+static gboolean
+gst_iio_dmabuf_src_start (GstBaseSrc * src)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GError *error = NULL;
+
+  memset (&self->stats, 0, sizeof self->stats);
+  self->offset = 0;
+  self->discont = TRUE;
+  self->enabled = FALSE;
+  self->failed_in_a_row = 0;
+  if (!iio_device_open_buffer (self->device, &error))
+    goto device_error;
+  if (!apply_settings (self) || !compute_block_size (self)) {
+    iio_device_restore (self->device);
+    return FALSE;
+  }
+  if (!iio_device_configure (self->device,
+          self->samples_per_block * self->num_blocks, &error))
+    goto device_error;
+  if (!choose_io (self)) {
+    iio_device_restore (self->device);
+    return FALSE;
+  }
+  if (!self->use_dmabuf)
+    fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
+      "block, %s", self->device->name, iio_device_n_enabled (self->device),
+      self->scan_bytes, self->samples_per_block,
+      self->use_dmabuf ? "DMABUF" : "read()");
+  return TRUE;
+
+device_error:
+  iio_device_restore (self->device);
+  post_device_error (self, error);
+  return FALSE;
+}
+
+static gboolean
+gst_iio_dmabuf_src_stop (GstBaseSrc * src)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+
+  /* disabling first ends every pending transfer */
+  iio_device_set_enabled (self->device, FALSE, NULL);
+  if (self->pool) {
+    gst_buffer_pool_set_active (self->pool, FALSE);
+    gst_clear_object (&self->pool);
+  }
+  iio_device_restore (self->device);
+  return TRUE;
+}
+
+/* --- negotiation ---------------------------------------------------------------- */
+
+static GstCaps *
+gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GstCaps *caps;
+
+  if (!self->device)
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
+  else
+    caps = device_caps (self);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static GstClockTime
+block_duration (GstIioDmabufSrc * self)
+{
+  if (!self->rate)
+    return GST_CLOCK_TIME_NONE;
+  return gst_util_uint64_scale_int (self->samples_per_block, GST_SECOND,
+      self->rate);
+}
+
+static gboolean
+gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GstClockTime block;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->device)
+    return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
+  block = block_duration (self);
+  if (!GST_CLOCK_TIME_IS_VALID (block))
+    return FALSE;
+  /* a block is seen when complete; the device can run num-blocks ahead */
+  gst_query_set_latency (query, TRUE, block, block * self->num_blocks);
+  return TRUE;
+}
+
+/* --- streaming ------------------------------------------------------------------- */
+
+static GstFlowReturn
+enable_device (GstIioDmabufSrc * self)
+{
+  GError *error = NULL;
+
+  if (iio_device_set_enabled (self->device, TRUE, &error)) {
+    self->enabled = TRUE;
+    return GST_FLOW_OK;
+  }
+  post_device_error (self, error);
+  return GST_FLOW_ERROR;
+}
+
+/* Waits for the buffer fd to be readable; FLUSHING when unlocked. */
+static GstFlowReturn
+wait_readable (GstIioDmabufSrc * self)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
+  gint ret;
+
+  pfd.fd = self->device->buffer_fd;
+  gst_poll_add_fd (self->poll, &pfd);
+  gst_poll_fd_ctl_read (self->poll, &pfd, TRUE);
+  do {
+    ret = gst_poll_wait (self->poll, self->timeout);
+  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+  gst_poll_remove_fd (self->poll, &pfd);
+  if (ret < 0 && errno == EBUSY)
+    return GST_FLOW_FLUSHING;
+  if (ret == 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("No data from IIO device %s "
+            "within %" GST_TIME_FORMAT ": the converter is stalled or not "
+            "clocked, or raise timeout", self->device->name,
+            GST_TIME_ARGS (self->timeout)), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+/* read() path: fills a whole block, waiting as data arrives. */
+static GstFlowReturn
+read_block (GstIioDmabufSrc * self, GstBuffer ** out)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, self->block_bytes, NULL);
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstMapInfo map;
+  gsize got = 0;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  while (got < map.size && ret == GST_FLOW_OK) {
+    gssize n = read (self->device->buffer_fd, map.data + got, map.size - got);
+
+    if (n > 0)
+      got += n;
+    else if (n < 0 && errno == EAGAIN)
+      ret = wait_readable (self);
+    else if (n < 0 && errno != EINTR) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Reading IIO device %s "
+              "failed: is it still there?", self->device->name),
+          GST_ERROR_SYSTEM);
+      ret = GST_FLOW_ERROR;
+    }
+  }
+  gst_buffer_unmap (buf, &map);
+  if (ret == GST_FLOW_OK)
+    *out = buf;
+  else
+    gst_buffer_unref (buf);
+  return ret;
+}
+
+static GstFlowReturn
+block_failed (GstIioDmabufSrc * self)
+{
+  gint err = gst_iio_dmabuf_pool_last_block_error
+      (GST_IIO_DMABUF_POOL (self->pool));
+
+  GST_OBJECT_LOCK (self);
+  self->stats.failed_blocks++;
+  self->stats.lost_samples += self->samples_per_block;
+  GST_OBJECT_UNLOCK (self);
+  self->offset += self->samples_per_block;
+  self->discont = TRUE;
+  if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
+            "(%s): IIO device %s is failing or was removed",
+            self->failed_in_a_row, g_strerror (-err), self->device->name),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
+          "%s failed (%s) and was dropped; the stream goes on",
+          self->samples_per_block, self->device->name, g_strerror (-err)),
+      (NULL));
+  return GST_FLOW_OK;
+}
+
+/* Copy rather than let the converter run dry when downstream holds on to
+ * blocks (as v4l2src does). */
+static GstBuffer *
+maybe_copy (GstIioDmabufSrc * self, GstBuffer * buf)
+{
+  guint threshold = MIN (2, self->num_blocks - 1);
+  GstBuffer *copy;
+  GstMapInfo map;
+
+  if (gst_iio_dmabuf_pool_n_queued (GST_IIO_DMABUF_POOL (self->pool))
+      >= threshold)
+    return buf;
+  copy = gst_buffer_new_allocate (NULL, self->block_bytes, NULL);
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  gst_buffer_fill (copy, 0, map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  GST_OBJECT_LOCK (self);
+  self->stats.copies++;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "downstream holds the blocks: copied one");
+  return copy;
+}
+
+static GstFlowReturn
+dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
+{
+  GstFlowReturn ret;
+  GError *error;
+
+  for (;;) {
+    ret = gst_buffer_pool_acquire_buffer (self->pool, out, NULL);
+    if (ret == GST_FLOW_OK) {
+      self->failed_in_a_row = 0;
+      *out = maybe_copy (self, *out);
+      return GST_FLOW_OK;
+    }
+    if (ret != GST_IIO_DMABUF_FLOW_BLOCK_FAILED)
+      break;
+    ret = block_failed (self);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  error = gst_iio_dmabuf_pool_take_error (GST_IIO_DMABUF_POOL (self->pool));
+  if (ret == GST_FLOW_ERROR && error)
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message), (NULL));
+  g_clear_error (&error);
+  return ret;
+}
+
+static void
+stamp (GstIioDmabufSrc * self, GstBuffer * buf)
+{
+  GstClockTime duration = block_duration (self), now;
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+
+  GST_BUFFER_DURATION (buf) = duration;
+  GST_BUFFER_OFFSET (buf) = self->offset;
+  GST_BUFFER_OFFSET_END (buf) = self->offset + self->samples_per_block;
+  self->offset += self->samples_per_block;
+  if (clock) {
+    /* the block was complete when we saw it: it started a block earlier */
+    now = gst_clock_get_time (clock) - GST_ELEMENT_CAST (self)->base_time;
+    if (GST_CLOCK_TIME_IS_VALID (duration))
+      now = now > duration ? now - duration : 0;
+    GST_BUFFER_PTS (buf) = now;
+    gst_object_unref (clock);
+  }
+  if (self->discont) {
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
+  }
+}
+
+static GstFlowReturn
+gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (!self->enabled)
+    ret = enable_device (self);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (self->use_dmabuf)
+    ret = dequeue_block (self, out);
+  else
+    ret = read_block (self, out);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  stamp (self, *out);
+  GST_OBJECT_LOCK (self);
+  self->stats.blocks++;
+  self->stats.bytes += self->block_bytes;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "block %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT,
+      self->stats.blocks, GST_TIME_ARGS (GST_BUFFER_PTS (*out)));
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_iio_dmabuf_src_unlock (GstBaseSrc * src)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+
+  gst_poll_set_flushing (self->poll, TRUE);
+  if (self->pool)
+    gst_buffer_pool_set_flushing (self->pool, TRUE);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_dmabuf_src_unlock_stop (GstBaseSrc * src)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+
+  gst_poll_set_flushing (self->poll, FALSE);
+  if (self->pool)
+    gst_buffer_pool_set_flushing (self->pool, FALSE);
+  return TRUE;
+}
+
+/* --- GstElement ------------------------------------------------------------------ */
+
+static GstStateChangeReturn
+gst_iio_dmabuf_src_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_device (self))
+    return GST_STATE_CHANGE_FAILURE;
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL
+      || (transition == GST_STATE_CHANGE_NULL_TO_READY
+          && ret == GST_STATE_CHANGE_FAILURE))
+    g_clear_pointer (&self->device, iio_device_close);
+  return ret;
+}
+
+/* --- properties ------------------------------------------------------------------- */
+
+static GstStructure *
+stats_structure (GstIioDmabufSrc * self)
+{
+  const gchar *origin = "none";
+
+  if (self->use_dmabuf && self->allocator)
+    origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
+  return gst_structure_new ("application/x-iiodmabufsrc-stats",
+      "blocks", G_TYPE_UINT64, self->stats.blocks,
+      "bytes", G_TYPE_UINT64, self->stats.bytes,
+      "copies", G_TYPE_UINT64, self->stats.copies,
+      "failed-blocks", G_TYPE_UINT64, self->stats.failed_blocks,
+      "lost-samples", G_TYPE_UINT64, self->stats.lost_samples,
+      "io-mode", G_TYPE_STRING, self->use_dmabuf ? "dmabuf" : "rw",
+      "dmabuf-origin", G_TYPE_STRING, origin, NULL);
+}
+
+static gboolean
+settable (GstIioDmabufSrc * self, GParamSpec * pspec)
+{
+  GstState state = GST_STATE (self);
+
+  if (state <= GST_STATE_READY
+      || !(pspec->flags & GST_PARAM_MUTABLE_READY))
+    return TRUE;
+  GST_WARNING_OBJECT (self, "%s can only be changed in the NULL or READY "
+      "state", pspec->name);
+  return FALSE;
+}
+
+static void
+gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  if (!settable (self, pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_DEVICE:
+      g_free (self->device_spec);
+      self->device_spec = g_value_dup_string (value);
+      break;
+    case PROP_BUFFER:
+      self->buffer_index = g_value_get_uint (value);
+      break;
+    case PROP_CHANNELS:
+      g_free (self->channels);
+      self->channels = g_value_dup_string (value);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      self->samples_per_block = g_value_get_uint (value);
+      break;
+    case PROP_NUM_BLOCKS:
+      self->num_blocks = g_value_get_uint (value);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      self->sampling_frequency = g_value_get_uint (value);
+      break;
+    case PROP_ATTRIBUTES:
+      g_clear_pointer (&self->attributes, gst_structure_free);
+      if (gst_value_get_structure (value))
+        self->attributes = gst_structure_copy (gst_value_get_structure (value));
+      break;
+    case PROP_IO_MODE:
+      self->io_mode = g_value_get_enum (value);
+      break;
+    case PROP_DMA_HEAP:
+      g_free (self->dma_heap);
+      self->dma_heap = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_dmabuf_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device_spec);
+      break;
+    case PROP_BUFFER:
+      g_value_set_uint (value, self->buffer_index);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_string (value, self->channels);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      g_value_set_uint (value, self->samples_per_block);
+      break;
+    case PROP_NUM_BLOCKS:
+      g_value_set_uint (value, self->num_blocks);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      g_value_set_uint (value, self->sampling_frequency);
+      break;
+    case PROP_ATTRIBUTES:
+      gst_value_set_structure (value, self->attributes);
+      break;
+    case PROP_IO_MODE:
+      g_value_set_enum (value, self->io_mode);
+      break;
+    case PROP_DMA_HEAP:
+      g_value_set_string (value, self->dma_heap);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64 (value, self->timeout);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, stats_structure (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_dmabuf_src_finalize (GObject * object)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
+
+  g_free (self->device_spec);
+  g_free (self->channels);
+  g_free (self->dma_heap);
+  g_clear_pointer (&self->attributes, gst_structure_free);
+  g_clear_pointer (&self->device, iio_device_close);
+  gst_clear_object (&self->allocator);
+  gst_poll_free (self->poll);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+#define SETTING (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstIioDmabufSrc:device:
+   *
+   * The IIO device: its name ("iio-sim-adc"), label, "iio:deviceN" or
+   * "/dev/iio:deviceN".
+   */
+  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
+      "IIO device by name, label, iio:deviceN or /dev/iio:deviceN",
+      DEFAULT_DEVICE, SETTING);
+  /**
+   * GstIioDmabufSrc:buffer:
+   *
+   * Which of the device's buffers to capture from.
+   */
+  properties[PROP_BUFFER] = g_param_spec_uint ("buffer", "Buffer",
+      "Index of the device's IIO buffer", 0, 63, DEFAULT_BUFFER, SETTING);
+  /**
+   * GstIioDmabufSrc:channels:
+   *
+   * Comma-separated channel ids to enable ("voltage0,voltage1"); unset: all
+   * but the timestamp.
+   */
+  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
+      "Comma-separated channel ids to enable (default: all but timestamp)",
+      DEFAULT_CHANNELS, SETTING);
+  /**
+   * GstIioDmabufSrc:samples-per-block:
+   *
+   * Scans in one block: the size of each DMABUF and of each buffer pushed.
+   */
+  properties[PROP_SAMPLES_PER_BLOCK] = g_param_spec_uint ("samples-per-block",
+      "Samples per block", "Scans in each block (DMABUF)", 1, G_MAXINT32,
+      DEFAULT_SAMPLES_PER_BLOCK, SETTING);
+  /**
+   * GstIioDmabufSrc:num-blocks:
+   *
+   * Blocks in flight between the kernel and the pipeline.
+   */
+  properties[PROP_NUM_BLOCKS] = g_param_spec_uint ("num-blocks", "Blocks",
+      "Number of blocks (DMABUFs) in flight", 2, 64, DEFAULT_NUM_BLOCKS,
+      SETTING);
+  /**
+   * GstIioDmabufSrc:sampling-frequency:
+   *
+   * Written to the device's sampling_frequency at start; 0 leaves it.
+   */
+  properties[PROP_SAMPLING_FREQUENCY] = g_param_spec_uint
+      ("sampling-frequency", "Sampling frequency",
+      "Sampling frequency in Hz to set on the device (0: leave as is)", 0,
+      G_MAXINT32, DEFAULT_SAMPLING_FREQUENCY, SETTING);
+  /**
+   * GstIioDmabufSrc:attributes:
+   *
+   * Other device attributes to write at start, e.g.
+   * "attrs,waveform=sine".
+   */
+  properties[PROP_ATTRIBUTES] = g_param_spec_boxed ("attributes",
+      "Attributes", "Device attributes to write at start (a GstStructure)",
+      GST_TYPE_STRUCTURE, SETTING);
+  /**
+   * GstIioDmabufSrc:io-mode:
+   *
+   * auto: DMABUF blocks when the driver supports them, else read().
+   */
+  properties[PROP_IO_MODE] = g_param_spec_enum ("io-mode", "I/O mode",
+      "How blocks move: auto, dmabuf or rw", GST_TYPE_IIO_DMABUF_IO_MODE,
+      DEFAULT_IO_MODE, SETTING);
+  /**
+   * GstIioDmabufSrc:dma-heap:
+   *
+   * DMA heap to allocate blocks from; /dev/udmabuf is the fallback.
+   */
+  properties[PROP_DMA_HEAP] = g_param_spec_string ("dma-heap", "DMA heap",
+      "DMA heap device for the blocks (udmabuf is the fallback)",
+      DEFAULT_DMA_HEAP, SETTING);
+  /**
+   * GstIioDmabufSrc:timeout:
+   *
+   * How long to wait for a block before failing, in nanoseconds.
+   */
+  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
+      "How long to wait for a block before an error (ns)", GST_MSECOND,
+      G_MAXUINT64, DEFAULT_TIMEOUT, SETTING);
+  /**
+   * GstIioDmabufSrc:stats:
+   *
+   * blocks, bytes, copies, failed-blocks, lost-samples, io-mode and
+   * dmabuf-origin (dma-heap, udmabuf or none).
+   */
+  properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
+      "Blocks, bytes, copies, failed blocks, lost samples, I/O mode",
+      GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+}
+
+static void
+gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_iio_dmabuf_src_debug, "iiodmabufsrc", 0,
+      "IIO DMABUF source");
+
+  gobject_class->set_property = gst_iio_dmabuf_src_set_property;
+  gobject_class->get_property = gst_iio_dmabuf_src_get_property;
+  gobject_class->finalize = gst_iio_dmabuf_src_finalize;
+  install_properties (gobject_class);
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_change_state);
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_stop);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_get_caps);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_query);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_unlock);
+  basesrc_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_unlock_stop);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_create);
+
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+          gst_iio_dmabuf_caps_template ()));
+  gst_element_class_set_static_metadata (element_class,
+      "IIO DMABUF source", "Source/Hardware",
+      "Captures from an IIO input buffer through DMABUFs, without a copy",
+      "gst-iiodmabuf developers");
+  gst_type_mark_as_plugin_api (GST_TYPE_IIO_DMABUF_IO_MODE, 0);
+}
+
+static void
+gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
+{
+  self->buffer_index = DEFAULT_BUFFER;
+  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
+  self->num_blocks = DEFAULT_NUM_BLOCKS;
+  self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
+  self->io_mode = DEFAULT_IO_MODE;
+  self->dma_heap = g_strdup (DEFAULT_DMA_HEAP);
+  self->timeout = DEFAULT_TIMEOUT;
+  self->poll = gst_poll_new (TRUE);
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+}

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * An IIO device and one of its buffers: sysfs discovery and configuration,
+ * the character device and the buffer fd (Documentation/ABI/testing/
+ * sysfs-bus-iio in the kernel describes the files used here).
+ */
+#include "iiodmabuf-device.h"
+#include "iiodmabuf-uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define IIO_SYSFS "/sys/bus/iio/devices"
+
+G_DEFINE_QUARK (iio-device-error-quark, iio_device_error);
+
+/**
+ * iio_device_error_code_for_errno:
+ * @err: an errno value
+ *
+ * Returns: the #IioDeviceError that fits @err.
+ */
+gint
+iio_device_error_code_for_errno (gint err)
+{
+  switch (err) {
+    case EBUSY:
+      return IIO_DEVICE_ERROR_BUSY;
+    case EACCES:
+    case EPERM:
+      return IIO_DEVICE_ERROR_PERMISSION;
+    case ENOENT:
+    case ENODEV:
+      return IIO_DEVICE_ERROR_NOT_FOUND;
+    case EINVAL:
+      return IIO_DEVICE_ERROR_INVALID;
+    default:
+      return IIO_DEVICE_ERROR_IO;
+  }
+}
+
+static gchar *
+read_trimmed (const gchar * path)
+{
+  gchar *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return g_strchomp (text);
+}
+
+/* --- finding a device ------------------------------------------------------ */
+
+static gboolean
+device_matches (const gchar * dir_name, const gchar * spec)
+{
+  gchar *path, *name, *label;
+  gboolean match;
+
+  if (g_strcmp0 (spec, dir_name) == 0)
+    return TRUE;
+  if (g_str_has_prefix (spec, "/dev/") && g_strcmp0 (spec + 5, dir_name) == 0)
+    return TRUE;
+
+  path = g_build_filename (IIO_SYSFS, dir_name, "name", NULL);
+  name = read_trimmed (path);
+  g_free (path);
+  path = g_build_filename (IIO_SYSFS, dir_name, "label", NULL);
+  label = read_trimmed (path);
+  g_free (path);
+  match = g_strcmp0 (spec, name) == 0 || g_strcmp0 (spec, label) == 0;
+  g_free (name);
+  g_free (label);
+  return match;
+}
+
+static GPtrArray *
+list_device_dirs (void)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  GDir *d = g_dir_open (IIO_SYSFS, 0, NULL);
+  const gchar *entry;
+
+  if (!d)
+    return dirs;
+  while ((entry = g_dir_read_name (d)))
+    if (g_str_has_prefix (entry, "iio:device"))
+      g_ptr_array_add (dirs, g_strdup (entry));
+  g_dir_close (d);
+  return dirs;
+}
+
+/**
+ * iio_device_list_present:
+ *
+ * Returns: (transfer full): "name (iio:deviceN), ..." for every IIO device,
+ * or "none" when there is none.
+ */
+gchar *
+iio_device_list_present (void)
+{
+  GPtrArray *dirs = list_device_dirs ();
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < dirs->len; i++) {
+    gchar *path = g_build_filename (IIO_SYSFS, dirs->pdata[i], "name", NULL);
+    gchar *name = read_trimmed (path);
+
+    g_string_append_printf (s, "%s%s (%s)", s->len ? ", " : "",
+        name ? name : "?", (gchar *) dirs->pdata[i]);
+    g_free (name);
+    g_free (path);
+  }
+  g_ptr_array_unref (dirs);
+  if (!s->len)
+    g_string_append (s, "none");
+  return g_string_free (s, FALSE);
+}
+
+static gchar *
+find_device_dir (const gchar * spec, GError ** error)
+{
+  GPtrArray *dirs = list_device_dirs ();
+  gchar *found = NULL, *present;
+  guint i;
+
+  for (i = 0; i < dirs->len && !found; i++)
+    if (device_matches (dirs->pdata[i], spec))
+      found = g_strdup (dirs->pdata[i]);
+  g_ptr_array_unref (dirs);
+  if (found)
+    return found;
+
+  present = iio_device_list_present ();
+  g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+      "No IIO device '%s'. Devices present: %s. Give one by name, label, "
+      "iio:deviceN or /dev/iio:deviceN (and check its driver is loaded).",
+      spec, present);
+  g_free (present);
+  return NULL;
+}
+
+/* --- channels ------------------------------------------------------------- */
+
+static gint
+compare_channels (gconstpointer a, gconstpointer b)
+{
+  return (gint) ((const IioChannel *) a)->index -
+      (gint) ((const IioChannel *) b)->index;
+}
+
+static void
+clear_channel (gpointer p)
+{
+  g_free (((IioChannel *) p)->id);
+}
+
+static gchar *
+read_scan_attr (const IioDevice * dev, const gchar * prefix,
+    const gchar * id, const gchar * what)
+{
+  gchar *file = g_strdup_printf ("%s_%s_%s", prefix, id, what);
+  gchar *path = g_build_filename (dev->buffer_dir, file, NULL);
+  gchar *value = read_trimmed (path);
+
+  g_free (path);
+  g_free (file);
+  return value;
+}
+
+/* Reads one scan element from its _en, _index and _type files. */
+static gboolean
+read_channel (const IioDevice * dev, const gchar * en_file, IioChannel * ch,
+    GError ** error)
+{
+  const gchar *prefix = dev->is_output ? "out" : "in";
+  gchar *en, *index, *type;
+  gboolean ok = FALSE;
+
+  ch->id = g_strndup (en_file + strlen (prefix) + 1,
+      strlen (en_file) - strlen (prefix) - 1 - strlen ("_en"));
+  en = read_scan_attr (dev, prefix, ch->id, "en");
+  index = read_scan_attr (dev, prefix, ch->id, "index");
+  type = read_scan_attr (dev, prefix, ch->id, "type");
+  if (en && index && type && iio_scan_type_parse (type, &ch->type, error)) {
+    ch->index = atoi (index);
+    ch->was_enabled = ch->enabled = atoi (en) != 0;
+    ok = TRUE;
+  } else if (error && !*error) {
+    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+        "Cannot read scan element '%s' of %s", ch->id, dev->buffer_dir);
+  }
+  g_free (en);
+  g_free (index);
+  g_free (type);
+  if (!ok)
+    clear_channel (ch);
+  return ok;
+}
+
+static gboolean
+read_channels (IioDevice * dev, GError ** error)
+{
+  gchar *prefix = g_strdup (dev->is_output ? "out_" : "in_");
+  GDir *d = g_dir_open (dev->buffer_dir, 0, NULL);
+  const gchar *entry;
+  gboolean ok = TRUE;
+
+  while (d && ok && (entry = g_dir_read_name (d))) {
+    IioChannel ch = { 0, };
+
+    if (!g_str_has_prefix (entry, prefix) || !g_str_has_suffix (entry, "_en"))
+      continue;
+    ok = read_channel (dev, entry, &ch, error);
+    if (ok)
+      g_array_append_val (dev->channels, ch);
+  }
+  if (d)
+    g_dir_close (d);
+  g_free (prefix);
+  g_array_sort (dev->channels, compare_channels);
+  if (ok && dev->channels->len == 0) {
+    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+        "IIO device %s has no scan elements in %s: it cannot stream",
+        dev->name, dev->buffer_dir);
+    ok = FALSE;
+  }
+  return ok;
+}
+
+/* --- opening and closing ----------------------------------------------------- */
+
+static gboolean
+open_buffer_dir (IioDevice * dev, GError ** error)
+{
+  gchar *dir = g_strdup_printf ("buffer%u", dev->buffer_index);
+  gchar *direction;
+
+  dev->buffer_dir = g_build_filename (dev->sysfs_dir, dir, NULL);
+  g_free (dir);
+  if (!g_file_test (dev->buffer_dir, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+        "IIO device %s has no buffer %u: use buffer=0, or a buffer listed "
+        "in %s", dev->name, dev->buffer_index, dev->sysfs_dir);
+    return FALSE;
+  }
+  direction = iio_device_read_attr (dev, "direction", NULL);
+  dev->is_output = g_strcmp0 (direction, "out") == 0;
+  g_free (direction);
+  return TRUE;
+}
+
+/**
+ * iio_device_open:
+ * @spec: the device's name, label, "iio:deviceN" or "/dev/iio:deviceN"
+ * @buffer_index: which of its buffers
+ * @error: what went wrong, with the devices present when not found
+ *
+ * Finds the device and reads its buffer's scan elements. Opens no file
+ * descriptor yet (see iio_device_open_buffer()).
+ *
+ * Returns: (transfer full): the device, or %NULL
+ */
+IioDevice *
+iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
+{
+  IioDevice *dev;
+  gchar *dir_name, *path;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  dir_name = find_device_dir (spec, error);
+  if (!dir_name)
+    return NULL;
+
+  dev = g_new0 (IioDevice, 1);
+  dev->dev_fd = dev->buffer_fd = -1;
+  dev->sysfs_dir = g_build_filename (IIO_SYSFS, dir_name, NULL);
+  dev->node = g_build_filename ("/dev", dir_name, NULL);
+  path = g_build_filename (dev->sysfs_dir, "name", NULL);
+  dev->name = read_trimmed (path);
+  g_free (path);
+  g_free (dir_name);
+  if (!dev->name)
+    dev->name = g_strdup (spec);
+  dev->buffer_index = buffer_index;
+  dev->channels = g_array_new (FALSE, TRUE, sizeof (IioChannel));
+  g_array_set_clear_func (dev->channels, clear_channel);
+
+  if (!open_buffer_dir (dev, error) || !read_channels (dev, error)) {
+    iio_device_close (dev);
+    return NULL;
+  }
+  return dev;
+}
+
+/**
+ * iio_device_close:
+ * @dev: (transfer full) (nullable): a device
+ *
+ * Restores the device (iio_device_restore()) and frees it.
+ */
+void
+iio_device_close (IioDevice * dev)
+{
+  if (!dev)
+    return;
+  iio_device_restore (dev);
+  g_free (dev->sysfs_dir);
+  g_free (dev->node);
+  g_free (dev->name);
+  g_free (dev->buffer_dir);
+  g_free (dev->saved_length);
+  g_array_unref (dev->channels);
+  g_free (dev);
+}
+
+/* --- channel selection ------------------------------------------------------ */
+
+static IioChannel *
+find_channel (IioDevice * dev, const gchar * id)
+{
+  guint i;
+
+  for (i = 0; i < dev->channels->len; i++) {
+    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    if (g_strcmp0 (ch->id, id) == 0)
+      return ch;
+  }
+  return NULL;
+}
+
+static gchar *
+list_channel_ids (const IioDevice * dev)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < dev->channels->len; i++)
+    g_string_append_printf (s, "%s%s", i ? "," : "",
+        g_array_index (dev->channels, IioChannel, i).id);
+  return g_string_free (s, FALSE);
+}
+
+/**
+ * iio_device_select_channels:
+ * @dev: a device
+ * @ids: (nullable): comma-separated channel ids; %NULL or "" for every
+ *     channel but the timestamp
+ * @error: names the unknown channel and lists the valid ones
+ *
+ * Chooses the channels the next stream carries (written at
+ * iio_device_configure()).
+ */
+gboolean
+iio_device_select_channels (IioDevice * dev, const gchar * ids,
+    GError ** error)
+{
+  gchar **wanted = NULL;
+  guint i;
+
+  for (i = 0; i < dev->channels->len; i++) {
+    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    ch->enabled = (!ids || !*ids) && g_strcmp0 (ch->id, "timestamp") != 0;
+  }
+  if (!ids || !*ids)
+    return TRUE;
+
+  wanted = g_strsplit (ids, ",", -1);
+  for (i = 0; wanted[i]; i++) {
+    IioChannel *ch = find_channel (dev, g_strstrip (wanted[i]));
+
+    if (!ch) {
+      gchar *valid = list_channel_ids (dev);
+      g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL,
+          "IIO device %s has no channel '%s'. Valid channels: %s",
+          dev->name, wanted[i], valid);
+      g_free (valid);
+      g_strfreev (wanted);
+      return FALSE;
+    }
+    ch->enabled = TRUE;
+  }
+  g_strfreev (wanted);
+  return TRUE;
+}
+
+guint
+iio_device_n_enabled (const IioDevice * dev)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < dev->channels->len; i++)
+    n += g_array_index (dev->channels, IioChannel, i).enabled;
+  return n;
+}
+
+/**
+ * iio_device_enabled_channel:
+ * @dev: a device
+ * @i: position among the enabled channels, in scan order
+ *
+ * Returns: (transfer none): the channel, or %NULL past the last.
+ */
+const IioChannel *
+iio_device_enabled_channel (const IioDevice * dev, guint i)
+{
+  guint j;
+
+  for (j = 0; j < dev->channels->len; j++) {
+    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, j);
+    if (ch->enabled && i-- == 0)
+      return ch;
+  }
+  return NULL;
+}
+
+/**
+ * iio_device_scan_bytes:
+ * @dev: a device
+ *
+ * Returns: the size of one scan of the enabled channels, as the kernel
+ * lays it out.
+ */
+guint
+iio_device_scan_bytes (const IioDevice * dev)
+{
+  guint n = iio_device_n_enabled (dev), i, bytes;
+  IioScanType *types = g_new (IioScanType, MAX (n, 1));
+  guint *offsets = g_new (guint, MAX (n, 1));
+
+  for (i = 0; i < n; i++)
+    types[i] = iio_device_enabled_channel (dev, i)->type;
+  bytes = iio_scan_layout (types, n, offsets);
+  g_free (types);
+  g_free (offsets);
+  return n ? bytes : 0;
+}
+
+/* --- attributes ------------------------------------------------------------- */
+
+static gchar *
+attr_path (const IioDevice * dev, const gchar * attr)
+{
+  /* "direction", "length", ... are the buffer's; the rest the device's */
+  static const gchar *buffer_attrs[] = { "direction", "length", "enable",
+    "watermark", "data_available", NULL
+  };
+
+  if (g_strv_contains (buffer_attrs, attr))
+    return g_build_filename (dev->buffer_dir, attr, NULL);
+  return g_build_filename (dev->sysfs_dir, attr, NULL);
+}
+
+/**
+ * iio_device_read_attr:
+ * @dev: a device
+ * @attr: a device attribute, or one of bufferN's
+ * @error: (nullable): why it could not be read
+ *
+ * Returns: (transfer full): the value without its trailing newline, or %NULL
+ */
+gchar *
+iio_device_read_attr (const IioDevice * dev, const gchar * attr,
+    GError ** error)
+{
+  gchar *path = attr_path (dev, attr);
+  gchar *value = read_trimmed (path);
+
+  if (!value)
+    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+        "IIO device %s has no readable attribute '%s' (%s)", dev->name, attr,
+        path);
+  g_free (path);
+  return value;
+}
+
+static const gchar *
+write_hint (gint err)
+{
+  switch (err) {
+    case EACCES:
+    case EPERM:
+      return "run as root or give your user access to the device's sysfs "
+          "files (a udev rule)";
+    case EBUSY:
+      return "the buffer is enabled: stop whatever streams from the device";
+    case ENOENT:
+      return "the device has no such attribute";
+    default:
+      return "check the value against the device's documentation";
+  }
+}
+
+/**
+ * iio_device_write_attr:
+ * @dev: a device
+ * @attr: a device attribute, or one of bufferN's
+ * @value: the text to write
+ * @error: (nullable): why it was refused, and what to do
+ */
+gboolean
+iio_device_write_attr (const IioDevice * dev, const gchar * attr,
+    const gchar * value, GError ** error)
+{
+  gchar *path = attr_path (dev, attr);
+  gint fd = open (path, O_WRONLY | O_CLOEXEC), err = 0;
+  gsize len = strlen (value);
+
+  if (fd < 0 || write (fd, value, len) != (gssize) len)
+    err = errno;
+  if (fd >= 0)
+    close (fd);
+  if (err)
+    g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+        "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
+        dev->name, g_strerror (err), write_hint (err));
+  g_free (path);
+  return err == 0;
+}
+
+gboolean
+iio_device_get_sampling_frequency (const IioDevice * dev, guint * rate)
+{
+  gchar *value = iio_device_read_attr (dev, "sampling_frequency", NULL);
+  gdouble hz = value ? g_ascii_strtod (value, NULL) : 0;
+
+  g_free (value);
+  if (hz < 1 || hz > G_MAXINT)
+    return FALSE;
+  *rate = (guint) (hz + 0.5);
+  return TRUE;
+}
+
+/* --- streaming set-up ---------------------------------------------------------- */
+
+static gboolean
+write_channel_enable (const IioDevice * dev, const IioChannel * ch,
+    gboolean enable, GError ** error)
+{
+  /* attr_path() resolves "bufferN/..." against the device directory */
+  gchar *attr = g_strdup_printf ("buffer%u/%s_%s_en", dev->buffer_index,
+      dev->is_output ? "out" : "in", ch->id);
+  gboolean ok = iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
+
+  g_free (attr);
+  return ok;
+}
+
+/**
+ * iio_device_configure:
+ * @dev: a device whose buffer fd is open
+ * @length_scans: the kernel buffer's length, in scans
+ * @error: (nullable): why the device refused
+ *
+ * Disables the buffer, writes the channel enables and the buffer length
+ * (and watermark). iio_device_restore() puts back what was found.
+ */
+gboolean
+iio_device_configure (IioDevice * dev, guint length_scans, GError ** error)
+{
+  gchar value[16];
+  guint i;
+
+  if (!iio_device_set_enabled (dev, FALSE, error))
+    return FALSE;
+  for (i = 0; i < dev->channels->len; i++) {
+    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    if (!write_channel_enable (dev, ch, ch->enabled, error))
+      return FALSE;
+  }
+  if (!dev->saved_length)
+    dev->saved_length = iio_device_read_attr (dev, "length", NULL);
+  g_snprintf (value, sizeof value, "%u", length_scans);
+  return iio_device_write_attr (dev, "length", value, error);
+}
+
+/**
+ * iio_device_open_buffer:
+ * @dev: a device
+ * @error: (nullable): BUSY when another process holds the device
+ *
+ * Opens the device node and gets the buffer's own fd (the one DMABUF
+ * ioctls, read() and write() go to).
+ */
+gboolean
+iio_device_open_buffer (IioDevice * dev, GError ** error)
+{
+  gint fd, err;
+
+  dev->dev_fd = open (dev->node, O_RDWR | O_CLOEXEC);
+  if (dev->dev_fd < 0)
+    goto open_failed;
+  fd = dev->buffer_index;
+  if (ioctl (dev->dev_fd, IIO_BUFFER_GET_FD_IOCTL, &fd) < 0)
+    goto get_fd_failed;
+  dev->buffer_fd = fd;
+  return TRUE;
+
+  /* ERRORS */
+open_failed:
+  err = errno;
+  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+      "Cannot open %s (IIO device %s): %s; %s", dev->node, dev->name,
+      g_strerror (err), err == EBUSY ?
+      "another process has the device open: stop it first" :
+      "run as root or add a udev rule giving your user access");
+  return FALSE;
+get_fd_failed:
+  err = errno;
+  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+      "Cannot get buffer %u of IIO device %s: %s%s", dev->buffer_index,
+      dev->name, g_strerror (err), err == EBUSY ?
+      "; another process holds that buffer: stop it first" : "");
+  close (dev->dev_fd);
+  dev->dev_fd = -1;
+  return FALSE;
+}
+
+gboolean
+iio_device_set_enabled (IioDevice * dev, gboolean enable, GError ** error)
+{
+  return iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
+}
+
+/**
+ * iio_device_restore:
+ * @dev: a device
+ *
+ * Leaves the device as found: buffer disabled, channel enables and length
+ * restored, file descriptors closed. Safe to call more than once.
+ */
+void
+iio_device_restore (IioDevice * dev)
+{
+  guint i;
+
+  if (dev->buffer_fd >= 0 || dev->saved_length)
+    iio_device_set_enabled (dev, FALSE, NULL);
+  if (dev->buffer_fd >= 0)
+    close (dev->buffer_fd);
+  if (dev->dev_fd >= 0)
+    close (dev->dev_fd);
+  dev->buffer_fd = dev->dev_fd = -1;
+  if (!dev->saved_length)
+    return;
+  for (i = 0; i < dev->channels->len; i++) {
+    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    write_channel_enable (dev, ch, ch->was_enabled, NULL);
+  }
+  iio_device_write_attr (dev, "length", dev->saved_length, NULL);
+  g_clear_pointer (&dev->saved_length, g_free);
+}

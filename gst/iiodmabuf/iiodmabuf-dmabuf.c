@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * DMABUFs and IIO blocks. The order that works: attach every DMABUF, then
+ * enqueue, then enable the buffer; per block wait for its fence, use it,
+ * enqueue it again; at the end disable, then detach.
+ */
+#define _GNU_SOURCE
+#include "iiodmabuf-dmabuf.h"
+#include "iiodmabuf-device.h"
+#include "iiodmabuf-uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static gint
+alloc_from_heap (const gchar * heap, gsize size)
+{
+  struct dma_heap_allocation_data req = {
+    .len = size,
+    .fd_flags = O_RDWR | O_CLOEXEC,
+  };
+  gint hfd = open (heap, O_RDONLY | O_CLOEXEC), err;
+
+  if (hfd < 0)
+    return -1;
+  if (ioctl (hfd, DMA_HEAP_IOCTL_ALLOC, &req) < 0) {
+    err = errno;
+    close (hfd);
+    errno = err;
+    return -1;
+  }
+  close (hfd);
+  return req.fd;
+}
+
+static gint
+alloc_from_udmabuf (gsize size)
+{
+  struct udmabuf_create req = { .flags = UDMABUF_FLAGS_CLOEXEC };
+  gsize page = sysconf (_SC_PAGESIZE);
+  gint ufd, mfd, fd = -1, err = 0;
+
+  req.size = (size + page - 1) / page * page;
+  ufd = open (IIO_DMABUF_UDMABUF, O_RDWR | O_CLOEXEC);
+  if (ufd < 0)
+    return -1;
+  mfd = memfd_create ("iiodmabuf", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+  if (mfd >= 0 && ftruncate (mfd, req.size) == 0
+      && fcntl (mfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0) {
+    req.memfd = mfd;
+    fd = ioctl (ufd, UDMABUF_CREATE, &req);
+  }
+  err = errno;
+  if (mfd >= 0)
+    close (mfd);
+  close (ufd);
+  errno = err;
+  return fd;
+}
+
+/**
+ * iio_dmabuf_alloc:
+ * @heap: a DMA heap node, e.g. "/dev/dma_heap/system"
+ * @size: bytes
+ * @origin: (out): where the DMABUF came from
+ * @heap_problem: (out) (transfer full) (nullable): why the heap was not
+ *     used, when udmabuf was
+ * @error: (nullable): why neither worked, and what to do
+ *
+ * Allocates a DMABUF from @heap, falling back to /dev/udmabuf.
+ *
+ * Returns: the DMABUF's fd, or -1
+ */
+gint
+iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
+    gchar ** heap_problem, GError ** error)
+{
+  gint fd = alloc_from_heap (heap, size), heap_errno = errno, udmabuf_errno;
+  gchar *problem;
+
+  *origin = IIO_DMABUF_ORIGIN_HEAP;
+  if (fd >= 0)
+    return fd;
+
+  problem = g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
+      "%s: %s%s", size, heap, g_strerror (heap_errno),
+      heap_errno == EACCES ? " (give your user access with a udev rule: "
+      "SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\", "
+      "MODE=\"0660\")" : "");
+  fd = alloc_from_udmabuf (size);
+  udmabuf_errno = errno;
+  if (fd >= 0) {
+    *origin = IIO_DMABUF_ORIGIN_UDMABUF;
+    if (heap_problem)
+      *heap_problem = problem;
+    else
+      g_free (problem);
+    return fd;
+  }
+  g_set_error (error, IIO_DEVICE_ERROR,
+      heap_errno == EACCES ? IIO_DEVICE_ERROR_PERMISSION : IIO_DEVICE_ERROR_IO,
+      "No DMABUF of %" G_GSIZE_FORMAT " bytes: %s; and %s: %s. %s", size,
+      problem, IIO_DMABUF_UDMABUF, g_strerror (udmabuf_errno),
+      heap_errno == ENOMEM || udmabuf_errno == ENOMEM
+      || heap_errno == EINVAL ? "Use smaller blocks (samples-per-block)." :
+      "Set dma-heap to an accessible heap.");
+  g_free (problem);
+  return -1;
+}
+
+/**
+ * iio_block_attach:
+ * @buffer_fd: an IIO buffer fd
+ * @dmabuf_fd: a DMABUF
+ * @error: NO_DMABUF when the buffer cannot take DMABUFs
+ *
+ * Attach every DMABUF before enqueueing the first: in Linux 6.12 an attach
+ * drops blocks queued to a disabled buffer.
+ */
+gboolean
+iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
+{
+  gint err;
+
+  if (ioctl (buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &dmabuf_fd) == 0)
+    return TRUE;
+  err = errno;
+  if (err == EPERM || err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)
+    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF,
+        "The IIO buffer does not take DMABUFs (%s): that needs Linux >= 6.11 "
+        "and a driver on the IIO DMA buffer core", g_strerror (err));
+  else
+    g_set_error (error, IIO_DEVICE_ERROR, err == EBUSY ?
+        IIO_DEVICE_ERROR_BUSY : IIO_DEVICE_ERROR_IO,
+        "Cannot attach a DMABUF to the IIO buffer: %s%s", g_strerror (err),
+        err == EBUSY ? " (the buffer is enabled in read()/write() mode: "
+        "disable it first)" : "");
+  return FALSE;
+}
+
+void
+iio_block_detach (gint buffer_fd, gint dmabuf_fd)
+{
+  ioctl (buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &dmabuf_fd);
+}
+
+/* Exported right after the enqueue, the sync_file holds the block's fence
+ * while it is pending, so its error can be read once it signals. */
+static gint
+export_fence (gint dmabuf_fd)
+{
+  struct dma_buf_export_sync_file req = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+
+  if (ioctl (dmabuf_fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) < 0)
+    return -1;
+  return req.fd;
+}
+
+/**
+ * iio_block_enqueue:
+ * @buffer_fd: an IIO buffer fd
+ * @dmabuf_fd: an attached DMABUF
+ * @bytes: how many of its bytes to transfer
+ * @cyclic: repeat it until the buffer is disabled (output buffers only)
+ * @error: (nullable): why the kernel refused
+ *
+ * Returns: a sync_file fd for the block's fence (see iio_fence_state()),
+ * or -1
+ */
+gint
+iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
+    gboolean cyclic, GError ** error)
+{
+  struct iio_dmabuf req = {
+    .fd = dmabuf_fd,
+    .flags = cyclic ? IIO_BUFFER_DMABUF_CYCLIC : 0,
+    .bytes_used = bytes,
+  };
+  gint sync_fd, err;
+
+  if (ioctl (buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) < 0)
+    goto failed;
+  sync_fd = export_fence (dmabuf_fd);
+  if (sync_fd < 0)
+    goto failed;
+  return sync_fd;
+
+  /* ERRORS */
+failed:
+  err = errno;
+  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+      "Cannot enqueue a block of %" G_GSIZE_FORMAT " bytes: %s", bytes,
+      g_strerror (err));
+  return -1;
+}
+
+/**
+ * iio_fence_state:
+ * @sync_fd: a sync_file from iio_block_enqueue()
+ * @error_code: (out) (optional): the negative errno of a failed block
+ *
+ * A fence already signalled when exported is a stub: the block never reached
+ * the hardware (its submit failed), even though the enqueue succeeded.
+ */
+IioFenceState
+iio_fence_state (gint sync_fd, gint * error_code)
+{
+  struct sync_file_info info;
+
+  memset (&info, 0, sizeof info);
+  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0) {
+    if (error_code)
+      *error_code = -errno;
+    return IIO_FENCE_FAILED;
+  }
+  if (error_code)
+    *error_code = info.status < 0 ? info.status : 0;
+  if (info.status == 0)
+    return IIO_FENCE_PENDING;
+  return info.status > 0 ? IIO_FENCE_DONE : IIO_FENCE_FAILED;
+}
