@@ -71,10 +71,13 @@ set_error (GstIioDmabufPool * self, GError * error)
 
 /* --- the kernel side ------------------------------------------------------- */
 
+static void close_sync_fd (GstIioBlock * block);
+
 /* Re-attaching frees a block the kernel kept busy after a failed submit. */
 static void
 recover_block (GstIioDmabufPool * self, GstIioBlock * block)
 {
+  close_sync_fd (block);
   iio_block_detach (self->buffer_fd, block->dmabuf_fd);
   if (!iio_block_attach (self->buffer_fd, block->dmabuf_fd, NULL))
     GST_WARNING_OBJECT (self, "could not re-attach DMABUF %d",
@@ -228,8 +231,12 @@ static void
 gst_iio_dmabuf_pool_free_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstIioDmabufPool *self = GST_IIO_DMABUF_POOL (pool);
+  GstIioBlock *block = get_block (buffer);
 
-  iio_block_detach (self->buffer_fd, get_block (buffer)->dmabuf_fd);
+  /* Linux 6.12 keeps an IIO fence's lock in the attachment: a sync_file
+   * closed after the detach touches freed memory (and can hang) */
+  close_sync_fd (block);
+  iio_block_detach (self->buffer_fd, block->dmabuf_fd);
   gst_buffer_unref (buffer);
 }
 

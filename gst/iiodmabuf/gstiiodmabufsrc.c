@@ -152,8 +152,14 @@ open_device (GstIioDmabufSrc * self)
     g_clear_pointer (&self->device, iio_device_close);
   }
   if (self->device && iio_device_select_channels (self->device,
-          self->channels, &error))
+          self->channels, &error)) {
+    /* caps can be asked for in READY: the rate it will run at */
+    self->rate = self->sampling_frequency;
+    if (!self->rate && !iio_device_get_sampling_frequency (self->device,
+            &self->rate))
+      self->rate = 0;
     return TRUE;
+  }
   g_clear_pointer (&self->device, iio_device_close);
   post_device_error (self, error);
   return FALSE;
