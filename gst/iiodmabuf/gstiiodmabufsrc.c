@@ -176,7 +176,7 @@ write_attribute (GQuark field, const GValue * value, gpointer user_data)
   g_value_init (&text, G_TYPE_STRING);
   if (!g_value_transform (value, &text))
     g_value_take_string (&text, gst_value_serialize (value));
-  ok = iio_device_write_attr (self->device, g_quark_to_string (field),
+  ok = iio_device_change_attr (self->device, g_quark_to_string (field),
       g_value_get_string (&text), &error);
   g_value_unset (&text);
   if (!ok)
@@ -195,7 +195,7 @@ apply_settings (GstIioDmabufSrc * self)
     return FALSE;
   if (self->sampling_frequency) {
     g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
-    if (!iio_device_write_attr (self->device, "sampling_frequency", value,
+    if (!iio_device_change_attr (self->device, "sampling_frequency", value,
             &error)) {
       post_device_error (self, error);
       return FALSE;

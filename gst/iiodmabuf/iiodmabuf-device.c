@@ -290,6 +290,8 @@ iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
     dev->name = g_strdup (spec);
   dev->buffer_index = buffer_index;
   dev->channels = g_array_new (FALSE, TRUE, sizeof (IioChannel));
+  dev->saved_attrs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
   g_array_set_clear_func (dev->channels, clear_channel);
 
   if (!open_buffer_dir (dev, error) || !read_channels (dev, error)) {
@@ -317,6 +319,7 @@ iio_device_close (IioDevice * dev)
   g_free (dev->buffer_dir);
   g_free (dev->saved_length);
   g_array_unref (dev->channels);
+  g_hash_table_unref (dev->saved_attrs);
   g_free (dev);
 }
 
@@ -524,6 +527,28 @@ iio_device_write_attr (const IioDevice * dev, const gchar * attr,
   return err == 0;
 }
 
+/**
+ * iio_device_change_attr:
+ * @dev: a device
+ * @attr: a device attribute
+ * @value: the text to write
+ * @error: (nullable): why it was refused, and what to do
+ *
+ * Writes @attr like iio_device_write_attr(), remembering its first value so
+ * that iio_device_restore() can put it back.
+ */
+gboolean
+iio_device_change_attr (IioDevice * dev, const gchar * attr,
+    const gchar * value, GError ** error)
+{
+  if (!g_hash_table_contains (dev->saved_attrs, attr)) {
+    gchar *old = iio_device_read_attr (dev, attr, NULL);
+    if (old)
+      g_hash_table_insert (dev->saved_attrs, g_strdup (attr), old);
+  }
+  return iio_device_write_attr (dev, attr, value, error);
+}
+
 gboolean
 iio_device_get_sampling_frequency (const IioDevice * dev, guint * rate)
 {
@@ -628,12 +653,25 @@ iio_device_set_enabled (IioDevice * dev, gboolean enable, GError ** error)
   return iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
 }
 
+static void
+restore_attrs (IioDevice * dev)
+{
+  GHashTableIter iter;
+  gpointer attr, value;
+
+  g_hash_table_iter_init (&iter, dev->saved_attrs);
+  while (g_hash_table_iter_next (&iter, &attr, &value))
+    iio_device_write_attr (dev, attr, value, NULL);
+  g_hash_table_remove_all (dev->saved_attrs);
+}
+
 /**
  * iio_device_restore:
  * @dev: a device
  *
- * Leaves the device as found: buffer disabled, channel enables and length
- * restored, file descriptors closed. Safe to call more than once.
+ * Leaves the device as found: buffer disabled, channel enables, length and
+ * attributes changed with iio_device_change_attr() restored, file
+ * descriptors closed. Safe to call more than once.
  */
 void
 iio_device_restore (IioDevice * dev)
@@ -647,6 +685,7 @@ iio_device_restore (IioDevice * dev)
   if (dev->dev_fd >= 0)
     close (dev->dev_fd);
   dev->buffer_fd = dev->dev_fd = -1;
+  restore_attrs (dev);
   if (!dev->saved_length)
     return;
   for (i = 0; i < dev->channels->len; i++) {

@@ -52,6 +52,7 @@ typedef struct
   gint dev_fd;
   gint buffer_fd;
   gchar *saved_length;          /* bufferN/length as found */
+  GHashTable *saved_attrs;      /* attribute -> value as found */
 } IioDevice;
 
 IioDevice *iio_device_open (const gchar * spec, guint buffer_index,
@@ -68,6 +69,8 @@ guint iio_device_scan_bytes (const IioDevice * dev);
 gchar *iio_device_read_attr (const IioDevice * dev, const gchar * attr,
     GError ** error);
 gboolean iio_device_write_attr (const IioDevice * dev, const gchar * attr,
+    const gchar * value, GError ** error);
+gboolean iio_device_change_attr (IioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error);
 gboolean iio_device_get_sampling_frequency (const IioDevice * dev,
     guint * rate);

@@ -296,7 +296,7 @@ GST_START_TEST (test_audio_caps)
   GstPad *pad;
 
   g_object_set (src, "device", "iio-sim-adc", "channels",
-      "voltage0,voltage1", NULL);
+      "voltage0,voltage1", "sampling-frequency", 48000, NULL);
   fail_unless_equals_int (gst_element_set_state (src, GST_STATE_READY),
       GST_STATE_CHANGE_SUCCESS);
   pad = gst_element_get_static_pad (src, "src");
@@ -542,6 +542,7 @@ GST_START_TEST (test_state_cycles_leak_no_fd)
 {
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc device=iio-sim-adc "
       "samples-per-block=256 sampling-frequency=96000 ! fakesink", NULL);
+  gchar *freq_before = sysfs_read ("iio-sim-adc/sampling_frequency");
   guint before, i;
 
   /* one cycle first: GStreamer's own lazily opened fds are not ours */
@@ -558,7 +559,11 @@ GST_START_TEST (test_state_cycles_leak_no_fd)
   }
   fail_unless_equals_int (count_fds (), before);
   fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
-  g_print ("200 PLAYING<->NULL cycles: %u fds before and after\n", before);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/sampling_frequency"),
+      freq_before);
+  g_print ("200 PLAYING<->NULL cycles: %u fds before and after, device "
+      "restored\n", before);
+  g_free (freq_before);
   gst_object_unref (pipeline);
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The showcase, run inside the test VM by scripts/demo: iiodmabufsrc on
+iio-sim-adc (sine) into a WAV file and an oscilloscope picture, then the
+element's stats."""
+import sys
+
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+OUT = sys.argv[1]
+BLOCKS = 100
+
+PIPELINE = f"""
+  iiodmabufsrc name=src device=iio-sim-adc channels=voltage0,voltage1
+      sampling-frequency=48000 samples-per-block=960 num-blocks=4
+      attributes="attrs,waveform=sine" num-buffers={BLOCKS}
+  ! tee name=t
+  t. ! queue ! wavenc ! filesink location={OUT}/capture.wav
+  t. ! queue ! audioconvert ! wavescope style=lines shader=none
+       ! video/x-raw,width=640,height=240,framerate=25/1
+       ! videoconvert ! pngenc snapshot=false
+       ! multifilesink location={OUT}/scope-%03d.png
+"""
+
+
+def main():
+    Gst.init(None)
+    pipeline = Gst.parse_launch(PIPELINE)
+    src = pipeline.get_by_name("src")
+    pipeline.set_state(Gst.State.PLAYING)
+    msg = pipeline.get_bus().timed_pop_filtered(
+        120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    stats = src.get_property("stats")
+    pipeline.set_state(Gst.State.NULL)
+    if msg is None or msg.type == Gst.MessageType.ERROR:
+        err = msg.parse_error()[0].message if msg else "no EOS within 120 s"
+        print(f"demo: the pipeline failed: {err}", file=sys.stderr)
+        return 1
+    print("iiodmabufsrc stats:")
+    for i in range(stats.n_fields()):
+        name = stats.nth_field_name(i)
+        print(f"  {name:14} {stats.get_value(name)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
