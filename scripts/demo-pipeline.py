@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The showcase, run inside the test VM by scripts/demo: iiodmabufsrc on
-iio-sim-adc (sine) into a WAV file and an oscilloscope picture, then the
-element's stats."""
+"""The capture half of the demo, run inside the test VM by scripts/demo:
+iiodmabufsrc on iio-sim-adc (sine) into a WAV file, then the element's
+stats."""
+import shutil
 import sys
 
 import gi
@@ -14,15 +15,12 @@ BLOCKS = 100
 
 PIPELINE = f"""
   iiodmabufsrc name=src device=iio-sim-adc channels=voltage0,voltage1
-      sampling-frequency=48000 samples-per-block=960 num-blocks=4
+      sampling-frequency=48000 samples-per-block=960 num-blocks=8
       attributes="attrs,waveform=sine" num-buffers={BLOCKS}
-  ! tee name=t
-  t. ! queue ! wavenc ! filesink location={OUT}/capture.wav
-  t. ! queue ! audioconvert ! wavescope style=lines shader=none
-       ! video/x-raw,width=640,height=240,framerate=25/1
-       ! videoconvert ! pngenc snapshot=false
-       ! multifilesink location={OUT}/scope-%03d.png
+  ! wavenc ! filesink location=/run/capture.wav
 """
+# /run is the VM's own tmpfs: writing DMABUF-mapped memory straight to the
+# host's 9p share hangs the VM's 9p client, so the file is copied after.
 
 
 def main():
@@ -38,6 +36,7 @@ def main():
         err = msg.parse_error()[0].message if msg else "no EOS within 120 s"
         print(f"demo: the pipeline failed: {err}", file=sys.stderr)
         return 1
+    shutil.copy("/run/capture.wav", OUT)
     print("iiodmabufsrc stats:")
     for i in range(stats.n_fields()):
         name = stats.nth_field_name(i)

@@ -238,16 +238,19 @@ static void sim_compute_layout(struct sim_state *st)
 static u64 sim_sample(struct sim_state *st, const struct sim_element *el, u64 k)
 {
 	u64 mask = GENMASK_ULL(el->realbits - 1, 0);
-	u32 period;
+	u32 period, phase;
 	s64 v;
 
 	if (el->timestamp)
 		return mul_u64_u32_div(k, NSEC_PER_SEC, st->frequency);
 	if (!st->sine)
 		return ((k + el->channel * 0x100) & mask) << el->shift;
-	/* channel c: (c + 1) kHz at half scale */
+	/* channel c: (c + 1) kHz at half scale; phase in 1/256 degree */
 	period = max(4U, st->frequency / (1000 * (el->channel + 1)));
-	v = fixp_sin32_rad(do_div(k, period), period);
+	phase = div_u64((u64)do_div(k, period) * 360 * 256, period);
+	v = fixp_sin32(phase >> 8);
+	v += div_s64((fixp_sin32((phase >> 8) + 1) - v) * (s64)(phase & 255),
+		     256);
 	v >>= 32 - el->realbits + 1;
 	return ((u64)v & mask) << el->shift;
 }
