@@ -119,7 +119,7 @@ GST_START_TEST (test_unknown_rate_is_iio)
   /* audio needs a rate: a device without sampling_frequency is not audio */
   assert_caps (chs, 1, 0, "application/x-iio, channels=1, scan-bytes=2, "
       "channel-ids=voltage0, channel-types=\"le:s16/16>>0\", "
-      "channel-offsets=\"0\"");
+      "channel-offsets=(string)0");
   free_channels (chs, 1);
 }
 
