@@ -17,8 +17,10 @@ PIPELINE = f"""
   iiodmabufsrc name=src device=iio-sim-adc channels=voltage0,voltage1
       sampling-frequency=48000 samples-per-block=960 num-blocks=8
       attributes="attrs,waveform=sine" num-buffers={BLOCKS}
-  ! wavenc ! filesink location=/run/capture.wav
+  ! wavenc ! filesink buffer-mode=unbuffered location=/run/capture.wav
 """
+# filesink unbuffered: by default it keeps 64 KiB of buffers, which here
+# are DMABUF blocks the source needs back (it would copy instead).
 # /run is the VM's own tmpfs: writing DMABUF-mapped memory straight to the
 # host's 9p share hangs the VM's 9p client, so the file is copied after.
 
