@@ -594,6 +594,50 @@ GST_START_TEST (test_latency)
 
 GST_END_TEST;
 
+
+/* Without access to the heap, blocks come from udmabuf and data is exact. */
+GST_START_TEST (test_udmabuf_fallback)
+{
+  Expect e;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GstStructure *stats;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=512 sampling-frequency=51200 num-blocks=6 "
+      "dma-heap=/dev/dma_heap/no-such-heap num-buffers=100", &e);
+  msg = run (pipeline, 120 * GST_SECOND, NULL);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 100);
+  fail_unless_equals_uint64 (e.non_dmabuf, 0);
+  fail_unless_equals_int (g_hash_table_size (e.inodes), 6);
+  fail_unless_equals_string (gst_structure_get_string (stats,
+          "dmabuf-origin"), "udmabuf");
+  g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " samples exact\n",
+      e.samples_checked);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_block_too_large)
+{
+  gchar *text = start_error ("device=iio-sim-adc samples-per-block=2147483647");
+
+  fail_unless (strstr (text, "samples-per-block"), "%s", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -616,6 +660,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_stall_error_and_prompt_stop);
   tcase_add_test (tc, test_state_cycles_leak_no_fd);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_udmabuf_fallback);
+  tcase_add_test (tc, test_block_too_large);
   return s;
 }
 
