@@ -184,6 +184,20 @@ stat_u64 (const GstStructure * s, const gchar * field)
   return v;
 }
 
+/* Plays to EOS (failing otherwise), takes the source's stats, stops. */
+static GstStructure *
+run_to_eos (GstElement * pipeline, GstClockTime limit, guint * warnings)
+{
+  GstMessage *msg = run (pipeline, limit, warnings);
+  GstStructure *stats;
+
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return stats;
+}
+
 /* Captures @blocks blocks and checks them all; no loss, no copy. */
 static void
 capture_exact (const gchar * channels, guint spb, guint rate, guint blocks)
@@ -193,16 +207,11 @@ capture_exact (const gchar * channels, guint spb, guint rate, guint blocks)
       "num-buffers=%u", channels, spb, rate, blocks);
   Expect e;
   GstElement *pipeline;
-  GstMessage *msg;
   GstStructure *stats;
 
   expect_init (&e, channels, 16, 0, spb);
   pipeline = make_pipeline (props, &e);
-  msg = run (pipeline, 300 * GST_SECOND, NULL);
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  stats = get_stats (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  stats = run_to_eos (pipeline, 300 * GST_SECOND, NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, blocks);
@@ -351,17 +360,12 @@ GST_START_TEST (test_kfifo_falls_back_to_read)
 {
   Expect e;
   GstElement *pipeline;
-  GstMessage *msg;
   GstStructure *stats;
 
   expect_init (&e, "voltage0,voltage1", 16, 0, 256);
   pipeline = make_pipeline ("device=iio-sim-kfifo samples-per-block=256 "
       "num-buffers=40", &e);
-  msg = run (pipeline, 120 * GST_SECOND, NULL);
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  stats = get_stats (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, 40);
@@ -460,7 +464,6 @@ GST_START_TEST (test_failed_blocks)
 {
   Expect e;
   GstElement *pipeline;
-  GstMessage *msg;
   GstStructure *stats;
   guint warnings = 0;
 
@@ -469,11 +472,7 @@ GST_START_TEST (test_failed_blocks)
   e.fault_attr = "iio-sim-adc/fault_eio_blocks";
   pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
       "samples-per-block=1024 sampling-frequency=102400 num-buffers=60", &e);
-  msg = run (pipeline, 120 * GST_SECOND, &warnings);
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  stats = get_stats (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_int (warnings, 2);
@@ -600,18 +599,13 @@ GST_START_TEST (test_udmabuf_fallback)
 {
   Expect e;
   GstElement *pipeline;
-  GstMessage *msg;
   GstStructure *stats;
 
   expect_init (&e, "voltage0,voltage1", 16, 0, 512);
   pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
       "samples-per-block=512 sampling-frequency=51200 num-blocks=6 "
       "dma-heap=/dev/dma_heap/no-such-heap num-buffers=100", &e);
-  msg = run (pipeline, 120 * GST_SECOND, NULL);
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  stats = get_stats (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, 100);
