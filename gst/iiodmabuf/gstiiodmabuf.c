@@ -27,10 +27,85 @@ gst_iio_dmabuf_io_mode_get_type (void)
   return type;
 }
 
+/**
+ * gst_iio_dmabuf_post_device_error:
+ * @element: the element that met it
+ * @error: (transfer full): an IIO_DEVICE_ERROR
+ *
+ * Posts @error as the GStreamer error that fits it; its message already
+ * says what to do.
+ */
+void
+gst_iio_dmabuf_post_device_error (GstElement * element, GError * error)
+{
+  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND)
+      || g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL))
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("%s", error->message),
+        (NULL));
+  else if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_BUSY))
+    GST_ELEMENT_ERROR (element, RESOURCE, BUSY, ("%s", error->message),
+        (NULL));
+  else if (g_error_matches (error, IIO_DEVICE_ERROR,
+          IIO_DEVICE_ERROR_PERMISSION))
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ_WRITE, ("%s",
+            error->message), (NULL));
+  else
+    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+  g_error_free (error);
+}
+
+/**
+ * gst_iio_dmabuf_open_device:
+ * @element: the element opening it, for errors
+ * @spec: (nullable): the device property
+ * @buffer_index: which buffer
+ * @channels: (nullable): comma-separated channel ids; %NULL for all but the
+ *     timestamp
+ * @output: %TRUE for a sink (an output buffer), %FALSE for a source
+ *
+ * Opens the device and selects the channels, or posts an error that says
+ * what to do.
+ *
+ * Returns: (transfer full) (nullable): the device
+ */
+IioDevice *
+gst_iio_dmabuf_open_device (GstElement * element, const gchar * spec,
+    guint buffer_index, const gchar * channels, gboolean output)
+{
+  GError *error = NULL;
+  IioDevice *dev;
+
+  if (!spec) {
+    gchar *present = iio_device_list_present ();
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
+        ("No IIO device given: set device= to one of: %s", present), (NULL));
+    g_free (present);
+    return NULL;
+  }
+  dev = iio_device_open (spec, buffer_index, &error);
+  if (dev && dev->is_output != output) {
+    g_set_error (&error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+        "Buffer %u of IIO device %s is an %s: use %s for it", buffer_index,
+        dev->name, output ? "input" : "output",
+        output ? "iiodmabufsrc" : "iiodmabufsink");
+    g_clear_pointer (&dev, iio_device_close);
+  }
+  if (dev && iio_device_select_channels (dev, channels, &error))
+    return dev;
+  g_clear_pointer (&dev, iio_device_close);
+  gst_iio_dmabuf_post_device_error (element, error);
+  return NULL;
+}
+
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  return GST_ELEMENT_REGISTER (iiodmabufsrc, plugin);
+  gboolean ok = FALSE;
+
+  ok |= GST_ELEMENT_REGISTER (iiodmabufsrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (iiodmabufsink, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, iiodmabuf,

@@ -135,6 +135,27 @@ gst_iio_dmabuf_caps_template (void)
  *
  * Returns: %TRUE if @caps carry a rate
  */
+/**
+ * gst_iio_dmabuf_caps_for_device:
+ * @dev: an open IIO device
+ * @rate: its sampling frequency, 0 if unknown
+ *
+ * Returns: (transfer full): the caps of its enabled channels
+ */
+GstCaps *
+gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate)
+{
+  guint n = iio_device_n_enabled (dev), i;
+  const IioChannel **channels = g_new (const IioChannel *, n);
+  GstCaps *caps;
+
+  for (i = 0; i < n; i++)
+    channels[i] = iio_device_enabled_channel (dev, i);
+  caps = gst_iio_dmabuf_caps_for_channels (channels, n, rate);
+  g_free (channels);
+  return caps;
+}
+
 gboolean
 gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate)
 {

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 
 GstCaps *gst_iio_dmabuf_caps_for_channels (const IioChannel * const *channels,
     guint n_channels, guint rate);
+GstCaps *gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate);
 GstCaps *gst_iio_dmabuf_caps_template (void);
 gboolean gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate);
 

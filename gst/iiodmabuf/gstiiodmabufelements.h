@@ -4,6 +4,8 @@
 
 #include <gst/gst.h>
 
+#include "iiodmabuf-device.h"
+
 G_BEGIN_DECLS
 
 /* How blocks move between the kernel and the element. */
@@ -17,8 +19,13 @@ typedef enum
 #define GST_TYPE_IIO_DMABUF_IO_MODE (gst_iio_dmabuf_io_mode_get_type ())
 GType gst_iio_dmabuf_io_mode_get_type (void);
 
+void gst_iio_dmabuf_post_device_error (GstElement * element, GError * error);
+IioDevice *gst_iio_dmabuf_open_device (GstElement * element,
+    const gchar * spec, guint buffer_index, const gchar * channels,
+    gboolean output);
 
 GST_ELEMENT_REGISTER_DECLARE (iiodmabufsrc);
+GST_ELEMENT_REGISTER_DECLARE (iiodmabufsink);
 
 G_END_DECLS
 

@@ -112,57 +112,19 @@ GST_ELEMENT_REGISTER_DEFINE (iiodmabufsrc, "iiodmabufsrc", GST_RANK_NONE,
 
 /* --- the device ------------------------------------------------------------ */
 
-static void
-post_device_error (GstIioDmabufSrc * self, GError * error)
-{
-  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND)
-      || g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message),
-        (NULL));
-  else if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_BUSY))
-    GST_ELEMENT_ERROR (self, RESOURCE, BUSY, ("%s", error->message), (NULL));
-  else if (g_error_matches (error, IIO_DEVICE_ERROR,
-          IIO_DEVICE_ERROR_PERMISSION))
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, ("%s",
-            error->message), (NULL));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
-        (NULL));
-  g_error_free (error);
-}
-
 static gboolean
 open_device (GstIioDmabufSrc * self)
 {
-  GError *error = NULL;
-
-  if (!self->device_spec) {
-    gchar *present = iio_device_list_present ();
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No IIO device given: set device= to one of: %s", present), (NULL));
-    g_free (present);
+  self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
+      self->device_spec, self->buffer_index, self->channels, FALSE);
+  if (!self->device)
     return FALSE;
-  }
-  self->device = iio_device_open (self->device_spec, self->buffer_index,
-      &error);
-  if (self->device && self->device->is_output) {
-    g_set_error (&error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
-        "Buffer %u of IIO device %s is an output: use iiodmabufsink for it",
-        self->buffer_index, self->device->name);
-    g_clear_pointer (&self->device, iio_device_close);
-  }
-  if (self->device && iio_device_select_channels (self->device,
-          self->channels, &error)) {
-    /* caps can be asked for in READY: the rate it will run at */
-    self->rate = self->sampling_frequency;
-    if (!self->rate && !iio_device_get_sampling_frequency (self->device,
-            &self->rate))
-      self->rate = 0;
-    return TRUE;
-  }
-  g_clear_pointer (&self->device, iio_device_close);
-  post_device_error (self, error);
-  return FALSE;
+  /* caps can be asked for in READY: the rate it will run at */
+  self->rate = self->sampling_frequency;
+  if (!self->rate && !iio_device_get_sampling_frequency (self->device,
+          &self->rate))
+    self->rate = 0;
+  return TRUE;
 }
 
 static gboolean
@@ -180,7 +142,7 @@ write_attribute (GQuark field, const GValue * value, gpointer user_data)
       g_value_get_string (&text), &error);
   g_value_unset (&text);
   if (!ok)
-    post_device_error (self, error);
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
   return ok;
 }
 
@@ -197,27 +159,13 @@ apply_settings (GstIioDmabufSrc * self)
     g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
     if (!iio_device_change_attr (self->device, "sampling_frequency", value,
             &error)) {
-      post_device_error (self, error);
+      gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
       return FALSE;
     }
   }
   if (!iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
   return TRUE;
-}
-
-static GstCaps *
-device_caps (GstIioDmabufSrc * self)
-{
-  guint n = iio_device_n_enabled (self->device), i;
-  const IioChannel **channels = g_new (const IioChannel *, n);
-  GstCaps *caps;
-
-  for (i = 0; i < n; i++)
-    channels[i] = iio_device_enabled_channel (self->device, i);
-  caps = gst_iio_dmabuf_caps_for_channels (channels, n, self->rate);
-  g_free (channels);
-  return caps;
 }
 
 /* --- starting and stopping ----------------------------------------------------- */
@@ -322,7 +270,7 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
 
 device_error:
   iio_device_restore (self->device);
-  post_device_error (self, error);
+  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
   return FALSE;
 }
 
@@ -352,7 +300,7 @@ gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   if (!self->device)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
   else
-    caps = device_caps (self);
+    caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
         GST_CAPS_INTERSECT_FIRST);
@@ -398,7 +346,7 @@ enable_device (GstIioDmabufSrc * self)
     self->enabled = TRUE;
     return GST_FLOW_OK;
   }
-  post_device_error (self, error);
+  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
   return GST_FLOW_ERROR;
 }
 

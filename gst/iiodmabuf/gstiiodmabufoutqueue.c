@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Blocks in flight to an IIO output buffer.
+ *
+ * A DMABUF memory is attached to the IIO buffer the first time it is pushed;
+ * the attachment is cached on the memory (qdata) and detached when the
+ * memory is freed or the queue goes, whichever comes first. Each pushed
+ * GstBuffer is held until the fence of its block signals, so a producer's
+ * pool gets its buffer back only once the converter has read it.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiodmabufoutqueue.h"
+#include "iiodmabuf-device.h"
+#include "iiodmabuf-dmabuf.h"
+
+#include <gst/allocators/allocators.h>
+#include <errno.h>
+#include <unistd.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_out_queue_debug);
+#define GST_CAT_DEFAULT gst_iio_out_queue_debug
+
+/* A DMABUF attached to a queue's IIO buffer (qdata on the memory). */
+typedef struct
+{
+  GstIioOutQueue *queue;        /* NULL once detached; imports_lock */
+  gint dmabuf_fd;
+  guint busy;                   /* blocks of it in flight */
+} IioImport;
+
+typedef struct
+{
+  GstBuffer *buffer;
+  IioImport *import;
+  gint sync_fd;                 /* the block's fence */
+} IioOutBlock;
+
+struct _GstIioOutQueue
+{
+  gint buffer_fd;
+  guint depth;
+  GstClockTime timeout;
+  GstIioOutQueueStartFunc start;
+  gpointer user_data;
+  gboolean started;
+  GstPoll *poll;
+  GQueue in_flight;             /* IioOutBlock, oldest first */
+  GList *imports;               /* IioImport; imports_lock */
+  GMutex counts_lock;
+  GstIioOutQueueCounts counts;
+};
+
+/* Memories outlive queues and die in any thread: one lock for all imports. */
+static GMutex imports_lock;
+static GQuark import_quark;
+
+/**
+ * gst_iio_out_queue_new:
+ * @buffer_fd: an IIO output buffer fd (from IIO_BUFFER_GET_FD_IOCTL)
+ * @depth: blocks in flight at most
+ * @timeout: how long to wait for a block to complete
+ * @start: called once blocks are queued and the converter should run
+ * @user_data: for @start
+ *
+ * Returns: (transfer full): a new queue; free with gst_iio_out_queue_free()
+ * after disabling the IIO buffer
+ */
+GstIioOutQueue *
+gst_iio_out_queue_new (gint buffer_fd, guint depth, GstClockTime timeout,
+    GstIioOutQueueStartFunc start, gpointer user_data)
+{
+  static gsize initialized = 0;
+  GstIioOutQueue *queue = g_new0 (GstIioOutQueue, 1);
+
+  if (g_once_init_enter (&initialized)) {
+    GST_DEBUG_CATEGORY_INIT (gst_iio_out_queue_debug, "iiodmabufoutqueue", 0,
+        "Blocks in flight to an IIO output buffer");
+    import_quark = g_quark_from_static_string ("GstIioDmabufImport");
+    g_once_init_leave (&initialized, 1);
+  }
+  queue->buffer_fd = buffer_fd;
+  queue->depth = MAX (depth, 1);
+  queue->timeout = timeout;
+  queue->start = start;
+  queue->user_data = user_data;
+  queue->poll = gst_poll_new (TRUE);
+  g_queue_init (&queue->in_flight);
+  g_mutex_init (&queue->counts_lock);
+  return queue;
+}
+
+/* --- attachments ------------------------------------------------------------ */
+
+/* The memory is being freed: its DMABUF leaves the IIO buffer with it. */
+static void
+import_gone (gpointer data)
+{
+  IioImport *import = data;
+
+  g_mutex_lock (&imports_lock);
+  if (import->queue) {
+    iio_block_detach (import->queue->buffer_fd, import->dmabuf_fd);
+    import->queue->imports = g_list_remove (import->queue->imports, import);
+  }
+  g_mutex_unlock (&imports_lock);
+  g_free (import);
+}
+
+static IioImport *
+lookup_import (GstMemory * mem)
+{
+  return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem), import_quark);
+}
+
+/**
+ * gst_iio_out_queue_can_import:
+ * @queue: a queue
+ * @buffer: a buffer
+ *
+ * Returns: whether @buffer can go to the converter as it is: one DMABUF
+ * memory that starts at the DMABUF's first byte (an IIO block has no
+ * offset) and that no other IIO output queue holds.
+ */
+gboolean
+gst_iio_out_queue_can_import (GstIioOutQueue * queue, GstBuffer * buffer)
+{
+  GstMemory *mem;
+  IioImport *import;
+  gsize offset = 0;
+  gboolean ok;
+
+  if (gst_buffer_n_memory (buffer) != 1)
+    return FALSE;
+  mem = gst_buffer_peek_memory (buffer, 0);
+  if (!gst_is_dmabuf_memory (mem))
+    return FALSE;
+  gst_memory_get_sizes (mem, &offset, NULL);
+  if (offset != 0)
+    return FALSE;
+  g_mutex_lock (&imports_lock);
+  import = lookup_import (mem);
+  ok = !import || !import->queue || import->queue == queue;
+  g_mutex_unlock (&imports_lock);
+  return ok;
+}
+
+static gboolean
+start_converter (GstIioOutQueue * queue, GError ** error)
+{
+  if (queue->started)
+    return TRUE;
+  if (!queue->start (queue->user_data, error))
+    return FALSE;
+  GST_DEBUG ("converter started with %u blocks queued",
+      queue->in_flight.length);
+  queue->started = TRUE;
+  return TRUE;
+}
+
+/* Attaches the memory's DMABUF unless it already is. */
+static IioImport *
+ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
+{
+  IioImport *import, *stale = NULL;
+  gint fd = gst_dmabuf_memory_get_fd (mem);
+
+  g_mutex_lock (&imports_lock);
+  import = lookup_import (mem);
+  if (import && import->queue == queue) {
+    g_mutex_unlock (&imports_lock);
+    return import;
+  }
+  if (import)                   /* left by a queue that has gone */
+    stale = gst_mini_object_steal_qdata (GST_MINI_OBJECT_CAST (mem),
+        import_quark);
+  g_mutex_unlock (&imports_lock);
+  g_free (stale);
+
+  /* an attach drops the blocks queued to a disabled buffer (Linux 6.12) */
+  if (queue->in_flight.length && !start_converter (queue, error))
+    return NULL;
+  if (!iio_block_attach (queue->buffer_fd, fd, error))
+    return NULL;
+  GST_DEBUG ("attached DMABUF %d", fd);
+
+  import = g_new0 (IioImport, 1);
+  import->queue = queue;
+  import->dmabuf_fd = fd;
+  g_mutex_lock (&imports_lock);
+  queue->imports = g_list_prepend (queue->imports, import);
+  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), import_quark,
+      import, import_gone);
+  g_mutex_unlock (&imports_lock);
+  return import;
+}
+
+/* --- completion ------------------------------------------------------------- */
+
+static void
+release_block (IioOutBlock * block)
+{
+  /* in Linux 6.12 the fence's lock is in the attachment: close first */
+  if (block->sync_fd >= 0)
+    close (block->sync_fd);
+  block->import->busy--;
+  gst_buffer_unref (block->buffer);
+  g_free (block);
+}
+
+static GstFlowReturn
+wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
+  gint ret;
+
+  pfd.fd = sync_fd;
+  gst_poll_add_fd (queue->poll, &pfd);
+  gst_poll_fd_ctl_read (queue->poll, &pfd, TRUE);
+  do {
+    ret = gst_poll_wait (queue->poll, queue->timeout);
+  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+  gst_poll_remove_fd (queue->poll, &pfd);
+  if (ret < 0 && errno == EBUSY)
+    return GST_FLOW_FLUSHING;
+  if (ret > 0)
+    return GST_FLOW_OK;
+  g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+      "The converter did not finish a block within %" GST_TIME_FORMAT
+      ": it is stalled or not clocked (or raise timeout)",
+      GST_TIME_ARGS (queue->timeout));
+  return GST_FLOW_ERROR;
+}
+
+/* Retires the oldest block, waiting for it if @wait; else only if done. */
+static GstFlowReturn
+complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
+{
+  IioOutBlock *block = g_queue_peek_head (&queue->in_flight);
+  IioFenceState state;
+  GstFlowReturn ret;
+  gint code = 0;
+
+  state = iio_fence_state (block->sync_fd, &code);
+  if (state == IIO_FENCE_PENDING && !wait)
+    return GST_FLOW_CUSTOM_SUCCESS;
+  if (state == IIO_FENCE_PENDING) {
+    ret = wait_fence (queue, block->sync_fd, error);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    state = iio_fence_state (block->sync_fd, &code);
+  }
+  if (state == IIO_FENCE_FAILED) {
+    GST_WARNING ("block on DMABUF %d failed: %s", block->import->dmabuf_fd,
+        g_strerror (-code));
+    g_mutex_lock (&queue->counts_lock);
+    queue->counts.fence_errors++;
+    queue->counts.last_error = code;
+    g_mutex_unlock (&queue->counts_lock);
+  }
+  release_block (g_queue_pop_head (&queue->in_flight));
+  return GST_FLOW_OK;
+}
+
+static void
+retire_completed (GstIioOutQueue * queue)
+{
+  while (queue->in_flight.length
+      && complete_oldest (queue, FALSE, NULL) == GST_FLOW_OK);
+}
+
+/* Waits until a block may be added, and its DMABUF is not in flight. */
+static GstFlowReturn
+make_room (GstIioOutQueue * queue, IioImport * import, GError ** error)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  while (ret == GST_FLOW_OK && (queue->in_flight.length >= queue->depth
+          || import->busy)) {
+    if (!start_converter (queue, error))
+      return GST_FLOW_ERROR;
+    ret = complete_oldest (queue, TRUE, error);
+  }
+  return ret;
+}
+
+/* --- pushing ---------------------------------------------------------------- */
+
+/* A DMABUF whose submit failed stays busy in the kernel until re-attached. */
+static gint
+enqueue_block (GstIioOutQueue * queue, IioImport * import, gsize bytes,
+    gboolean cyclic, GError ** error)
+{
+  GError *busy = NULL;
+  gint sync_fd;
+
+  sync_fd = iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
+      cyclic, &busy);
+  if (sync_fd >= 0 || !g_error_matches (busy, IIO_DEVICE_ERROR,
+          IIO_DEVICE_ERROR_BUSY)) {
+    if (busy)
+      g_propagate_error (error, busy);
+    return sync_fd;
+  }
+  GST_WARNING ("DMABUF %d stuck in the kernel: attaching it again",
+      import->dmabuf_fd);
+  g_error_free (busy);
+  iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
+  if (!iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
+    return -1;
+  return iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
+      cyclic, error);
+}
+
+static void
+count_underflow (GstIioOutQueue * queue)
+{
+  g_mutex_lock (&queue->counts_lock);
+  queue->counts.underflows++;
+  g_mutex_unlock (&queue->counts_lock);
+  GST_DEBUG ("the converter ran out of blocks");
+}
+
+/**
+ * gst_iio_out_queue_push:
+ * @queue: a queue
+ * @buffer: (transfer full): a buffer for which gst_iio_out_queue_can_import()
+ *     is %TRUE, of a whole number of scans
+ * @cyclic: the converter repeats this block until its buffer is disabled
+ * @error: why it could not be queued
+ *
+ * Queues @buffer's DMABUF as one block, waiting (bounded by the timeout,
+ * cancelled by flushing) while @depth blocks are in flight. The converter is
+ * started once the queue is full, or at once for a cyclic block.
+ *
+ * Returns: GST_FLOW_OK, GST_FLOW_FLUSHING or GST_FLOW_ERROR with @error set
+ */
+GstFlowReturn
+gst_iio_out_queue_push (GstIioOutQueue * queue, GstBuffer * buffer,
+    gboolean cyclic, GError ** error)
+{
+  GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
+  IioOutBlock *block;
+  IioImport *import;
+  GstFlowReturn ret;
+  gint sync_fd;
+
+  import = ensure_import (queue, mem, error);
+  if (!import)
+    goto failed;
+  ret = make_room (queue, import, error);
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (buffer);
+    return ret;
+  }
+  retire_completed (queue);
+  if (queue->started && !queue->in_flight.length)
+    count_underflow (queue);
+  sync_fd = enqueue_block (queue, import, gst_buffer_get_size (buffer),
+      cyclic, error);
+  if (sync_fd < 0)
+    goto failed;
+
+  block = g_new0 (IioOutBlock, 1);
+  block->buffer = buffer;
+  block->import = import;
+  block->sync_fd = sync_fd;
+  import->busy++;
+  g_queue_push_tail (&queue->in_flight, block);
+  if ((cyclic || queue->in_flight.length >= queue->depth)
+      && !start_converter (queue, error))
+    return GST_FLOW_ERROR;
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+failed:
+  gst_buffer_unref (buffer);
+  return GST_FLOW_ERROR;
+}
+
+/**
+ * gst_iio_out_queue_drain:
+ * @queue: a queue
+ * @error: why a block did not complete
+ *
+ * Starts the converter if it is not running and waits until every queued
+ * block has completed.
+ */
+GstFlowReturn
+gst_iio_out_queue_drain (GstIioOutQueue * queue, GError ** error)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (queue->in_flight.length && !start_converter (queue, error))
+    return GST_FLOW_ERROR;
+  while (ret == GST_FLOW_OK && queue->in_flight.length)
+    ret = complete_oldest (queue, TRUE, error);
+  return ret;
+}
+
+/**
+ * gst_iio_out_queue_abort:
+ * @queue: a queue whose IIO buffer has just been disabled
+ *
+ * Lets go of every block in flight; the next push starts afresh.
+ */
+void
+gst_iio_out_queue_abort (GstIioOutQueue * queue)
+{
+  IioOutBlock *block;
+
+  while ((block = g_queue_pop_head (&queue->in_flight)))
+    release_block (block);
+  queue->started = FALSE;
+}
+
+/**
+ * gst_iio_out_queue_free:
+ * @queue: a queue whose IIO buffer is disabled
+ *
+ * Lets go of the blocks in flight and detaches every DMABUF still attached.
+ */
+void
+gst_iio_out_queue_free (GstIioOutQueue * queue)
+{
+  GList *l;
+
+  gst_iio_out_queue_abort (queue);
+  g_mutex_lock (&imports_lock);
+  for (l = queue->imports; l; l = l->next) {
+    IioImport *import = l->data;
+
+    iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
+    import->queue = NULL;
+  }
+  g_list_free (queue->imports);
+  g_mutex_unlock (&imports_lock);
+  gst_poll_free (queue->poll);
+  g_mutex_clear (&queue->counts_lock);
+  g_free (queue);
+}
+
+void
+gst_iio_out_queue_set_flushing (GstIioOutQueue * queue, gboolean flushing)
+{
+  gst_poll_set_flushing (queue->poll, flushing);
+}
+
+gboolean
+gst_iio_out_queue_is_started (GstIioOutQueue * queue)
+{
+  return queue->started;
+}
+
+void
+gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
+    GstIioOutQueueCounts * counts)
+{
+  g_mutex_lock (&queue->counts_lock);
+  *counts = queue->counts;
+  g_mutex_unlock (&queue->counts_lock);
+}

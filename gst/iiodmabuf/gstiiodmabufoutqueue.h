@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Blocks in flight to an IIO output buffer: DMABUF memories attached once
+ * (the attachment lives on the memory and goes when the memory goes),
+ * enqueued in order, and held until their fences say the converter is done.
+ */
+#ifndef __GST_IIO_DMABUF_OUT_QUEUE_H__
+#define __GST_IIO_DMABUF_OUT_QUEUE_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+typedef struct _GstIioOutQueue GstIioOutQueue;
+
+/* Starts the converter (enables the IIO buffer). */
+typedef gboolean (*GstIioOutQueueStartFunc) (gpointer user_data,
+    GError ** error);
+
+typedef struct
+{
+  guint64 fence_errors;         /* blocks whose fence carried an error */
+  guint64 underflows;           /* blocks that found the converter idle */
+  gint last_error;              /* negative errno of the last failed block */
+} GstIioOutQueueCounts;
+
+GstIioOutQueue *gst_iio_out_queue_new (gint buffer_fd, guint depth,
+    GstClockTime timeout, GstIioOutQueueStartFunc start, gpointer user_data);
+void gst_iio_out_queue_free (GstIioOutQueue * queue);
+
+gboolean gst_iio_out_queue_can_import (GstIioOutQueue * queue,
+    GstBuffer * buffer);
+GstFlowReturn gst_iio_out_queue_push (GstIioOutQueue * queue,
+    GstBuffer * buffer, gboolean cyclic, GError ** error);
+GstFlowReturn gst_iio_out_queue_drain (GstIioOutQueue * queue,
+    GError ** error);
+void gst_iio_out_queue_abort (GstIioOutQueue * queue);
+void gst_iio_out_queue_set_flushing (GstIioOutQueue * queue,
+    gboolean flushing);
+gboolean gst_iio_out_queue_is_started (GstIioOutQueue * queue);
+void gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
+    GstIioOutQueueCounts * counts);
+
+G_END_DECLS
+
+#endif /* __GST_IIO_DMABUF_OUT_QUEUE_H__ */

@@ -1,0 +1,1071 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-iiodmabufsink
+ * @title: iiodmabufsink
+ *
+ * Plays to an IIO output buffer (a DAC, an SDR transmitter). A buffer whose
+ * memory is a DMABUF goes to the converter as it is: it is attached to the
+ * IIO buffer once and enqueued, and upstream gets it back when the
+ * converter has read it. The element offers upstream a pool of DMABUFs, so
+ * producers write straight into them; other memory is copied into a
+ * pooled DMABUF (counted in #GstIioDmabufSink:stats). Drivers without
+ * DMABUF support get write() (io-mode=auto).
+ *
+ * The converter's clock paces playback: the element waits for a block to
+ * complete when #GstIioDmabufSink:num-blocks are in flight. EOS is posted
+ * once every block has been played.
+ *
+ * With #GstIioDmabufSink:cyclic the first buffer is repeated by the
+ * converter until the element stops; later buffers are dropped (counted as
+ * dropped) and EOS is not posted, as with `iio_writedev -c`: the output
+ * goes on until the pipeline is stopped.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 audiotestsrc num-buffers=100 \
+ *     ! audio/x-raw,format=S16LE,channels=2,rate=48000 \
+ *     ! iiodmabufsink device=iio-sim-dac
+ * gst-launch-1.0 iiodmabufsrc device=iio-sim-adc channels=voltage0,voltage1 \
+ *     ! iiodmabufsink device=iio-sim-dac
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiodmabufsink.h"
+#include "gstiiodmabufallocator.h"
+#include "gstiiodmabufcaps.h"
+#include "gstiiodmabufelements.h"
+#include "gstiiodmabufoutqueue.h"
+#include "iiodmabuf-device.h"
+#include "iiodmabuf-dmabuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
+#define GST_CAT_DEFAULT gst_iio_dmabuf_sink_debug
+
+#define DEFAULT_DEVICE NULL
+#define DEFAULT_BUFFER 0
+#define DEFAULT_CHANNELS NULL
+#define DEFAULT_SAMPLES_PER_BLOCK 4096
+#define DEFAULT_NUM_BLOCKS 4
+#define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
+#define DEFAULT_DMA_HEAP "/dev/dma_heap/system"
+#define DEFAULT_TIMEOUT (5 * GST_SECOND)
+#define DEFAULT_CYCLIC FALSE
+/* this many failed blocks in a row is a failed device, not a glitch */
+#define MAX_FAILED_IN_A_ROW 16
+/* how often a write() drain looks at the kernel's queue */
+#define DRAIN_POLL_INTERVAL (2 * GST_MSECOND)
+
+enum
+{
+  PROP_0,
+  PROP_DEVICE,
+  PROP_BUFFER,
+  PROP_CHANNELS,
+  PROP_SAMPLES_PER_BLOCK,
+  PROP_NUM_BLOCKS,
+  PROP_IO_MODE,
+  PROP_DMA_HEAP,
+  PROP_TIMEOUT,
+  PROP_CYCLIC,
+  PROP_STATS,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+typedef struct
+{
+  guint64 blocks;
+  guint64 bytes;
+  guint64 imports;              /* upstream DMABUFs sent as they were */
+  guint64 pooled;               /* upstream wrote into our pool's DMABUFs */
+  guint64 copies;
+  guint64 dropped;              /* buffers after the cyclic one */
+} GstIioDmabufSinkStats;
+
+struct _GstIioDmabufSink
+{
+  GstBaseSink parent;
+
+  /* properties (object lock) */
+  gchar *device_spec;
+  guint buffer_index;
+  gchar *channels;
+  guint samples_per_block;
+  guint num_blocks;
+  GstIioDmabufIoMode io_mode;
+  gchar *dma_heap;
+  GstClockTime timeout;
+  gboolean cyclic;
+
+  /* streaming */
+  IioDevice *device;
+  GstAllocator *allocator;
+  GstBufferPool *copy_pool;
+  GstIioOutQueue *queue;        /* DMABUF mode */
+  GstPoll *poll;                /* write() mode */
+  gboolean use_dmabuf;
+  gboolean enabled;
+  gboolean cyclic_queued;
+  gboolean warned_no_fit;
+  guint rate;
+  guint scan_bytes;
+  gsize block_bytes;
+  gsize rw_partial;             /* bytes in the kernel's unfinished block */
+  guint64 fence_errors_seen;
+  guint failed_in_a_row;
+  GstIioDmabufSinkStats stats;  /* object lock */
+};
+
+#define gst_iio_dmabuf_sink_parent_class parent_class
+G_DEFINE_TYPE (GstIioDmabufSink, gst_iio_dmabuf_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (iiodmabufsink, "iiodmabufsink", GST_RANK_NONE,
+    GST_TYPE_IIO_DMABUF_SINK);
+
+/* --- the device ------------------------------------------------------------ */
+
+static gboolean
+open_device (GstIioDmabufSink * self)
+{
+  self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
+      self->device_spec, self->buffer_index, self->channels, TRUE);
+  if (!self->device)
+    return FALSE;
+  self->warned_no_fit = FALSE;
+  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+    self->rate = 0;
+  return TRUE;
+}
+
+static gboolean
+enable_converter (gpointer user_data, GError ** error)
+{
+  GstIioDmabufSink *self = user_data;
+
+  if (!iio_device_set_enabled (self->device, TRUE, error))
+    return FALSE;
+  self->enabled = TRUE;
+  return TRUE;
+}
+
+/* Disabling ends every transfer; the blocks in flight are let go. */
+static void
+stop_converter (GstIioDmabufSink * self)
+{
+  iio_device_set_enabled (self->device, FALSE, NULL);
+  self->enabled = FALSE;
+  self->cyclic_queued = FALSE;
+  self->rw_partial = 0;
+  if (self->queue)
+    gst_iio_out_queue_abort (self->queue);
+}
+
+/* --- starting and stopping ----------------------------------------------------- */
+
+/* Whether the IIO buffer takes DMABUFs: attach one and see. */
+static gboolean
+probe_dmabuf (GstIioDmabufSink * self, GError ** error)
+{
+  GstMemory *mem;
+  gint fd;
+
+  mem = gst_iio_dmabuf_allocator_alloc_block (self->allocator,
+      self->scan_bytes, error);
+  if (!mem)
+    return FALSE;
+  fd = gst_dmabuf_memory_get_fd (mem);
+  if (iio_block_attach (self->device->buffer_fd, fd, error))
+    iio_block_detach (self->device->buffer_fd, fd);
+  else
+    fd = -1;
+  gst_memory_unref (mem);
+  return fd >= 0;
+}
+
+static gboolean
+choose_io (GstIioDmabufSink * self)
+{
+  GError *error = NULL;
+
+  self->use_dmabuf = FALSE;
+  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+    return TRUE;
+  if (probe_dmabuf (self, &error)) {
+    self->use_dmabuf = TRUE;
+    return TRUE;
+  }
+  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
+    GST_INFO_OBJECT (self, "%s: writing with write() instead", error->message);
+    g_error_free (error);
+    return TRUE;
+  }
+  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
+            "fall back to write().", error->message), (NULL));
+  else
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), g_steal_pointer
+        (&error));
+  g_clear_error (&error);
+  return FALSE;
+}
+
+static gboolean
+compute_block_size (GstIioDmabufSink * self)
+{
+  self->scan_bytes = iio_device_scan_bytes (self->device);
+  self->block_bytes = (gsize) self->scan_bytes * self->samples_per_block;
+  if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
+          "bytes is too large for the kernel: lower samples-per-block",
+          self->samples_per_block, self->scan_bytes), (NULL));
+  return FALSE;
+}
+
+static GstBufferPool *
+new_pool (GstIioDmabufSink * self, GstCaps * caps)
+{
+  GstBufferPool *pool = gst_buffer_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+
+  /* num-blocks in flight, one being filled, one being handed over */
+  gst_buffer_pool_config_set_params (config, caps, self->block_bytes,
+      self->num_blocks + 2, 0);
+  gst_buffer_pool_config_set_allocator (config, self->allocator, NULL);
+  if (!gst_buffer_pool_set_config (pool, config))
+    gst_clear_object (&pool);
+  return pool;
+}
+
+/* In DMABUF mode blocks are enqueued first and the converter started when
+ * they are; write() needs the kernel's own blocks, made at enable. */
+static gboolean
+start_io (GstIioDmabufSink * self, GError ** error)
+{
+  guint length = self->use_dmabuf ? self->samples_per_block * self->num_blocks
+      /* the kernel splits write()'s buffer in two blocks */
+      : self->samples_per_block * 2;
+
+  if (!iio_device_configure (self->device, length, error))
+    return FALSE;
+  if (self->use_dmabuf) {
+    self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
+        self->num_blocks, self->timeout, enable_converter, self);
+    self->copy_pool = new_pool (self, NULL);
+    return TRUE;
+  }
+  fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  return enable_converter (self, error);
+}
+
+static gboolean
+gst_iio_dmabuf_sink_start (GstBaseSink * sink)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GError *error = NULL;
+
+  memset (&self->stats, 0, sizeof self->stats);
+  self->enabled = FALSE;
+  self->cyclic_queued = FALSE;
+  self->rw_partial = 0;
+  self->fence_errors_seen = 0;
+  self->failed_in_a_row = 0;
+  if (!iio_device_open_buffer (self->device, &error))
+    goto device_error;
+  if (!compute_block_size (self))
+    goto failed;
+  gst_clear_object (&self->allocator);
+  self->allocator = gst_iio_dmabuf_allocator_new (self->dma_heap);
+  if (!choose_io (self))
+    goto failed;
+  if (!start_io (self, &error))
+    goto device_error;
+  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %s",
+      self->device->name, iio_device_n_enabled (self->device),
+      self->scan_bytes, self->use_dmabuf ? "DMABUF" : "write()");
+  return TRUE;
+
+  /* ERRORS */
+device_error:
+  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+failed:
+  iio_device_restore (self->device);
+  return FALSE;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+
+  stop_converter (self);
+  g_clear_pointer (&self->queue, gst_iio_out_queue_free);
+  if (self->copy_pool) {
+    gst_buffer_pool_set_active (self->copy_pool, FALSE);
+    gst_clear_object (&self->copy_pool);
+  }
+  iio_device_restore (self->device);
+  return TRUE;
+}
+
+/* --- negotiation ---------------------------------------------------------------- */
+
+/* Upstream then fails with a bare not-negotiated: say what does not fit. */
+static void
+warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
+{
+  gchar *got, *need;
+
+  if (self->warned_no_fit)
+    return;
+  self->warned_no_fit = TRUE;
+  got = gst_caps_to_string (offered);
+  need = gst_caps_to_string (wanted);
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream offers %s, but IIO "
+          "device %s takes %s with its enabled channels. Convert before the "
+          "sink (audioconvert, audioresample) or choose the channels with "
+          "channels=", got, self->device->name, need), (NULL));
+  g_free (got);
+  g_free (need);
+}
+
+static GstCaps *
+gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstCaps *caps;
+
+  if (!self->device)
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
+  else
+    caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    if (self->device && gst_caps_is_empty (tmp) && !gst_caps_is_empty (filter))
+      warn_no_fit (self, filter, caps);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+/* Caps of the right kind are accepted here so that set_caps can say what
+ * does not fit the device, rather than a bare not-negotiated. */
+static gboolean
+gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
+{
+  GstCaps *caps, *templ;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
+    return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
+  gst_query_parse_accept_caps (query, &caps);
+  templ = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
+  gst_query_set_accept_caps_result (query, gst_caps_is_fixed (caps)
+      && gst_caps_can_intersect (caps, templ));
+  gst_caps_unref (templ);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstCaps *want = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+  gboolean ok = gst_caps_can_intersect (caps, want);
+
+  if (!ok) {
+    gchar *got = gst_caps_to_string (caps), *need = gst_caps_to_string (want);
+
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
+            "device %s: it sends %s, the device's enabled channels take %s. "
+            "Convert before the sink (audioconvert, audioresample) or choose "
+            "the channels with channels=", self->device->name, got, need),
+        (NULL));
+    g_free (got);
+    g_free (need);
+  }
+  gst_caps_unref (want);
+  return ok;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstBufferPool *pool = NULL;
+  GstCaps *caps;
+  gboolean need_pool;
+
+  if (!self->use_dmabuf)
+    return TRUE;
+  gst_query_parse_allocation (query, &caps, &need_pool);
+  if (need_pool)
+    pool = new_pool (self, caps);
+  gst_query_add_allocation_pool (query, pool, self->block_bytes,
+      self->num_blocks + 2, 0);
+  gst_query_add_allocation_param (query, self->allocator, NULL);
+  if (pool)
+    gst_object_unref (pool);
+  return TRUE;
+}
+
+/* --- write() --------------------------------------------------------------------- */
+
+static GstFlowReturn
+wait_writable (GstIioDmabufSink * self)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
+  gint ret;
+
+  pfd.fd = self->device->buffer_fd;
+  gst_poll_add_fd (self->poll, &pfd);
+  gst_poll_fd_ctl_write (self->poll, &pfd, TRUE);
+  do {
+    ret = gst_poll_wait (self->poll, self->timeout);
+  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+  gst_poll_remove_fd (self->poll, &pfd);
+  if (ret < 0 && errno == EBUSY)
+    return GST_FLOW_FLUSHING;
+  if (ret == 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s took no data "
+            "within %" GST_TIME_FORMAT ": the converter is stalled or not "
+            "clocked, or raise timeout", self->device->name,
+            GST_TIME_ARGS (self->timeout)), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  gsize done = 0;
+
+  while (done < size && ret == GST_FLOW_OK) {
+    gssize n = write (self->device->buffer_fd, data + done, size - done);
+
+    if (n > 0)
+      done += n;
+    else if (n < 0 && errno == EAGAIN)
+      ret = wait_writable (self);
+    else if (n < 0 && errno != EINTR) {
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Writing to IIO device %s "
+              "failed: is it still there?", self->device->name),
+          GST_ERROR_SYSTEM);
+      ret = GST_FLOW_ERROR;
+    }
+  }
+  self->rw_partial = (self->rw_partial + done) % self->block_bytes;
+  return ret;
+}
+
+static GstFlowReturn
+write_buffer (GstIioDmabufSink * self, GstBuffer * buf)
+{
+  GstFlowReturn ret;
+  GstMapInfo map;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer's "
+            "memory"), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  ret = write_bytes (self, map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  return ret;
+}
+
+/* The kernel sends a write()'s block only once it is full: fill the last
+ * one with zeros, then wait until the kernel has every block back. */
+static GstFlowReturn
+drain_writes (GstIioDmabufSink * self)
+{
+  GstClockTime waited = 0;
+  guint64 idle = 2 * (guint64) self->block_bytes, free_bytes;
+  GstFlowReturn ret = GST_FLOW_OK;
+  gchar *text;
+
+  if (self->rw_partial) {
+    guint8 *zeros = g_malloc0 (self->block_bytes - self->rw_partial);
+
+    ret = write_bytes (self, zeros, self->block_bytes - self->rw_partial);
+    g_free (zeros);
+  }
+  while (ret == GST_FLOW_OK && waited < self->timeout) {
+    text = iio_device_read_attr (self->device, "data_available", NULL);
+    free_bytes = text ? g_ascii_strtoull (text, NULL, 10) : idle;
+    g_free (text);
+    if (free_bytes >= idle)
+      return GST_FLOW_OK;
+    if (gst_poll_wait (self->poll, DRAIN_POLL_INTERVAL) < 0 && errno == EBUSY)
+      return GST_FLOW_FLUSHING;
+    waited += DRAIN_POLL_INTERVAL;
+  }
+  if (ret == GST_FLOW_OK)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("IIO device %s did not play "
+            "its last blocks within %" GST_TIME_FORMAT, self->device->name,
+            GST_TIME_ARGS (self->timeout)), (NULL));
+  return ret;
+}
+
+/* --- DMABUF blocks ----------------------------------------------------------------- */
+
+static void
+check_fences (GstIioDmabufSink * self)
+{
+  GstIioOutQueueCounts counts;
+  guint64 failed;
+
+  gst_iio_out_queue_get_counts (self->queue, &counts);
+  failed = counts.fence_errors - self->fence_errors_seen;
+  self->fence_errors_seen = counts.fence_errors;
+  if (!failed) {
+    self->failed_in_a_row = 0;
+    return;
+  }
+  self->failed_in_a_row += failed;
+  GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%" G_GUINT64_FORMAT " block(s) "
+          "to %s failed (%s): the converter skipped them",
+          failed, self->device->name, g_strerror (-counts.last_error)), (NULL));
+}
+
+static GstFlowReturn
+send_block (GstIioDmabufSink * self, GstBuffer * block)
+{
+  GError *error = NULL;
+  GstFlowReturn ret;
+
+  ret = gst_iio_out_queue_push (self->queue, block, self->cyclic, &error);
+  if (ret == GST_FLOW_ERROR) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device %s: "
+            "%s", self->device->name, error->message), (NULL));
+    g_clear_error (&error);
+  }
+  if (ret != GST_FLOW_OK)
+    return ret;
+  self->cyclic_queued = self->cyclic;
+  check_fences (self);
+  if (self->failed_in_a_row < MAX_FAILED_IN_A_ROW)
+    return GST_FLOW_OK;
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%u blocks in a row failed: IIO "
+          "device %s is failing or was removed", self->failed_in_a_row,
+          self->device->name), (NULL));
+  return GST_FLOW_ERROR;
+}
+
+static GstFlowReturn
+acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
+{
+  if (!self->copy_pool || (!gst_buffer_pool_is_active (self->copy_pool)
+          && !gst_buffer_pool_set_active (self->copy_pool, TRUE))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot allocate "
+            "DMABUFs of %" G_GSIZE_FORMAT " bytes from %s or udmabuf: lower "
+            "samples-per-block or set dma-heap", self->block_bytes,
+            self->dma_heap), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
+}
+
+static void
+copy_into (GstBuffer * block, GstBuffer * buf, gsize offset, gsize size)
+{
+  GstMapInfo map;
+
+  gst_buffer_map (block, &map, GST_MAP_WRITE);
+  gst_buffer_extract (buf, offset, map.data, size);
+  gst_buffer_unmap (block, &map);
+}
+
+/* Upstream memory that cannot go as it is: copied, a block at a time. */
+static GstFlowReturn
+send_copies (GstIioDmabufSink * self, GstBuffer * buf)
+{
+  gsize size = gst_buffer_get_size (buf), done = 0, n;
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *block;
+
+  if (self->cyclic && size > self->block_bytes) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The cyclic buffer of %"
+            G_GSIZE_FORMAT " bytes does not fit one block of %" G_GSIZE_FORMAT
+            ": raise samples-per-block", size, self->block_bytes), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  while (done < size && ret == GST_FLOW_OK) {
+    n = MIN (size - done, self->block_bytes);
+    ret = acquire_copy_block (self, &block);
+    if (ret != GST_FLOW_OK)
+      break;
+    gst_buffer_set_size (block, n);
+    copy_into (block, buf, done, n);
+    GST_OBJECT_LOCK (self);
+    self->stats.copies++;
+    GST_OBJECT_UNLOCK (self);
+    ret = send_block (self, block);
+    done += n;
+  }
+  return ret;
+}
+
+static void
+count_block (GstIioDmabufSink * self, GstBuffer * buf)
+{
+  GST_OBJECT_LOCK (self);
+  self->stats.blocks++;
+  self->stats.bytes += gst_buffer_get_size (buf);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Our own pool's DMABUFs are the zero-copy path too; others are imports. */
+static GstFlowReturn
+send_dmabuf (GstIioDmabufSink * self, GstBuffer * buf)
+{
+  GstMemory *mem = gst_buffer_peek_memory (buf, 0);
+
+  GST_OBJECT_LOCK (self);
+  if (mem->allocator == self->allocator)
+    self->stats.pooled++;
+  else
+    self->stats.imports++;
+  GST_OBJECT_UNLOCK (self);
+  return send_block (self, gst_buffer_ref (buf));
+}
+
+static gboolean
+check_size (GstIioDmabufSink * self, GstBuffer * buf)
+{
+  gsize size = gst_buffer_get_size (buf);
+
+  if (size % self->scan_bytes == 0)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("A buffer of %" G_GSIZE_FORMAT
+          " bytes is not a whole number of %u-byte scans for IIO device %s: "
+          "upstream must send whole samples of every channel", size,
+          self->scan_bytes, self->device->name), (NULL));
+  return FALSE;
+}
+
+static GstFlowReturn
+gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstFlowReturn ret;
+
+  if (self->cyclic_queued) {
+    GST_OBJECT_LOCK (self);
+    self->stats.dropped++;
+    GST_OBJECT_UNLOCK (self);
+    GST_LOG_OBJECT (self, "cyclic output is playing: buffer dropped");
+    return GST_FLOW_OK;
+  }
+  if (!check_size (self, buf))
+    return GST_FLOW_ERROR;
+  if (!gst_buffer_get_size (buf))
+    return GST_FLOW_OK;
+  if (!self->use_dmabuf)
+    ret = write_buffer (self, buf);
+  else if (gst_iio_out_queue_can_import (self->queue, buf))
+    ret = send_dmabuf (self, buf);
+  else
+    ret = send_copies (self, buf);
+  if (ret == GST_FLOW_OK)
+    count_block (self, buf);
+  return ret;
+}
+
+static GstFlowReturn
+drain (GstIioDmabufSink * self)
+{
+  GError *error = NULL;
+  GstFlowReturn ret;
+
+  if (!self->use_dmabuf)
+    return drain_writes (self);
+  ret = gst_iio_out_queue_drain (self->queue, &error);
+  if (ret == GST_FLOW_ERROR) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot finish playing to IIO "
+            "device %s: %s", self->device->name, error->message), (NULL));
+    g_clear_error (&error);
+  }
+  if (ret == GST_FLOW_OK)
+    check_fences (self);
+  return ret;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_EOS:
+      if (self->cyclic_queued) {
+        /* the converter repeats the block until the element stops */
+        GST_INFO_OBJECT (self, "cyclic output goes on after EOS");
+        gst_event_unref (event);
+        return TRUE;
+      }
+      if (drain (self) == GST_FLOW_ERROR) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      /* what the converter still holds belongs to before the flush */
+      stop_converter (self);
+      if (!self->use_dmabuf)
+        enable_converter (self, NULL);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+static gboolean
+gst_iio_dmabuf_sink_unlock (GstBaseSink * sink)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+
+  gst_poll_set_flushing (self->poll, TRUE);
+  if (self->queue)
+    gst_iio_out_queue_set_flushing (self->queue, TRUE);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+
+  gst_poll_set_flushing (self->poll, FALSE);
+  if (self->queue)
+    gst_iio_out_queue_set_flushing (self->queue, FALSE);
+  return TRUE;
+}
+
+/* --- GstElement ------------------------------------------------------------------ */
+
+static GstStateChangeReturn
+gst_iio_dmabuf_sink_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_device (self))
+    return GST_STATE_CHANGE_FAILURE;
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL
+      || (transition == GST_STATE_CHANGE_NULL_TO_READY
+          && ret == GST_STATE_CHANGE_FAILURE)) {
+    g_clear_pointer (&self->device, iio_device_close);
+    gst_clear_object (&self->allocator);
+  }
+  return ret;
+}
+
+/* --- properties ------------------------------------------------------------------- */
+
+static GstStructure *
+stats_structure (GstIioDmabufSink * self)
+{
+  GstIioOutQueueCounts counts = { 0, };
+  const gchar *origin = "none";
+
+  if (self->queue)
+    gst_iio_out_queue_get_counts (self->queue, &counts);
+  if (self->use_dmabuf && self->allocator)
+    origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
+  return gst_structure_new ("application/x-iiodmabufsink-stats",
+      "blocks", G_TYPE_UINT64, self->stats.blocks,
+      "bytes", G_TYPE_UINT64, self->stats.bytes,
+      "imports", G_TYPE_UINT64, self->stats.imports,
+      "pooled", G_TYPE_UINT64, self->stats.pooled,
+      "copies", G_TYPE_UINT64, self->stats.copies,
+      "dropped", G_TYPE_UINT64, self->stats.dropped,
+      "underflows", G_TYPE_UINT64, counts.underflows,
+      "fence-errors", G_TYPE_UINT64, counts.fence_errors,
+      "io-mode", G_TYPE_STRING, self->use_dmabuf ? "dmabuf" : "rw",
+      "dmabuf-origin", G_TYPE_STRING, origin, NULL);
+}
+
+static gboolean
+settable (GstIioDmabufSink * self, GParamSpec * pspec)
+{
+  if (GST_STATE (self) <= GST_STATE_READY
+      || !(pspec->flags & GST_PARAM_MUTABLE_READY))
+    return TRUE;
+  GST_WARNING_OBJECT (self, "%s can only be changed in the NULL or READY "
+      "state", pspec->name);
+  return FALSE;
+}
+
+static void
+gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  if (!settable (self, pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_DEVICE:
+      g_free (self->device_spec);
+      self->device_spec = g_value_dup_string (value);
+      break;
+    case PROP_BUFFER:
+      self->buffer_index = g_value_get_uint (value);
+      break;
+    case PROP_CHANNELS:
+      g_free (self->channels);
+      self->channels = g_value_dup_string (value);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      self->samples_per_block = g_value_get_uint (value);
+      break;
+    case PROP_NUM_BLOCKS:
+      self->num_blocks = g_value_get_uint (value);
+      break;
+    case PROP_IO_MODE:
+      self->io_mode = g_value_get_enum (value);
+      break;
+    case PROP_DMA_HEAP:
+      g_free (self->dma_heap);
+      self->dma_heap = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_CYCLIC:
+      self->cyclic = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_dmabuf_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device_spec);
+      break;
+    case PROP_BUFFER:
+      g_value_set_uint (value, self->buffer_index);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_string (value, self->channels);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      g_value_set_uint (value, self->samples_per_block);
+      break;
+    case PROP_NUM_BLOCKS:
+      g_value_set_uint (value, self->num_blocks);
+      break;
+    case PROP_IO_MODE:
+      g_value_set_enum (value, self->io_mode);
+      break;
+    case PROP_DMA_HEAP:
+      g_value_set_string (value, self->dma_heap);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64 (value, self->timeout);
+      break;
+    case PROP_CYCLIC:
+      g_value_set_boolean (value, self->cyclic);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, stats_structure (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_dmabuf_sink_finalize (GObject * object)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
+
+  g_free (self->device_spec);
+  g_free (self->channels);
+  g_free (self->dma_heap);
+  g_clear_pointer (&self->device, iio_device_close);
+  gst_clear_object (&self->allocator);
+  gst_poll_free (self->poll);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+#define SETTING (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstIioDmabufSink:device:
+   *
+   * The IIO device: its name ("iio-sim-dac"), label, "iio:deviceN" or
+   * "/dev/iio:deviceN".
+   */
+  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
+      "IIO device by name, label, iio:deviceN or /dev/iio:deviceN",
+      DEFAULT_DEVICE, SETTING);
+  /**
+   * GstIioDmabufSink:buffer:
+   *
+   * Which of the device's buffers to play to.
+   */
+  properties[PROP_BUFFER] = g_param_spec_uint ("buffer", "Buffer",
+      "Index of the device's IIO buffer", 0, 63, DEFAULT_BUFFER, SETTING);
+  /**
+   * GstIioDmabufSink:channels:
+   *
+   * Comma-separated channel ids to enable ("voltage0,voltage1"); unset: all
+   * but the timestamp. The stream's caps must match them.
+   */
+  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
+      "Comma-separated channel ids to enable (default: all but timestamp)",
+      DEFAULT_CHANNELS, SETTING);
+  /**
+   * GstIioDmabufSink:samples-per-block:
+   *
+   * Scans in each DMABUF of the pool offered upstream and of the copies;
+   * upstream buffers up to this size go to the converter whole.
+   */
+  properties[PROP_SAMPLES_PER_BLOCK] = g_param_spec_uint ("samples-per-block",
+      "Samples per block", "Scans in each pooled block (DMABUF)", 1,
+      G_MAXINT32, DEFAULT_SAMPLES_PER_BLOCK, SETTING);
+  /**
+   * GstIioDmabufSink:num-blocks:
+   *
+   * Blocks in flight to the converter.
+   */
+  properties[PROP_NUM_BLOCKS] = g_param_spec_uint ("num-blocks", "Blocks",
+      "Number of blocks in flight to the converter", 1, 64,
+      DEFAULT_NUM_BLOCKS, SETTING);
+  /**
+   * GstIioDmabufSink:io-mode:
+   *
+   * auto: DMABUF blocks when the driver supports them, else write().
+   */
+  properties[PROP_IO_MODE] = g_param_spec_enum ("io-mode", "I/O mode",
+      "How blocks move: auto, dmabuf or rw", GST_TYPE_IIO_DMABUF_IO_MODE,
+      DEFAULT_IO_MODE, SETTING);
+  /**
+   * GstIioDmabufSink:dma-heap:
+   *
+   * DMA heap for the offered pool and the copies; /dev/udmabuf is the
+   * fallback.
+   */
+  properties[PROP_DMA_HEAP] = g_param_spec_string ("dma-heap", "DMA heap",
+      "DMA heap device for pooled blocks (udmabuf is the fallback)",
+      DEFAULT_DMA_HEAP, SETTING);
+  /**
+   * GstIioDmabufSink:timeout:
+   *
+   * How long to wait for the converter to finish a block, in nanoseconds.
+   */
+  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
+      "How long to wait for the converter to finish a block (ns)",
+      GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, SETTING);
+  /**
+   * GstIioDmabufSink:cyclic:
+   *
+   * Repeat the first buffer until the element stops; later buffers are
+   * dropped and EOS is held back.
+   */
+  properties[PROP_CYCLIC] = g_param_spec_boolean ("cyclic", "Cyclic",
+      "Repeat the first buffer until stopped (later ones are dropped)",
+      DEFAULT_CYCLIC, SETTING);
+  /**
+   * GstIioDmabufSink:stats:
+   *
+   * blocks, bytes, imports (upstream DMABUFs sent as they were), pooled
+   * (upstream wrote into the offered DMABUFs), copies, dropped (after a
+   * cyclic buffer), underflows (blocks that found the converter idle),
+   * fence-errors, io-mode and dmabuf-origin.
+   */
+  properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
+      "Blocks, bytes, imports, copies, underflows, fence errors, I/O mode",
+      GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+}
+
+static void
+gst_iio_dmabuf_sink_class_init (GstIioDmabufSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_iio_dmabuf_sink_debug, "iiodmabufsink", 0,
+      "IIO DMABUF sink");
+
+  gobject_class->set_property = gst_iio_dmabuf_sink_set_property;
+  gobject_class->get_property = gst_iio_dmabuf_sink_get_property;
+  gobject_class->finalize = gst_iio_dmabuf_sink_finalize;
+  install_properties (gobject_class);
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_change_state);
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_stop);
+  basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_get_caps);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_set_caps);
+  basesink_class->query = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_query);
+  basesink_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_propose_allocation);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_event);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_render);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_unlock);
+  basesink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_unlock_stop);
+
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+          gst_iio_dmabuf_caps_template ()));
+  gst_element_class_set_static_metadata (element_class,
+      "IIO DMABUF sink", "Sink/Hardware",
+      "Plays to an IIO output buffer through DMABUFs, without a copy",
+      "gst-iiodmabuf developers");
+}
+
+static void
+gst_iio_dmabuf_sink_init (GstIioDmabufSink * self)
+{
+  self->buffer_index = DEFAULT_BUFFER;
+  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
+  self->num_blocks = DEFAULT_NUM_BLOCKS;
+  self->io_mode = DEFAULT_IO_MODE;
+  self->dma_heap = g_strdup (DEFAULT_DMA_HEAP);
+  self->timeout = DEFAULT_TIMEOUT;
+  self->cyclic = DEFAULT_CYCLIC;
+  self->poll = gst_poll_new (TRUE);
+  /* the converter's clock paces playback */
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
