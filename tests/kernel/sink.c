@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * iiodmabufsink against the simulated DAC (run in the VM). The DAC keeps a
+ * count and a 64-bit FNV-1a checksum of every byte it consumed, in order;
+ * each test computes the same over the bytes it sent (seen on the sink's
+ * pad) or over the ADC's formula, and compares.
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/app/gstappsrc.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "sysfs.h"
+
+#define DAC "iio-sim-dac"
+#define DAC_SCAN 4              /* two le:s16 channels */
+#define FNV_OFFSET G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define FNV_PRIME G_GUINT64_CONSTANT (0x100000001b3)
+
+typedef struct
+{
+  guint64 hash;
+  guint64 bytes;
+} Fnv;
+
+static void
+fnv_init (Fnv * f)
+{
+  f->hash = FNV_OFFSET;
+  f->bytes = 0;
+}
+
+static void
+fnv_add (Fnv * f, const guint8 * data, gsize size)
+{
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    f->hash = (f->hash ^ data[i]) * FNV_PRIME;
+  f->bytes += size;
+}
+
+static GstPadProbeReturn
+hash_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fnv_add (user_data, map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The DAC's own record of what it played. */
+static void
+dac_played (Fnv * f)
+{
+  f->bytes = sysfs_read_u64 (DAC, "consumed_bytes");
+  f->hash = sysfs_read_u64 (DAC, "checksum");
+}
+
+static GstElement *
+launch (const gchar * desc)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+
+  fail_unless (pipeline != NULL && error == NULL, "%s: %s", desc,
+      error ? error->message : "");
+  return pipeline;
+}
+
+static GstElement *
+get_by_name (GstElement * pipeline, const gchar * name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  fail_unless (e != NULL, "no element %s", name);
+  gst_object_unref (e);         /* the pipeline holds it */
+  return e;
+}
+
+/* Hashes every buffer that reaches the sink "sink". */
+static void
+tap_sink (GstElement * pipeline, Fnv * f)
+{
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"),
+      "sink");
+
+  fnv_init (f);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, hash_buffer, f, NULL);
+  gst_object_unref (pad);
+}
+
+/* Plays until EOS or error; warnings are counted. */
+static GstMessage *
+run (GstElement * pipeline, GstClockTime limit, guint * warnings)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    msg = gst_bus_timed_pop_filtered (bus, limit, GST_MESSAGE_EOS |
+        GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+    fail_unless (msg != NULL, "no EOS or error within the limit");
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_WARNING)
+      break;
+    if (warnings)
+      (*warnings)++;
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return msg;
+}
+
+static gchar *
+error_text (GstMessage * msg)
+{
+  GError *error = NULL;
+  gchar *text;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &error, NULL);
+  else
+    gst_message_parse_warning (msg, &error, NULL);
+  text = g_strdup (error->message);
+  g_error_free (error);
+  return text;
+}
+
+static GstStructure *
+sink_stats (GstElement * pipeline)
+{
+  GstStructure *stats;
+
+  g_object_get (get_by_name (pipeline, "sink"), "stats", &stats, NULL);
+  return stats;
+}
+
+static guint64
+stat_u64 (const GstStructure * s, const gchar * field)
+{
+  guint64 v = 0;
+
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
+  return v;
+}
+
+/* Plays to EOS (failing otherwise); returns the sink's stats, in NULL. */
+static GstStructure *
+run_to_eos (GstElement * pipeline, GstClockTime limit)
+{
+  GstMessage *msg = run (pipeline, limit, NULL);
+  GstStructure *stats;
+  gchar *text = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  fail_unless (text == NULL, "error: %s", text);
+  gst_message_unref (msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return stats;
+}
+
+static void
+assert_dac_played (const Fnv * sent)
+{
+  Fnv played;
+
+  dac_played (&played);
+  fail_unless_equals_uint64 (played.bytes, sent->bytes);
+  fail_unless (played.hash == sent->hash, "DAC checksum 0x%016" G_GINT64_MODIFIER
+      "x, sent 0x%016" G_GINT64_MODIFIER "x", played.hash, sent->hash);
+}
+
+/* audiotestsrc writes into the sink's DMABUF pool: no copy anywhere. */
+GST_START_TEST (test_audiotestsrc_uses_pool)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=150 "
+      "samplesperbuffer=1000 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink device=" DAC);
+  GstStructure *stats;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  /* PAUSED prerolls without starting the converter */
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 150 * 1000 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 150);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 150);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 0);
+  g_print ("audiotestsrc: %" G_GUINT64_FORMAT " bytes played, checksum "
+      "0x%016" G_GINT64_MODIFIER "x matches, 150 pooled, 0 copies, %"
+      G_GUINT64_FORMAT " underflows\n", sent.bytes, sent.hash,
+      stat_u64 (stats, "underflows"));
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* The ADC's blocks go to the DAC as they are: the formula arrives intact. */
+GST_START_TEST (test_loopback_adc_to_dac)
+{
+  const guint blocks = 400, spb = 1024;
+  GstElement *pipeline = launch ("iiodmabufsrc name=src device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=1024 num-blocks=8 "
+      "sampling-frequency=48000 num-buffers=400 ! iiodmabufsink name=sink "
+      "device=" DAC);
+  GstStructure *stats, *src_stats;
+  guint64 k;
+  Fnv want;
+
+  stats = run_to_eos (pipeline, 300 * GST_SECOND);
+  g_object_get (get_by_name (pipeline, "src"), "stats", &src_stats, NULL);
+
+  /* sample k of channel c is k + c * 0x100, 16 bits, little-endian */
+  fnv_init (&want);
+  for (k = 0; k < (guint64) blocks * spb; k++) {
+    guint8 scan[4] = { k & 0xff, (k >> 8) & 0xff, (k + 0x100) & 0xff,
+      ((k + 0x100) >> 8) & 0xff
+    };
+    fnv_add (&want, scan, sizeof scan);
+  }
+  assert_dac_played (&want);
+  fail_unless_equals_uint64 (sysfs_read_u64 ("iio-sim-adc", "lost_samples"),
+      0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), blocks);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless_equals_uint64 (stat_u64 (src_stats, "copies"), 0);
+  g_print ("loopback: %u ADC blocks, %" G_GUINT64_FORMAT " bytes at the DAC "
+      "match the formula, %u imports, 0 copies\n", blocks, want.bytes, blocks);
+  gst_structure_free (src_stats);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static GstBuffer *
+pattern_buffer (GRand * rand, gsize size, guint n_memories)
+{
+  GstBuffer *buf = gst_buffer_new ();
+  gsize piece = size / n_memories, i, j;
+
+  for (i = 0; i < n_memories; i++) {
+    gsize n = i + 1 < n_memories ? piece : size - piece * i;
+    GstMemory *mem = gst_allocator_alloc (NULL, n, NULL);
+    GstMapInfo map;
+
+    gst_memory_map (mem, &map, GST_MAP_WRITE);
+    for (j = 0; j < n; j++)
+      map.data[j] = g_rand_int (rand);
+    gst_memory_unmap (mem, &map);
+    gst_buffer_append_memory (buf, mem);
+  }
+  return buf;
+}
+
+static GstElement *
+appsrc_pipeline (const gchar * sink_props)
+{
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time "
+      "caps=audio/x-raw,format=S16LE,layout=interleaved,channels=2,"
+      "rate=48000,channel-mask=(bitmask)0 ! iiodmabufsink name=sink "
+      "device=" DAC " %s", sink_props);
+  GstElement *pipeline = launch (desc);
+
+  g_free (desc);
+  return pipeline;
+}
+
+static void
+push (GstElement * pipeline, GstBuffer * buf)
+{
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (get_by_name
+              (pipeline, "in")), buf), GST_FLOW_OK);
+}
+
+/* Plain memory (one piece, several, larger than a block) is copied. */
+GST_START_TEST (test_plain_memory_is_copied)
+{
+  GstElement *pipeline = appsrc_pipeline ("samples-per-block=1024");
+  GRand *rand = g_rand_new_with_seed (7);
+  GstStructure *stats;
+  Fnv sent;
+  guint i;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 30; i++)      /* 3000 scans: three blocks each */
+    push (pipeline, pattern_buffer (rand, 3000 * DAC_SCAN, 1 + i % 3));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 30 * 3000 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 90);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 30);
+  g_print ("plain memory: %" G_GUINT64_FORMAT " bytes copied into 90 blocks, "
+      "DAC checksum matches\n", sent.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static guint64
+wait_repeats (guint64 at_least)
+{
+  guint64 n;
+  gint tries = 0;
+
+  while ((n = sysfs_read_u64 (DAC, "cyclic_repeats")) < at_least) {
+    fail_unless (++tries < 3000, "cyclic_repeats stuck at %" G_GUINT64_FORMAT,
+        n);
+    g_usleep (10 * 1000);
+  }
+  return n;
+}
+
+/* One buffer repeats until the element stops; later ones are dropped. */
+GST_START_TEST (test_cyclic_repeats)
+{
+  GstElement *pipeline = appsrc_pipeline ("cyclic=true");
+  GRand *rand = g_rand_new_with_seed (11);
+  GstBuffer *wave = pattern_buffer (rand, 480 * DAC_SCAN, 1);
+  GstStructure *stats;
+  GstMessage *msg;
+  GstBus *bus;
+  Fnv want, played;
+  GstMapInfo map;
+  guint64 seen, repeats, i;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push (pipeline, gst_buffer_ref (wave));
+  for (i = 0; i < 3; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+
+  seen = wait_repeats (5);
+  wait_repeats (seen + 5);      /* still growing while PLAYING */
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "got %" GST_PTR_FORMAT " while cyclic", msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  /* what the DAC played is the wave, whole, once per repeat */
+  repeats = sysfs_read_u64 (DAC, "cyclic_repeats");
+  dac_played (&played);
+  fail_unless_equals_uint64 (played.bytes, repeats * 480 * DAC_SCAN);
+  fnv_init (&want);
+  gst_buffer_map (wave, &map, GST_MAP_READ);
+  for (i = 0; i < repeats; i++)
+    fnv_add (&want, map.data, map.size);
+  gst_buffer_unmap (wave, &map);
+  fail_unless (played.hash == want.hash, "cyclic data differs");
+  fail_unless_equals_uint64 (stat_u64 (stats, "dropped"), 3);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 1);
+  g_print ("cyclic: %" G_GUINT64_FORMAT " repeats of 1920 bytes exact, 3 "
+      "later buffers dropped, no EOS\n", repeats);
+  gst_structure_free (stats);
+  gst_buffer_unref (wave);
+  g_rand_free (rand);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* write() for drivers without DMABUF: data exact, the tail padded. */
+GST_START_TEST (test_write_mode)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=50 "
+      "samplesperbuffer=1000 wave=sine ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink io-mode=rw samples-per-block=1024 "
+      "device=" DAC);
+  static const guint8 zeros[1024 * DAC_SCAN];
+  GstStructure *stats;
+  gsize tail;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  /* the kernel plays whole blocks: the last one is filled with silence */
+  tail = (1024 * DAC_SCAN - sent.bytes % (1024 * DAC_SCAN)) % (1024 *
+      DAC_SCAN);
+  fnv_add (&sent, zeros, tail);
+  assert_dac_played (&sent);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
+      "rw");
+  g_print ("write(): %" G_GUINT64_FORMAT " bytes played (%" G_GSIZE_FORMAT
+      " of padding), checksum matches\n", sent.bytes, tail);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Runs @pipeline until its first error; returns the error's text. */
+static gchar *
+first_error (GstElement * pipeline, gchar ** warning)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  gchar *text = NULL;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while (!text) {
+    msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+        GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_EOS);
+    fail_unless (msg != NULL, "no error");
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "EOS, not an error");
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+      text = error_text (msg);
+    else if (warning && !*warning)
+      *warning = error_text (msg);
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  return text;
+}
+
+GST_START_TEST (test_mismatched_channels)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=10 ! "
+      "audio/x-raw,format=S16LE,channels=3,rate=48000 ! iiodmabufsink "
+      "name=sink device=" DAC);
+  gchar *warning = NULL, *text = first_error (pipeline, &warning);
+  GstStructure *stats = sink_stats (pipeline);
+
+  fail_unless (warning && strstr (warning, "channels=(int)3")
+      && strstr (warning, "channels=(int)2")
+      && strstr (warning, "audioconvert"), "warning: %s", warning);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 0);
+  gst_structure_free (stats);
+  g_print ("3 channels to a 2-channel DAC: '%s'\n", warning);
+  g_free (text);
+  g_free (warning);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A buffer that ends inside a scan is refused whole. */
+GST_START_TEST (test_partial_scan_refused)
+{
+  GstElement *pipeline = appsrc_pipeline ("");
+  GRand *rand = g_rand_new_with_seed (3);
+  gchar *text;
+
+  push (pipeline, pattern_buffer (rand, 1000 * DAC_SCAN + 2, 1));
+  text = first_error (pipeline, NULL);
+  fail_unless (strstr (text, "whole number of 4-byte scans"), "%s", text);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+  g_print ("partial scan: '%s'\n", text);
+  g_free (text);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_busy_dac)
+{
+  GstElement *pipeline = appsrc_pipeline ("");
+  gchar *node = sysfs_node (DAC), *text;
+  gint fd = open (node, O_RDONLY);
+
+  fail_unless (fd >= 0);
+  text = first_error (pipeline, NULL);
+  fail_unless (strstr (text, "another process"), "%s", text);
+  close (fd);
+  g_free (text);
+  g_free (node);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static guint
+count_fds (void)
+{
+  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  while (g_dir_read_name (d))
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+/* The platform device of the DAC: iio-sim.2 (tests/vm/iio-sim). */
+#define DAC_PLATFORM "iio-sim.2"
+#define SIM_DRIVER "/sys/bus/platform/drivers/iio-sim/"
+
+static void
+rebind_dac (void)
+{
+  FILE *f = fopen (SIM_DRIVER "bind", "w");
+
+  fail_unless (f != NULL);
+  fputs (DAC_PLATFORM, f);
+  fail_unless (fclose (f) == 0);
+}
+
+/* The DAC goes away while playing: an error, a clean stop, no fd left. */
+GST_START_TEST (test_removed_while_playing)
+{
+  GstElement *pipeline = launch ("audiotestsrc is-live=true "
+      "samplesperbuffer=480 ! audio/x-raw,format=S16LE,channels=2,rate=48000 "
+      "! iiodmabufsink name=sink device=" DAC);
+  guint before;
+  gchar *text;
+  FILE *f;
+
+  /* one cycle first: GStreamer's own lazily opened fds are not ours */
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  before = count_fds ();
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_usleep (300 * 1000);
+  f = fopen (SIM_DRIVER "unbind", "w");
+  fail_unless (f != NULL);
+  fputs (DAC_PLATFORM, f);
+  fail_unless (fclose (f) == 0);
+  text = first_error (pipeline, NULL);
+  fail_unless_equals_int (count_fds (), before);
+  rebind_dac ();
+  fail_unless (strstr (text, DAC), "%s", text);
+  g_print ("removed while playing: '%s'; stopped, %u fds before and after\n",
+      text, before);
+  g_free (text);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A stalled DAC: a timely error; unlock makes the stop prompt. */
+GST_START_TEST (test_stall_error_and_prompt_stop)
+{
+  GstElement *pipeline = launch ("audiotestsrc samplesperbuffer=480 ! "
+      "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
+      "name=sink timeout=500000000 device=" DAC);
+  gint64 t0;
+  gchar *text;
+
+  sysfs_write (DAC "/fault_stall", "1");
+  text = first_error (pipeline, NULL);
+  sysfs_write (DAC "/fault_stall", "0");
+  fail_unless (strstr (text, "stalled"), "%s", text);
+  g_free (text);
+
+  /* blocked on a fence with no timeout in sight: NULL still returns */
+  g_object_set (get_by_name (pipeline, "sink"), "timeout", 600 * GST_SECOND,
+      NULL);
+  sysfs_write (DAC "/fault_stall", "1");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND);
+  g_usleep (500 * 1000);
+  t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC,
+      "stopping took over 3 s");
+  sysfs_write (DAC "/fault_stall", "0");
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+  g_print ("stall: error, then a prompt stop while waiting on a fence\n");
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static Suite *
+iiodmabufsink_suite (void)
+{
+  Suite *s = suite_create ("iiodmabufsink");
+  TCase *tc = tcase_create ("kernel");
+
+  tcase_set_timeout (tc, 600);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_audiotestsrc_uses_pool);
+  tcase_add_test (tc, test_loopback_adc_to_dac);
+  tcase_add_test (tc, test_plain_memory_is_copied);
+  tcase_add_test (tc, test_cyclic_repeats);
+  tcase_add_test (tc, test_write_mode);
+  tcase_add_test (tc, test_mismatched_channels);
+  tcase_add_test (tc, test_partial_scan_refused);
+  tcase_add_test (tc, test_busy_dac);
+  tcase_add_test (tc, test_removed_while_playing);
+  tcase_add_test (tc, test_stall_error_and_prompt_stop);
+  return s;
+}
+
+GST_CHECK_MAIN (iiodmabufsink);
