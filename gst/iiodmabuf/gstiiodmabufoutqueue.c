@@ -454,6 +454,12 @@ gst_iio_out_queue_is_started (GstIioOutQueue * queue)
   return queue->started;
 }
 
+guint
+gst_iio_out_queue_n_in_flight (GstIioOutQueue * queue)
+{
+  return queue->in_flight.length;
+}
+
 void
 gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
     GstIioOutQueueCounts * counts)

@@ -38,6 +38,7 @@ void gst_iio_out_queue_abort (GstIioOutQueue * queue);
 void gst_iio_out_queue_set_flushing (GstIioOutQueue * queue,
     gboolean flushing);
 gboolean gst_iio_out_queue_is_started (GstIioOutQueue * queue);
+guint gst_iio_out_queue_n_in_flight (GstIioOutQueue * queue);
 void gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
     GstIioOutQueueCounts * counts);
 

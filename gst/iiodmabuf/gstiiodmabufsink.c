@@ -156,10 +156,15 @@ enable_converter (gpointer user_data, GError ** error)
   return TRUE;
 }
 
-/* Disabling ends every transfer; the blocks in flight are let go. */
+/* Disabling ends every transfer; the blocks in flight are let go. Blocks
+ * queued to a buffer never enabled stay in the kernel with their fences
+ * pending (Linux 6.12) until it runs: it runs for an instant. */
 static void
 stop_converter (GstIioDmabufSink * self)
 {
+  if (self->queue && !gst_iio_out_queue_is_started (self->queue)
+      && gst_iio_out_queue_n_in_flight (self->queue))
+    iio_device_set_enabled (self->device, TRUE, NULL);
   iio_device_set_enabled (self->device, FALSE, NULL);
   self->enabled = FALSE;
   self->cyclic_queued = FALSE;

@@ -279,7 +279,10 @@ gst_iio_dmabuf_src_stop (GstBaseSrc * src)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
 
-  /* disabling first ends every pending transfer */
+  /* disabling first ends every pending transfer; blocks queued to a buffer
+   * never enabled keep their fences pending until it runs (Linux 6.12) */
+  if (self->pool && !self->enabled)
+    iio_device_set_enabled (self->device, TRUE, NULL);
   iio_device_set_enabled (self->device, FALSE, NULL);
   if (self->pool) {
     gst_buffer_pool_set_active (self->pool, FALSE);

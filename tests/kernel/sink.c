@@ -7,8 +7,11 @@
  */
 #include <gst/check/gstcheck.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/allocators/allocators.h>
 
 #include <fcntl.h>
+#include <linux/dma-heap.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "sysfs.h"
@@ -319,6 +322,121 @@ GST_START_TEST (test_plain_memory_is_copied)
 
 GST_END_TEST;
 
+static guint
+count_fds (void)
+{
+  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  while (g_dir_read_name (d))
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+/* A buffer on a DMABUF of its own from the system heap, filled from @rand. */
+static GstBuffer *
+dmabuf_buffer (GstAllocator * allocator, GRand * rand, gsize size)
+{
+  struct dma_heap_allocation_data req = {.len = size,
+    .fd_flags = O_RDWR | O_CLOEXEC
+  };
+  gint heap = open ("/dev/dma_heap/system", O_RDWR | O_CLOEXEC);
+  GstBuffer *buf = gst_buffer_new ();
+  GstMapInfo map;
+  gsize i;
+
+  fail_unless (heap >= 0 && ioctl (heap, DMA_HEAP_IOCTL_ALLOC, &req) == 0);
+  close (heap);
+  gst_buffer_append_memory (buf, gst_dmabuf_allocator_alloc (allocator,
+          req.fd, size));
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  for (i = 0; i < size; i++)
+    map.data[i] = g_rand_int (rand);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+/* Each buffer a new DMABUF, freed once played: attached, then detached
+ * while the sink goes on; every byte arrives and no fd is left. */
+GST_START_TEST (test_foreign_dmabufs_imported)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=3");
+  GstAllocator *allocator = gst_dmabuf_allocator_new ();
+  GRand *rand = g_rand_new_with_seed (5);
+  GstStructure *stats;
+  guint before, i;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND);
+  before = count_fds ();
+  for (i = 0; i < 60; i++)
+    push (pipeline, dmabuf_buffer (allocator, rand, 960 * DAC_SCAN));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (sent.bytes, 60 * 960 * DAC_SCAN);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), 60);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless (count_fds () <= before, "%u fds after, %u before",
+      count_fds (), before);
+  g_print ("foreign DMABUFs: 60 imported and released, %" G_GUINT64_FORMAT
+      " bytes exact, no fd left\n", sent.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (allocator);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static void
+flush (GstElement * in)
+{
+  fail_unless (gst_element_send_event (in, gst_event_new_flush_start ()));
+  fail_unless (gst_element_send_event (in, gst_event_new_flush_stop (TRUE)));
+}
+
+/* A flush drops what was queued, also blocks the converter never started
+ * on; what follows plays exactly, on the same DMABUFs. */
+GST_START_TEST (test_flush_then_play)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=8");
+  GRand *rand = g_rand_new_with_seed (9);
+  GstElement *in = get_by_name (pipeline, "in");
+  GstStructure *stats;
+  Fnv sent;
+  guint i;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 12; i++)      /* every pooled DMABUF attached, playing */
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  g_usleep (200 * 1000);
+  flush (in);
+  for (i = 0; i < 3; i++)       /* queued, not started: num-blocks=8 */
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  g_usleep (200 * 1000);
+  flush (in);
+  tap_sink (pipeline, &sent);
+  for (i = 0; i < 30; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (in));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 0);
+  g_print ("flush: twice (once before the converter started), the next %"
+      G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static guint64
 wait_repeats (guint64 at_least)
 {
@@ -495,18 +613,6 @@ GST_START_TEST (test_busy_dac)
 
 GST_END_TEST;
 
-static guint
-count_fds (void)
-{
-  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  while (g_dir_read_name (d))
-    n++;
-  g_dir_close (d);
-  return n;
-}
-
 /* The platform device of the DAC: iio-sim.2 (tests/vm/iio-sim). */
 #define DAC_PLATFORM "iio-sim.2"
 #define SIM_DRIVER "/sys/bus/platform/drivers/iio-sim/"
@@ -600,6 +706,8 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_plain_memory_is_copied);
+  tcase_add_test (tc, test_foreign_dmabufs_imported);
+  tcase_add_test (tc, test_flush_then_play);
   tcase_add_test (tc, test_cyclic_repeats);
   tcase_add_test (tc, test_write_mode);
   tcase_add_test (tc, test_mismatched_channels);
