@@ -553,8 +553,12 @@ send_block (GstIioDmabufSink * self, GstBuffer * block)
 
   ret = gst_iio_out_queue_push (self->queue, block, self->cyclic, &error);
   if (ret == GST_FLOW_ERROR) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device %s: "
-            "%s", self->device->name, error->message), (NULL));
+    gboolean gone = g_error_matches (error, IIO_DEVICE_ERROR,
+        IIO_DEVICE_ERROR_NOT_FOUND);
+
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
+            "%s: %s%s", self->device->name, error->message, gone ?
+            ". The device was removed or its driver unbound" : ""), (NULL));
     g_clear_error (&error);
   }
   if (ret != GST_FLOW_OK)
