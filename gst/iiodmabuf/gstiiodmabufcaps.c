@@ -9,6 +9,7 @@
 #include "gstiiodmabufcaps.h"
 
 #include <gst/audio/audio.h>
+#include <string.h>
 
 /* The audio format of @t, or UNKNOWN when it has padding bits or a shift. */
 static GstAudioFormat
@@ -129,13 +130,6 @@ gst_iio_dmabuf_caps_template (void)
 }
 
 /**
- * gst_iio_dmabuf_caps_parse_rate:
- * @caps: fixed caps
- * @rate: (out): their rate
- *
- * Returns: %TRUE if @caps carry a rate
- */
-/**
  * gst_iio_dmabuf_caps_for_device:
  * @dev: an open IIO device
  * @rate: its sampling frequency, 0 if unknown
@@ -156,6 +150,13 @@ gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate)
   return caps;
 }
 
+/**
+ * gst_iio_dmabuf_caps_parse_rate:
+ * @caps: fixed caps
+ * @rate: (out): their rate
+ *
+ * Returns: %TRUE if @caps carry a rate
+ */
 gboolean
 gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate)
 {
@@ -166,4 +167,141 @@ gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate)
     return FALSE;
   *rate = r;
   return TRUE;
+}
+
+/* a list is clearer than a stepped range for this many rates or fewer */
+#define MAX_LISTED_RATES 64
+
+/* "48000" or "48000.000000": whole rates only. */
+static gboolean
+parse_whole_rate (const gchar * text, gint * rate)
+{
+  gchar *end = NULL;
+  gdouble v = g_ascii_strtod (text, &end);
+
+  if (end == text || *end || v < 1 || v > G_MAXINT || v != (gint) v)
+    return FALSE;
+  *rate = (gint) v;
+  return TRUE;
+}
+
+static void
+append_rate (GValue * list, gint rate)
+{
+  GValue v = G_VALUE_INIT;
+
+  g_value_init (&v, G_TYPE_INT);
+  g_value_set_int (&v, rate);
+  gst_value_list_append_value (list, &v);
+  g_value_unset (&v);
+}
+
+/* "[min step max]" */
+static gboolean
+parse_rate_range (gchar ** words, GValue * rates)
+{
+  gint min, step, max, r;
+
+  if (g_strv_length (words) != 3 || !parse_whole_rate (words[0], &min)
+      || !parse_whole_rate (words[1], &step)
+      || !parse_whole_rate (words[2], &max) || max < min)
+    return FALSE;
+  if (min == max) {
+    g_value_init (rates, G_TYPE_INT);
+    g_value_set_int (rates, min);
+  } else if ((max - min) / step < MAX_LISTED_RATES) {
+    g_value_init (rates, GST_TYPE_LIST);
+    for (r = min; r <= max && r >= min; r += step)
+      append_rate (rates, r);
+  } else {
+    g_value_init (rates, GST_TYPE_INT_RANGE);
+    if (min % step == 0 && max % step == 0)
+      gst_value_set_int_range_step (rates, min, max, step);
+    else
+      gst_value_set_int_range (rates, min, max);
+  }
+  return TRUE;
+}
+
+/* "8000 16000 48000" */
+static gboolean
+parse_rate_list (gchar ** words, GValue * rates)
+{
+  gint rate;
+  guint i;
+
+  g_value_init (rates, GST_TYPE_LIST);
+  for (i = 0; words[i]; i++) {
+    if (parse_whole_rate (words[i], &rate))
+      append_rate (rates, rate);
+  }
+  if (gst_value_list_get_size (rates) > 0)
+    return TRUE;
+  g_value_unset (rates);
+  return FALSE;
+}
+
+/* Words separated by any run of blanks. */
+static gchar **
+split_words (const gchar * text)
+{
+  gchar **all = g_strsplit_set (text, " \t\n", -1);
+  GPtrArray *words = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; all[i]; i++) {
+    if (*all[i])
+      g_ptr_array_add (words, g_strdup (all[i]));
+  }
+  g_ptr_array_add (words, NULL);
+  g_strfreev (all);
+  return (gchar **) g_ptr_array_free (words, FALSE);
+}
+
+/**
+ * gst_iio_dmabuf_rates_parse:
+ * @available: a sampling_frequency_available attribute: a list of rates
+ *     ("8000 16000 48000") or a range ("[min step max]")
+ * @rates: (out caller-allocates): an uninitialised GValue; an int, a list
+ *     of ints or an int range on success
+ *
+ * Rates that are not whole numbers of Hz are left out.
+ *
+ * Returns: %TRUE if @available names at least one whole rate
+ */
+gboolean
+gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates)
+{
+  gchar *text = g_strstrip (g_strdup (available ? available : ""));
+  gboolean range = g_str_has_prefix (text, "[") && g_str_has_suffix (text,
+      "]");
+  gchar **words;
+  gboolean ok;
+
+  if (range) {
+    text[strlen (text) - 1] = '\0';
+    memmove (text, text + 1, strlen (text));
+  }
+  words = split_words (text);
+  ok = range ? parse_rate_range (words, rates) : parse_rate_list (words,
+      rates);
+  g_strfreev (words);
+  g_free (text);
+  return ok;
+}
+
+/**
+ * gst_iio_dmabuf_caps_set_rates:
+ * @caps: writable caps
+ * @rates: an int, a list of ints or an int range
+ *
+ * Sets every structure's rate to @rates.
+ */
+void
+gst_iio_dmabuf_caps_set_rates (GstCaps * caps, const GValue * rates)
+{
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++)
+    gst_structure_set_value (gst_caps_get_structure (caps, i), "rate", rates);
 }

@@ -20,6 +20,8 @@ GstCaps *gst_iio_dmabuf_caps_for_channels (const IioChannel * const *channels,
 GstCaps *gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate);
 GstCaps *gst_iio_dmabuf_caps_template (void);
 gboolean gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate);
+gboolean gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates);
+void gst_iio_dmabuf_caps_set_rates (GstCaps * caps, const GValue * rates);
 
 G_END_DECLS
 

@@ -286,6 +286,9 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   self->failed_in_a_row = 0;
   if (!iio_device_open_buffer (self->device, &error))
     goto device_error;
+  /* a rate negotiated last time was put back at stop */
+  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+    self->rate = 0;
   if (!compute_block_size (self))
     goto failed;
   gst_clear_object (&self->allocator);
@@ -324,6 +327,26 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 
 /* --- negotiation ---------------------------------------------------------------- */
 
+/* The caps of the enabled channels, at any rate the device offers in its
+ * sampling_frequency_available if @any_rate, else at the present one. */
+static GstCaps *
+device_caps (GstIioDmabufSink * self, gboolean any_rate)
+{
+  GstCaps *caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+  GValue rates = G_VALUE_INIT;
+  gchar *available = NULL;
+
+  if (any_rate && self->rate)
+    available = iio_device_read_attr (self->device,
+        "sampling_frequency_available", NULL);
+  if (available && gst_iio_dmabuf_rates_parse (available, &rates)) {
+    gst_iio_dmabuf_caps_set_rates (caps, &rates);
+    g_value_unset (&rates);
+  }
+  g_free (available);
+  return caps;
+}
+
 /* Upstream then fails with a bare not-negotiated: say what does not fit. */
 static void
 warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
@@ -352,7 +375,7 @@ gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   if (!self->device)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
   else
-    caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+    caps = device_caps (self, TRUE);
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
         GST_CAPS_INTERSECT_FIRST);
@@ -381,13 +404,47 @@ gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
   return TRUE;
 }
 
+/* The stream's rate becomes the converter's, where it differs. */
+static gboolean
+set_rate (GstIioDmabufSink * self, GstCaps * caps)
+{
+  GError *error = NULL;
+  gchar value[16];
+  guint rate = 0;
+
+  if (!gst_iio_dmabuf_caps_parse_rate (caps, &rate) || !self->rate
+      || rate == self->rate)
+    return TRUE;
+  if (self->enabled) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is playing: "
+            "its rate can only change while stopped", self->device->name),
+        (NULL));
+    return FALSE;
+  }
+  g_snprintf (value, sizeof value, "%u", rate);
+  if (!iio_device_change_attr (self->device, "sampling_frequency", value,
+          &error)) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+    return FALSE;
+  }
+  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+    self->rate = 0;
+  GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->device->name,
+      self->rate);
+  return TRUE;
+}
+
 static gboolean
 gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-  GstCaps *want = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
-  gboolean ok = gst_caps_can_intersect (caps, want);
+  GstCaps *want;
+  gboolean ok;
 
+  if (!set_rate (self, caps))
+    return FALSE;
+  want = device_caps (self, FALSE);
+  ok = gst_caps_can_intersect (caps, want);
   if (!ok) {
     gchar *got = gst_caps_to_string (caps), *need = gst_caps_to_string (want);
 

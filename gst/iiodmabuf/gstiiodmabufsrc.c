@@ -236,6 +236,46 @@ compute_block_size (GstIioDmabufSrc * self)
   return FALSE;
 }
 
+/* Sizes the blocks, configures the buffer, sets up DMABUF or read(). */
+static gboolean
+configure_stream (GstIioDmabufSrc * self)
+{
+  GError *error = NULL;
+
+  if (!compute_block_size (self))
+    return FALSE;
+  if (!iio_device_configure (self->device,
+          self->samples_per_block * self->num_blocks, &error)) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+    return FALSE;
+  }
+  if (!choose_io (self))
+    return FALSE;
+  if (!self->use_dmabuf)
+    fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
+      "block, %u Hz, %s", self->device->name,
+      iio_device_n_enabled (self->device), self->scan_bytes,
+      self->samples_per_block, self->rate,
+      self->use_dmabuf ? "DMABUF" : "read()");
+  return TRUE;
+}
+
+static void
+stop_stream (GstIioDmabufSrc * self)
+{
+  /* disabling first ends every pending transfer; blocks queued to a buffer
+   * never enabled keep their fences pending until it runs (Linux 6.12) */
+  if (self->pool && !self->enabled)
+    iio_device_set_enabled (self->device, TRUE, NULL);
+  iio_device_set_enabled (self->device, FALSE, NULL);
+  self->enabled = FALSE;
+  if (self->pool) {
+    gst_buffer_pool_set_active (self->pool, FALSE);
+    gst_clear_object (&self->pool);
+  }
+}
+
 static gboolean
 gst_iio_dmabuf_src_start (GstBaseSrc * src)
 {
@@ -247,30 +287,13 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->discont = TRUE;
   self->enabled = FALSE;
   self->failed_in_a_row = 0;
-  if (!iio_device_open_buffer (self->device, &error))
-    goto device_error;
-  if (!apply_settings (self) || !compute_block_size (self)) {
-    iio_device_restore (self->device);
+  if (!iio_device_open_buffer (self->device, &error)) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
-  if (!iio_device_configure (self->device,
-          self->samples_per_block * self->num_blocks, &error))
-    goto device_error;
-  if (!choose_io (self)) {
-    iio_device_restore (self->device);
-    return FALSE;
-  }
-  if (!self->use_dmabuf)
-    fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
-  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
-      "block, %s", self->device->name, iio_device_n_enabled (self->device),
-      self->scan_bytes, self->samples_per_block,
-      self->use_dmabuf ? "DMABUF" : "read()");
-  return TRUE;
-
-device_error:
+  if (apply_settings (self) && configure_stream (self))
+    return TRUE;
   iio_device_restore (self->device);
-  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
   return FALSE;
 }
 
@@ -279,20 +302,78 @@ gst_iio_dmabuf_src_stop (GstBaseSrc * src)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
 
-  /* disabling first ends every pending transfer; blocks queued to a buffer
-   * never enabled keep their fences pending until it runs (Linux 6.12) */
-  if (self->pool && !self->enabled)
-    iio_device_set_enabled (self->device, TRUE, NULL);
-  iio_device_set_enabled (self->device, FALSE, NULL);
-  if (self->pool) {
-    gst_buffer_pool_set_active (self->pool, FALSE);
-    gst_clear_object (&self->pool);
-  }
+  stop_stream (self);
   iio_device_restore (self->device);
   return TRUE;
 }
 
 /* --- negotiation ---------------------------------------------------------------- */
+
+/* The rates to offer: the property's, else the device's
+ * sampling_frequency_available, else the one it runs at. */
+static gboolean
+offered_rates (GstIioDmabufSrc * self, GValue * rates)
+{
+  gchar *available = NULL;
+  gboolean ok = FALSE;
+
+  if (!self->sampling_frequency)
+    available = iio_device_read_attr (self->device,
+        "sampling_frequency_available", NULL);
+  if (available)
+    ok = gst_iio_dmabuf_rates_parse (available, rates);
+  g_free (available);
+  if (ok || !self->rate)
+    return ok;
+  g_value_init (rates, G_TYPE_INT);
+  g_value_set_int (rates, self->rate);
+  return TRUE;
+}
+
+/* The channels to offer: those asked for, else all but the timestamp. */
+static GPtrArray *
+offered_channels (GstIioDmabufSrc * self)
+{
+  GPtrArray *channels = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < self->device->channels->len; i++) {
+    const IioChannel *ch = &g_array_index (self->device->channels,
+        IioChannel, i);
+
+    if (self->channels ? ch->enabled : g_strcmp0 (ch->id, "timestamp") != 0)
+      g_ptr_array_add (channels, (gpointer) ch);
+  }
+  return channels;
+}
+
+/* Without a channels property an audio stream may take the first N
+ * channels, all of them preferred; the rate is free where the device's
+ * is. */
+static GstCaps *
+offered_caps (GstIioDmabufSrc * self)
+{
+  GPtrArray *channels = offered_channels (self);
+  GValue rates = G_VALUE_INIT;
+  gboolean have_rates = offered_rates (self, &rates);
+  GstCaps *caps = gst_caps_new_empty (), *one;
+  gboolean audio = TRUE;
+  guint n;
+
+  for (n = channels->len; n > 0 && audio; n--) {
+    one = gst_iio_dmabuf_caps_for_channels ((const IioChannel * const *)
+        channels->pdata, n, have_rates ? MAX (self->rate, 1) : 0);
+    if (have_rates)
+      gst_iio_dmabuf_caps_set_rates (one, &rates);
+    audio = !self->channels && gst_structure_has_name
+        (gst_caps_get_structure (one, 0), "audio/x-raw");
+    gst_caps_append (caps, one);
+  }
+  if (have_rates)
+    g_value_unset (&rates);
+  g_ptr_array_unref (channels);
+  return caps;
+}
 
 static GstCaps *
 gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
@@ -303,7 +384,7 @@ gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   if (!self->device)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
   else
-    caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+    caps = offered_caps (self);
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
         GST_CAPS_INTERSECT_FIRST);
@@ -311,6 +392,72 @@ gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
     caps = tmp;
   }
   return caps;
+}
+
+/* The first choice left; the rate nearest the device's present one. */
+static GstCaps *
+gst_iio_dmabuf_src_fixate (GstBaseSrc * src, GstCaps * caps)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GstStructure *s;
+
+  caps = gst_caps_make_writable (gst_caps_truncate (caps));
+  s = gst_caps_get_structure (caps, 0);
+  if (self->rate && gst_structure_has_field (s, "rate"))
+    gst_structure_fixate_field_nearest_int (s, "rate", self->rate);
+  return GST_BASE_SRC_CLASS (parent_class)->fixate (src, caps);
+}
+
+static gboolean
+set_rate (GstIioDmabufSrc * self, guint rate)
+{
+  GError *error = NULL;
+  gchar value[16];
+  guint actual = 0;
+
+  g_snprintf (value, sizeof value, "%u", rate);
+  if (!iio_device_change_attr (self->device, "sampling_frequency", value,
+          &error)) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+    return FALSE;
+  }
+  if (iio_device_get_sampling_frequency (self->device, &actual)
+      && actual != rate) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("IIO device %s runs at %u "
+            "Hz, not the %u Hz negotiated: ask for a rate it can run at",
+            self->device->name, actual, rate), (NULL));
+    return FALSE;
+  }
+  self->rate = rate;
+  return TRUE;
+}
+
+/* Downstream chose a rate or a channel count: reconfigure the buffer. */
+static gboolean
+gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint n = iio_device_n_enabled (self->device), rate = self->rate;
+  gint channels = n;
+
+  gst_structure_get_int (s, "rate", &rate);
+  gst_structure_get_int (s, "channels", &channels);
+  if (rate == (gint) self->rate && channels == n)
+    return TRUE;
+  if (self->enabled) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is "
+            "capturing: its rate and channels can only change while stopped",
+            self->device->name), (NULL));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "negotiated %d Hz, %d channels", rate, channels);
+  stop_stream (self);
+  if (rate != (gint) self->rate && !set_rate (self, rate))
+    return FALSE;
+  if (channels != n)
+    iio_device_select_first (self->device, channels);
+  return configure_stream (self);
 }
 
 static GstClockTime
@@ -850,6 +997,8 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_stop);
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_get_caps);
+  basesrc_class->fixate = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_fixate);
+  basesrc_class->set_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_set_caps);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_query);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_unlock);
   basesrc_class->unlock_stop =

@@ -393,6 +393,26 @@ iio_device_select_channels (IioDevice * dev, const gchar * ids,
   return TRUE;
 }
 
+/**
+ * iio_device_select_first:
+ * @dev: a device
+ * @n: how many
+ *
+ * Enables the first @n channels in scan order, the timestamp left out.
+ */
+void
+iio_device_select_first (IioDevice * dev, guint n)
+{
+  guint i;
+
+  for (i = 0; i < dev->channels->len; i++) {
+    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+
+    ch->enabled = n > 0 && g_strcmp0 (ch->id, "timestamp") != 0;
+    n -= ch->enabled;
+  }
+}
+
 guint
 iio_device_n_enabled (const IioDevice * dev)
 {

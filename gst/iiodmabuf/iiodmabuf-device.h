@@ -62,6 +62,7 @@ gchar *iio_device_list_present (void);
 
 gboolean iio_device_select_channels (IioDevice * dev, const gchar * ids,
     GError ** error);
+void iio_device_select_first (IioDevice * dev, guint n);
 guint iio_device_n_enabled (const IioDevice * dev);
 const IioChannel *iio_device_enabled_channel (const IioDevice * dev, guint i);
 guint iio_device_scan_bytes (const IioDevice * dev);

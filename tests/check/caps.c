@@ -147,6 +147,68 @@ GST_START_TEST (test_template_accepts_outputs)
 
 GST_END_TEST;
 
+/* @available parses to the caps value @want ("" for no rates at all). */
+static void
+assert_rates (const gchar * available, const gchar * want)
+{
+  GValue rates = G_VALUE_INIT;
+  gchar *got;
+
+  if (!*want) {
+    fail_if (gst_iio_dmabuf_rates_parse (available, &rates), "'%s' parsed",
+        available);
+    return;
+  }
+  fail_unless (gst_iio_dmabuf_rates_parse (available, &rates), "'%s'",
+      available);
+  got = gst_value_serialize (&rates);
+  fail_unless_equals_string (got, want);
+  g_free (got);
+  g_value_unset (&rates);
+}
+
+GST_START_TEST (test_rates_available)
+{
+  assert_rates ("8000 16000 48000", "{ (int)8000, (int)16000, (int)48000 }");
+  assert_rates ("48000.000000  96000.000000\n", "{ (int)48000, (int)96000 }");
+  assert_rates ("44100.5 48000", "{ (int)48000 }");
+  assert_rates ("[1 1 100000000]", "[ 1, 100000000 ]");
+  assert_rates ("[1000 1000 192000]", "[ 1000, 192000, 1000 ]");
+  assert_rates ("[8000 8000 48000]", "{ (int)8000, (int)16000, (int)24000, "
+      "(int)32000, (int)40000, (int)48000 }");
+  assert_rates ("[48000 1 48000]", "48000");
+  assert_rates ("[3 7 100000]", "[ 3, 100000 ]");
+  /* malformed or empty: no rates, so the caller keeps the current one */
+  assert_rates ("", "");
+  assert_rates ("[1 100]", "");
+  assert_rates ("[100 1 10]", "");
+  assert_rates ("fast slow", "");
+  assert_rates ("-48000 0", "");
+  assert_rates (NULL, "");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_caps_set_rates)
+{
+  const IioChannel **chs = make_channels (2, "le:s16/16>>0");
+  GstCaps *caps = gst_iio_dmabuf_caps_for_channels (chs, 2, 48000);
+  GstCaps *want = gst_caps_from_string ("audio/x-raw, format=S16LE, "
+      "layout=interleaved, rate=[ 1, 96000 ], channels=2, "
+      "channel-mask=(bitmask)0");
+  GValue rates = G_VALUE_INIT;
+
+  fail_unless (gst_iio_dmabuf_rates_parse ("[1 1 96000]", &rates));
+  gst_iio_dmabuf_caps_set_rates (caps, &rates);
+  fail_unless (gst_caps_is_equal (caps, want), "got %" GST_PTR_FORMAT, caps);
+  g_value_unset (&rates);
+  gst_caps_unref (caps);
+  gst_caps_unref (want);
+  free_channels (chs, 2);
+}
+
+GST_END_TEST;
+
 static Suite *
 caps_suite (void)
 {
@@ -159,6 +221,8 @@ caps_suite (void)
   tcase_add_test (tc, test_timestamp_and_mixed_are_iio);
   tcase_add_test (tc, test_unknown_rate_is_iio);
   tcase_add_test (tc, test_template_accepts_outputs);
+  tcase_add_test (tc, test_rates_available);
+  tcase_add_test (tc, test_caps_set_rates);
   return s;
 }
 

@@ -214,6 +214,35 @@ GST_START_TEST (test_audiotestsrc_uses_pool)
 
 GST_END_TEST;
 
+/* A 44.1 kHz stream sets the DAC to 44.1 kHz, which is put back after. */
+GST_START_TEST (test_rate_follows_stream)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=40 "
+      "samplesperbuffer=441 ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=44100 ! iiodmabufsink name=sink device=" DAC);
+  gchar *before = sysfs_read (DAC "/sampling_frequency"), *during;
+  GstMessage *msg;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  during = sysfs_read (DAC "/sampling_frequency");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  assert_dac_played (&sent);
+  fail_unless_equals_string (during, "44100");
+  fail_unless_equals_string (sysfs_read (DAC "/sampling_frequency"), before);
+  g_print ("rate: the DAC played %" G_GUINT64_FORMAT " bytes at 44100 Hz, "
+      "then went back to %s Hz\n", sent.bytes, before);
+  g_free (before);
+  g_free (during);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* The ADC's blocks go to the DAC as they are: the formula arrives intact. */
 GST_START_TEST (test_loopback_adc_to_dac)
 {
@@ -734,6 +763,7 @@ iiodmabufsink_suite (void)
   tcase_set_timeout (tc, 600);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
+  tcase_add_test (tc, test_rate_follows_stream);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_plain_memory_is_copied);
   tcase_add_test (tc, test_foreign_dmabufs_imported);

@@ -323,6 +323,75 @@ GST_START_TEST (test_audio_caps)
 
 GST_END_TEST;
 
+/* Without channels or sampling-frequency the caps offer what the device
+ * can: the first 4, 3, 2 or 1 channels, at any rate it takes. */
+GST_START_TEST (test_offered_caps)
+{
+  GstElement *src = gst_element_factory_make ("iiodmabufsrc", NULL);
+  GstCaps *caps, *range = gst_caps_from_string ("x, rate=[1,100000000]");
+  GstPad *pad;
+  guint i;
+
+  g_object_set (src, "device", "iio-sim-adc", NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  pad = gst_element_get_static_pad (src, "src");
+  caps = gst_pad_query_caps (pad, NULL);
+  fail_unless_equals_int (gst_caps_get_size (caps), 4);
+  for (i = 0; i < 4; i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+    gint channels = 0;
+
+    fail_unless (gst_structure_get_int (s, "channels", &channels));
+    fail_unless_equals_int (channels, 4 - i);
+    fail_unless (gst_value_compare (gst_structure_get_value (s, "rate"),
+            gst_structure_get_value (gst_caps_get_structure (range, 0),
+                "rate")) == GST_VALUE_EQUAL);
+  }
+  gst_caps_unref (range);
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+/* Downstream picks 2 channels at 32 kHz: the device runs so, data exact,
+ * and is put back after. */
+GST_START_TEST (test_negotiated_rate_and_channels)
+{
+  gchar *freq_before = sysfs_read ("iio-sim-adc/sampling_frequency");
+  gchar *freq_during;
+  GstElement *pipeline;
+  GstMessage *msg;
+  Expect e;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc samples-per-block=512 "
+      "num-buffers=200 ! audio/x-raw,rate=32000,channels=2", &e);
+  msg = run (pipeline, 120 * GST_SECOND, NULL);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  freq_during = sysfs_read ("iio-sim-adc/sampling_frequency");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 200);
+  fail_unless_equals_string (freq_during, "32000");
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/sampling_frequency"),
+      freq_before);
+  g_print ("negotiated 2 channels at 32000 Hz: %" G_GUINT64_FORMAT
+      " samples exact, device back at %s Hz\n", e.samples_checked,
+      freq_before);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+  g_free (freq_before);
+  g_free (freq_during);
+}
+
+GST_END_TEST;
+
 /* Downstream keeps the last few buffers: the source copies, never stalls. */
 GST_START_TEST (test_starvation_copies)
 {
@@ -645,6 +714,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_capture_one_channel_small_blocks);
   tcase_add_test (tc, test_adc12_caps_and_data);
   tcase_add_test (tc, test_audio_caps);
+  tcase_add_test (tc, test_offered_caps);
+  tcase_add_test (tc, test_negotiated_rate_and_channels);
   tcase_add_test (tc, test_starvation_copies);
   tcase_add_test (tc, test_kfifo_falls_back_to_read);
   tcase_add_test (tc, test_kfifo_dmabuf_mode_error);

@@ -127,6 +127,9 @@ struct sim_state {
 	u8 *bounce;
 };
 
+#define SIM_MIN_FREQUENCY 1
+#define SIM_MAX_FREQUENCY 100000000
+
 /* --- channels ------------------------------------------------------------ */
 
 #define SIM_CHAN(_idx, _bits, _shift, _out) {				\
@@ -138,6 +141,7 @@ struct sim_state {
 	.info_mask_separate = BIT(IIO_CHAN_INFO_RAW),			\
 	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),		\
 	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),	\
+	.info_mask_shared_by_all_available = BIT(IIO_CHAN_INFO_SAMP_FREQ), \
 	.scan_type = {							\
 		.sign = 's',						\
 		.realbits = (_bits),					\
@@ -764,6 +768,22 @@ static int sim_read_raw(struct iio_dev *indio_dev,
 	}
 }
 
+/* sampling_frequency_available: "[min step max]" */
+static const int sim_frequency_range[] = { SIM_MIN_FREQUENCY, 1,
+					   SIM_MAX_FREQUENCY };
+
+static int sim_read_avail(struct iio_dev *indio_dev,
+			  struct iio_chan_spec const *chan, const int **vals,
+			  int *type, int *length, long mask)
+{
+	if (mask != IIO_CHAN_INFO_SAMP_FREQ)
+		return -EINVAL;
+	*vals = sim_frequency_range;
+	*type = IIO_VAL_INT;
+	*length = ARRAY_SIZE(sim_frequency_range);
+	return IIO_AVAIL_RANGE;
+}
+
 static int sim_write_raw(struct iio_dev *indio_dev,
 			 struct iio_chan_spec const *chan,
 			 int val, int val2, long mask)
@@ -772,7 +792,7 @@ static int sim_write_raw(struct iio_dev *indio_dev,
 
 	if (mask != IIO_CHAN_INFO_SAMP_FREQ)
 		return -EINVAL;
-	if (val < 1 || val > 100000000 || val2)
+	if (val < SIM_MIN_FREQUENCY || val > SIM_MAX_FREQUENCY || val2)
 		return -EINVAL;
 	if (iio_buffer_enabled(indio_dev))
 		return -EBUSY;
@@ -935,6 +955,7 @@ static const struct attribute_group sim_kfifo_group = {
 
 #define SIM_INFO(_group) {			\
 	.read_raw = sim_read_raw,		\
+	.read_avail = sim_read_avail,		\
 	.write_raw = sim_write_raw,		\
 	.attrs = &(_group),			\
 }
