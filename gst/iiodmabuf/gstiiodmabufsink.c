@@ -38,6 +38,7 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufoutqueue.h"
+#include "gstiiodmabufsettings.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
 
@@ -49,14 +50,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_sink_debug
 
-#define DEFAULT_DEVICE NULL
-#define DEFAULT_BUFFER 0
-#define DEFAULT_CHANNELS NULL
-#define DEFAULT_SAMPLES_PER_BLOCK 4096
-#define DEFAULT_NUM_BLOCKS 4
-#define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
-#define DEFAULT_DMA_HEAP "/dev/dma_heap/system"
-#define DEFAULT_TIMEOUT (5 * GST_SECOND)
 #define DEFAULT_CYCLIC FALSE
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
@@ -65,16 +58,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 
 enum
 {
-  PROP_0,
-  PROP_DEVICE,
-  PROP_BUFFER,
-  PROP_CHANNELS,
-  PROP_SAMPLES_PER_BLOCK,
-  PROP_NUM_BLOCKS,
-  PROP_IO_MODE,
-  PROP_DMA_HEAP,
-  PROP_TIMEOUT,
-  PROP_CYCLIC,
+  PROP_CYCLIC = GST_IIO_DMABUF_N_SETTINGS,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -96,14 +80,7 @@ struct _GstIioDmabufSink
   GstBaseSink parent;
 
   /* properties (object lock) */
-  gchar *device_spec;
-  guint buffer_index;
-  gchar *channels;
-  guint samples_per_block;
-  guint num_blocks;
-  GstIioDmabufIoMode io_mode;
-  gchar *dma_heap;
-  GstClockTime timeout;
+  GstIioDmabufSettings settings;
   gboolean cyclic;
 
   /* streaming */
@@ -136,7 +113,7 @@ static gboolean
 open_device (GstIioDmabufSink * self)
 {
   self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->device_spec, self->buffer_index, self->channels, TRUE);
+      self->settings.device, self->settings.buffer_index, self->settings.channels, TRUE);
   if (!self->device)
     return FALSE;
   self->warned_no_fit = FALSE;
@@ -201,13 +178,13 @@ choose_io (GstIioDmabufSink * self)
   GError *error = NULL;
 
   self->use_dmabuf = FALSE;
-  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
     return TRUE;
   if (probe_dmabuf (self, &error)) {
     self->use_dmabuf = TRUE;
     return TRUE;
   }
-  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
       && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: writing with write() instead", error->message);
     g_error_free (error);
@@ -227,12 +204,12 @@ static gboolean
 compute_block_size (GstIioDmabufSink * self)
 {
   self->scan_bytes = iio_device_scan_bytes (self->device);
-  self->block_bytes = (gsize) self->scan_bytes * self->samples_per_block;
+  self->block_bytes = (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
     return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
           "bytes is too large for the kernel: lower samples-per-block",
-          self->samples_per_block, self->scan_bytes), (NULL));
+          self->settings.samples_per_block, self->scan_bytes), (NULL));
   return FALSE;
 }
 
@@ -244,7 +221,7 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps)
 
   /* num-blocks in flight, one being filled, one being handed over */
   gst_buffer_pool_config_set_params (config, caps, self->block_bytes,
-      self->num_blocks + 2, 0);
+      self->settings.num_blocks + 2, 0);
   gst_buffer_pool_config_set_allocator (config, self->allocator, NULL);
   if (!gst_buffer_pool_set_config (pool, config))
     gst_clear_object (&pool);
@@ -256,15 +233,15 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps)
 static gboolean
 start_io (GstIioDmabufSink * self, GError ** error)
 {
-  guint length = self->use_dmabuf ? self->samples_per_block * self->num_blocks
+  guint length = self->use_dmabuf ? self->settings.samples_per_block * self->settings.num_blocks
       /* the kernel splits write()'s buffer in two blocks */
-      : self->samples_per_block * 2;
+      : self->settings.samples_per_block * 2;
 
   if (!iio_device_configure (self->device, length, error))
     return FALSE;
   if (self->use_dmabuf) {
     self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
-        self->num_blocks, self->timeout, enable_converter, self);
+        self->settings.num_blocks, self->settings.timeout, enable_converter, self);
     self->copy_pool = new_pool (self, NULL);
     return TRUE;
   }
@@ -292,7 +269,7 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   if (!compute_block_size (self))
     goto failed;
   gst_clear_object (&self->allocator);
-  self->allocator = gst_iio_dmabuf_allocator_new (self->dma_heap);
+  self->allocator = gst_iio_dmabuf_allocator_new (self->settings.dma_heap);
   if (!choose_io (self))
     goto failed;
   if (!start_io (self, &error))
@@ -474,7 +451,7 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   if (need_pool)
     pool = new_pool (self, caps);
   gst_query_add_allocation_pool (query, pool, self->block_bytes,
-      self->num_blocks + 2, 0);
+      self->settings.num_blocks + 2, 0);
   gst_query_add_allocation_param (query, self->allocator, NULL);
   if (pool)
     gst_object_unref (pool);
@@ -493,7 +470,7 @@ wait_writable (GstIioDmabufSink * self)
   gst_poll_add_fd (self->poll, &pfd);
   gst_poll_fd_ctl_write (self->poll, &pfd, TRUE);
   do {
-    ret = gst_poll_wait (self->poll, self->timeout);
+    ret = gst_poll_wait (self->poll, self->settings.timeout);
   } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
   gst_poll_remove_fd (self->poll, &pfd);
   if (ret < 0 && errno == EBUSY)
@@ -502,7 +479,7 @@ wait_writable (GstIioDmabufSink * self)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s took no data "
             "within %" GST_TIME_FORMAT ": the converter is stalled or not "
             "clocked, or raise timeout", self->device->name,
-            GST_TIME_ARGS (self->timeout)), (NULL));
+            GST_TIME_ARGS (self->settings.timeout)), (NULL));
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -564,7 +541,7 @@ drain_writes (GstIioDmabufSink * self)
     ret = write_bytes (self, zeros, self->block_bytes - self->rw_partial);
     g_free (zeros);
   }
-  while (ret == GST_FLOW_OK && waited < self->timeout) {
+  while (ret == GST_FLOW_OK && waited < self->settings.timeout) {
     text = iio_device_read_attr (self->device, "data_available", NULL);
     free_bytes = text ? g_ascii_strtoull (text, NULL, 10) : idle;
     g_free (text);
@@ -577,7 +554,7 @@ drain_writes (GstIioDmabufSink * self)
   if (ret == GST_FLOW_OK)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("IIO device %s did not play "
             "its last blocks within %" GST_TIME_FORMAT, self->device->name,
-            GST_TIME_ARGS (self->timeout)), (NULL));
+            GST_TIME_ARGS (self->settings.timeout)), (NULL));
   return ret;
 }
 
@@ -638,7 +615,7 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot allocate "
             "DMABUFs of %" G_GSIZE_FORMAT " bytes from %s or udmabuf: lower "
             "samples-per-block or set dma-heap", self->block_bytes,
-            self->dma_heap), (NULL));
+            self->settings.dma_heap), (NULL));
     return GST_FLOW_ERROR;
   }
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
@@ -867,17 +844,6 @@ stats_structure (GstIioDmabufSink * self)
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
-static gboolean
-settable (GstIioDmabufSink * self, GParamSpec * pspec)
-{
-  if (GST_STATE (self) <= GST_STATE_READY
-      || !(pspec->flags & GST_PARAM_MUTABLE_READY))
-    return TRUE;
-  GST_WARNING_OBJECT (self, "%s can only be changed in the NULL or READY "
-      "state", pspec->name);
-  return FALSE;
-}
-
 static void
 gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -885,38 +851,15 @@ gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   GST_OBJECT_LOCK (self);
-  if (!settable (self, pspec)) {
+  if (!gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
   switch (prop_id) {
-    case PROP_DEVICE:
-      g_free (self->device_spec);
-      self->device_spec = g_value_dup_string (value);
-      break;
-    case PROP_BUFFER:
-      self->buffer_index = g_value_get_uint (value);
-      break;
-    case PROP_CHANNELS:
-      g_free (self->channels);
-      self->channels = g_value_dup_string (value);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      self->samples_per_block = g_value_get_uint (value);
-      break;
-    case PROP_NUM_BLOCKS:
-      self->num_blocks = g_value_get_uint (value);
-      break;
-    case PROP_IO_MODE:
-      self->io_mode = g_value_get_enum (value);
-      break;
-    case PROP_DMA_HEAP:
-      g_free (self->dma_heap);
-      self->dma_heap = g_value_dup_string (value);
-      break;
-    case PROP_TIMEOUT:
-      self->timeout = g_value_get_uint64 (value);
-      break;
     case PROP_CYCLIC:
       self->cyclic = g_value_get_boolean (value);
       break;
@@ -934,31 +877,11 @@ gst_iio_dmabuf_sink_get_property (GObject * object, guint prop_id,
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   GST_OBJECT_LOCK (self);
+  if (gst_iio_dmabuf_settings_get (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device_spec);
-      break;
-    case PROP_BUFFER:
-      g_value_set_uint (value, self->buffer_index);
-      break;
-    case PROP_CHANNELS:
-      g_value_set_string (value, self->channels);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      g_value_set_uint (value, self->samples_per_block);
-      break;
-    case PROP_NUM_BLOCKS:
-      g_value_set_uint (value, self->num_blocks);
-      break;
-    case PROP_IO_MODE:
-      g_value_set_enum (value, self->io_mode);
-      break;
-    case PROP_DMA_HEAP:
-      g_value_set_string (value, self->dma_heap);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64 (value, self->timeout);
-      break;
     case PROP_CYCLIC:
       g_value_set_boolean (value, self->cyclic);
       break;
@@ -977,88 +900,17 @@ gst_iio_dmabuf_sink_finalize (GObject * object)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
-  g_free (self->device_spec);
-  g_free (self->channels);
-  g_free (self->dma_heap);
+  gst_iio_dmabuf_settings_clear (&self->settings);
   g_clear_pointer (&self->device, iio_device_close);
   gst_clear_object (&self->allocator);
   gst_poll_free (self->poll);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-#define SETTING (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
-    GST_PARAM_MUTABLE_READY)
-
 static void
 install_properties (GObjectClass * gobject_class)
 {
-  /**
-   * GstIioDmabufSink:device:
-   *
-   * The IIO device: its name ("iio-sim-dac"), label, "iio:deviceN" or
-   * "/dev/iio:deviceN".
-   */
-  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
-      "IIO device by name, label, iio:deviceN or /dev/iio:deviceN",
-      DEFAULT_DEVICE, SETTING);
-  /**
-   * GstIioDmabufSink:buffer:
-   *
-   * Which of the device's buffers to play to.
-   */
-  properties[PROP_BUFFER] = g_param_spec_uint ("buffer", "Buffer",
-      "Index of the device's IIO buffer", 0, 63, DEFAULT_BUFFER, SETTING);
-  /**
-   * GstIioDmabufSink:channels:
-   *
-   * Comma-separated channel ids to enable ("voltage0,voltage1"); unset: all
-   * but the timestamp. The stream's caps must match them.
-   */
-  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
-      "Comma-separated channel ids to enable (default: all but timestamp)",
-      DEFAULT_CHANNELS, SETTING);
-  /**
-   * GstIioDmabufSink:samples-per-block:
-   *
-   * Scans in each DMABUF of the pool offered upstream and of the copies;
-   * upstream buffers up to this size go to the converter whole.
-   */
-  properties[PROP_SAMPLES_PER_BLOCK] = g_param_spec_uint ("samples-per-block",
-      "Samples per block", "Scans in each pooled block (DMABUF)", 1,
-      G_MAXINT32, DEFAULT_SAMPLES_PER_BLOCK, SETTING);
-  /**
-   * GstIioDmabufSink:num-blocks:
-   *
-   * Blocks in flight to the converter.
-   */
-  properties[PROP_NUM_BLOCKS] = g_param_spec_uint ("num-blocks", "Blocks",
-      "Number of blocks in flight to the converter", 1, 64,
-      DEFAULT_NUM_BLOCKS, SETTING);
-  /**
-   * GstIioDmabufSink:io-mode:
-   *
-   * auto: DMABUF blocks when the driver supports them, else write().
-   */
-  properties[PROP_IO_MODE] = g_param_spec_enum ("io-mode", "I/O mode",
-      "How blocks move: auto, dmabuf or rw", GST_TYPE_IIO_DMABUF_IO_MODE,
-      DEFAULT_IO_MODE, SETTING);
-  /**
-   * GstIioDmabufSink:dma-heap:
-   *
-   * DMA heap for the offered pool and the copies; /dev/udmabuf is the
-   * fallback.
-   */
-  properties[PROP_DMA_HEAP] = g_param_spec_string ("dma-heap", "DMA heap",
-      "DMA heap device for pooled blocks (udmabuf is the fallback)",
-      DEFAULT_DMA_HEAP, SETTING);
-  /**
-   * GstIioDmabufSink:timeout:
-   *
-   * How long to wait for the converter to finish a block, in nanoseconds.
-   */
-  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
-      "How long to wait for the converter to finish a block (ns)",
-      GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, SETTING);
+  gst_iio_dmabuf_settings_install (gobject_class, TRUE);
   /**
    * GstIioDmabufSink:cyclic:
    *
@@ -1067,7 +919,7 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_CYCLIC] = g_param_spec_boolean ("cyclic", "Cyclic",
       "Repeat the first buffer until stopped (later ones are dropped)",
-      DEFAULT_CYCLIC, SETTING);
+      DEFAULT_CYCLIC, GST_IIO_DMABUF_SETTING);
   /**
    * GstIioDmabufSink:stats:
    *
@@ -1079,7 +931,10 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, imports, copies, underflows, fence errors, I/O mode",
       GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  g_object_class_install_property (gobject_class, PROP_CYCLIC,
+      properties[PROP_CYCLIC]);
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      properties[PROP_STATS]);
 }
 
 static void
@@ -1124,14 +979,11 @@ gst_iio_dmabuf_sink_class_init (GstIioDmabufSinkClass * klass)
 static void
 gst_iio_dmabuf_sink_init (GstIioDmabufSink * self)
 {
-  self->buffer_index = DEFAULT_BUFFER;
-  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
-  self->num_blocks = DEFAULT_NUM_BLOCKS;
-  self->io_mode = DEFAULT_IO_MODE;
-  self->dma_heap = g_strdup (DEFAULT_DMA_HEAP);
-  self->timeout = DEFAULT_TIMEOUT;
+  gst_iio_dmabuf_settings_init (&self->settings);
   self->cyclic = DEFAULT_CYCLIC;
   self->poll = gst_poll_new (TRUE);
   /* the converter's clock paces playback */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  /* a block held as the last sample would be one less for its producer */
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }

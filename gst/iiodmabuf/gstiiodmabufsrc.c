@@ -23,6 +23,7 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufpool.h"
+#include "gstiiodmabufsettings.h"
 #include "iiodmabuf-device.h"
 
 #include <errno.h>
@@ -32,31 +33,14 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_src_debug
 
-#define DEFAULT_DEVICE NULL
-#define DEFAULT_BUFFER 0
-#define DEFAULT_CHANNELS NULL
-#define DEFAULT_SAMPLES_PER_BLOCK 4096
-#define DEFAULT_NUM_BLOCKS 4
 #define DEFAULT_SAMPLING_FREQUENCY 0
-#define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
-#define DEFAULT_DMA_HEAP "/dev/dma_heap/system"
-#define DEFAULT_TIMEOUT (5 * GST_SECOND)
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
 
 enum
 {
-  PROP_0,
-  PROP_DEVICE,
-  PROP_BUFFER,
-  PROP_CHANNELS,
-  PROP_SAMPLES_PER_BLOCK,
-  PROP_NUM_BLOCKS,
-  PROP_SAMPLING_FREQUENCY,
+  PROP_SAMPLING_FREQUENCY = GST_IIO_DMABUF_N_SETTINGS,
   PROP_ATTRIBUTES,
-  PROP_IO_MODE,
-  PROP_DMA_HEAP,
-  PROP_TIMEOUT,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -77,16 +61,9 @@ struct _GstIioDmabufSrc
   GstPushSrc parent;
 
   /* properties (object lock) */
-  gchar *device_spec;
-  guint buffer_index;
-  gchar *channels;
-  guint samples_per_block;
-  guint num_blocks;
+  GstIioDmabufSettings settings;
   guint sampling_frequency;
   GstStructure *attributes;
-  GstIioDmabufIoMode io_mode;
-  gchar *dma_heap;
-  GstClockTime timeout;
 
   /* streaming */
   IioDevice *device;
@@ -116,7 +93,7 @@ static gboolean
 open_device (GstIioDmabufSrc * self)
 {
   self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->device_spec, self->buffer_index, self->channels, FALSE);
+      self->settings.device, self->settings.buffer_index, self->settings.channels, FALSE);
   if (!self->device)
     return FALSE;
   /* caps can be asked for in READY: the rate it will run at */
@@ -176,12 +153,12 @@ start_pool (GstIioDmabufSrc * self, GError ** error)
   GstStructure *config;
 
   gst_clear_object (&self->allocator);
-  self->allocator = gst_iio_dmabuf_allocator_new (self->dma_heap);
+  self->allocator = gst_iio_dmabuf_allocator_new (self->settings.dma_heap);
   self->pool = gst_iio_dmabuf_pool_new (self->allocator,
-      self->device->buffer_fd, self->timeout);
+      self->device->buffer_fd, self->settings.timeout);
   config = gst_buffer_pool_get_config (self->pool);
   gst_buffer_pool_config_set_params (config, NULL, self->block_bytes,
-      self->num_blocks, self->num_blocks);
+      self->settings.num_blocks, self->settings.num_blocks);
   if (gst_buffer_pool_set_config (self->pool, config)
       && gst_buffer_pool_set_active (self->pool, TRUE))
     return TRUE;
@@ -189,7 +166,7 @@ start_pool (GstIioDmabufSrc * self, GError ** error)
   if (!*error)
     *error = g_error_new (IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
         "Cannot set up %u blocks of %" G_GSIZE_FORMAT " bytes",
-        self->num_blocks, self->block_bytes);
+        self->settings.num_blocks, self->block_bytes);
   gst_clear_object (&self->pool);
   return FALSE;
 }
@@ -201,13 +178,13 @@ choose_io (GstIioDmabufSrc * self)
   GError *error = NULL;
 
   self->use_dmabuf = FALSE;
-  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
     return TRUE;
   if (start_pool (self, &error)) {
     self->use_dmabuf = TRUE;
     return TRUE;
   }
-  if (self->io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
       && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
     g_error_free (error);
@@ -227,12 +204,12 @@ static gboolean
 compute_block_size (GstIioDmabufSrc * self)
 {
   self->scan_bytes = iio_device_scan_bytes (self->device);
-  self->block_bytes = (gsize) self->scan_bytes * self->samples_per_block;
+  self->block_bytes = (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
     return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
           "bytes is too large for the kernel: lower samples-per-block",
-          self->samples_per_block, self->scan_bytes), (NULL));
+          self->settings.samples_per_block, self->scan_bytes), (NULL));
   return FALSE;
 }
 
@@ -245,7 +222,7 @@ configure_stream (GstIioDmabufSrc * self)
   if (!compute_block_size (self))
     return FALSE;
   if (!iio_device_configure (self->device,
-          self->samples_per_block * self->num_blocks, &error)) {
+          self->settings.samples_per_block * self->settings.num_blocks, &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
@@ -256,7 +233,7 @@ configure_stream (GstIioDmabufSrc * self)
   GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
       "block, %u Hz, %s", self->device->name,
       iio_device_n_enabled (self->device), self->scan_bytes,
-      self->samples_per_block, self->rate,
+      self->settings.samples_per_block, self->rate,
       self->use_dmabuf ? "DMABUF" : "read()");
   return TRUE;
 }
@@ -341,7 +318,7 @@ offered_channels (GstIioDmabufSrc * self)
     const IioChannel *ch = &g_array_index (self->device->channels,
         IioChannel, i);
 
-    if (self->channels ? ch->enabled : g_strcmp0 (ch->id, "timestamp") != 0)
+    if (self->settings.channels ? ch->enabled : g_strcmp0 (ch->id, "timestamp") != 0)
       g_ptr_array_add (channels, (gpointer) ch);
   }
   return channels;
@@ -365,7 +342,7 @@ offered_caps (GstIioDmabufSrc * self)
         channels->pdata, n, have_rates ? MAX (self->rate, 1) : 0);
     if (have_rates)
       gst_iio_dmabuf_caps_set_rates (one, &rates);
-    audio = !self->channels && gst_structure_has_name
+    audio = !self->settings.channels && gst_structure_has_name
         (gst_caps_get_structure (one, 0), "audio/x-raw");
     gst_caps_append (caps, one);
   }
@@ -465,7 +442,7 @@ block_duration (GstIioDmabufSrc * self)
 {
   if (!self->rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale_int (self->samples_per_block, GST_SECOND,
+  return gst_util_uint64_scale_int (self->settings.samples_per_block, GST_SECOND,
       self->rate);
 }
 
@@ -481,7 +458,7 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
   if (!GST_CLOCK_TIME_IS_VALID (block))
     return FALSE;
   /* a block is seen when complete; the device can run num-blocks ahead */
-  gst_query_set_latency (query, TRUE, block, block * self->num_blocks);
+  gst_query_set_latency (query, TRUE, block, block * self->settings.num_blocks);
   return TRUE;
 }
 
@@ -511,7 +488,7 @@ wait_readable (GstIioDmabufSrc * self)
   gst_poll_add_fd (self->poll, &pfd);
   gst_poll_fd_ctl_read (self->poll, &pfd, TRUE);
   do {
-    ret = gst_poll_wait (self->poll, self->timeout);
+    ret = gst_poll_wait (self->poll, self->settings.timeout);
   } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
   gst_poll_remove_fd (self->poll, &pfd);
   if (ret < 0 && errno == EBUSY)
@@ -520,7 +497,7 @@ wait_readable (GstIioDmabufSrc * self)
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("No data from IIO device %s "
             "within %" GST_TIME_FORMAT ": the converter is stalled or not "
             "clocked, or raise timeout", self->device->name,
-            GST_TIME_ARGS (self->timeout)), (NULL));
+            GST_TIME_ARGS (self->settings.timeout)), (NULL));
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -566,9 +543,9 @@ block_failed (GstIioDmabufSrc * self)
 
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
-  self->stats.lost_samples += self->samples_per_block;
+  self->stats.lost_samples += self->settings.samples_per_block;
   GST_OBJECT_UNLOCK (self);
-  self->offset += self->samples_per_block;
+  self->offset += self->settings.samples_per_block;
   self->discont = TRUE;
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
@@ -579,7 +556,7 @@ block_failed (GstIioDmabufSrc * self)
   }
   GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
           "%s failed (%s) and was dropped; the stream goes on",
-          self->samples_per_block, self->device->name, g_strerror (-err)),
+          self->settings.samples_per_block, self->device->name, g_strerror (-err)),
       (NULL));
   return GST_FLOW_OK;
 }
@@ -589,7 +566,7 @@ block_failed (GstIioDmabufSrc * self)
 static GstBuffer *
 maybe_copy (GstIioDmabufSrc * self, GstBuffer * buf)
 {
-  guint threshold = MIN (2, self->num_blocks - 1);
+  guint threshold = MIN (2, self->settings.num_blocks - 1);
   GstBuffer *copy;
   GstMapInfo map;
 
@@ -642,8 +619,8 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf)
 
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = self->offset;
-  GST_BUFFER_OFFSET_END (buf) = self->offset + self->samples_per_block;
-  self->offset += self->samples_per_block;
+  GST_BUFFER_OFFSET_END (buf) = self->offset + self->settings.samples_per_block;
+  self->offset += self->settings.samples_per_block;
   if (clock) {
     /* the block was complete when we saw it: it started a block earlier */
     now = gst_clock_get_time (clock) - GST_ELEMENT_CAST (self)->base_time;
@@ -745,19 +722,6 @@ stats_structure (GstIioDmabufSrc * self)
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
-static gboolean
-settable (GstIioDmabufSrc * self, GParamSpec * pspec)
-{
-  GstState state = GST_STATE (self);
-
-  if (state <= GST_STATE_READY
-      || !(pspec->flags & GST_PARAM_MUTABLE_READY))
-    return TRUE;
-  GST_WARNING_OBJECT (self, "%s can only be changed in the NULL or READY "
-      "state", pspec->name);
-  return FALSE;
-}
-
 static void
 gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -765,28 +729,15 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
   GST_OBJECT_LOCK (self);
-  if (!settable (self, pspec)) {
+  if (!gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
   switch (prop_id) {
-    case PROP_DEVICE:
-      g_free (self->device_spec);
-      self->device_spec = g_value_dup_string (value);
-      break;
-    case PROP_BUFFER:
-      self->buffer_index = g_value_get_uint (value);
-      break;
-    case PROP_CHANNELS:
-      g_free (self->channels);
-      self->channels = g_value_dup_string (value);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      self->samples_per_block = g_value_get_uint (value);
-      break;
-    case PROP_NUM_BLOCKS:
-      self->num_blocks = g_value_get_uint (value);
-      break;
     case PROP_SAMPLING_FREQUENCY:
       self->sampling_frequency = g_value_get_uint (value);
       break;
@@ -794,16 +745,6 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
       g_clear_pointer (&self->attributes, gst_structure_free);
       if (gst_value_get_structure (value))
         self->attributes = gst_structure_copy (gst_value_get_structure (value));
-      break;
-    case PROP_IO_MODE:
-      self->io_mode = g_value_get_enum (value);
-      break;
-    case PROP_DMA_HEAP:
-      g_free (self->dma_heap);
-      self->dma_heap = g_value_dup_string (value);
-      break;
-    case PROP_TIMEOUT:
-      self->timeout = g_value_get_uint64 (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -819,36 +760,16 @@ gst_iio_dmabuf_src_get_property (GObject * object, guint prop_id,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
   GST_OBJECT_LOCK (self);
+  if (gst_iio_dmabuf_settings_get (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device_spec);
-      break;
-    case PROP_BUFFER:
-      g_value_set_uint (value, self->buffer_index);
-      break;
-    case PROP_CHANNELS:
-      g_value_set_string (value, self->channels);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      g_value_set_uint (value, self->samples_per_block);
-      break;
-    case PROP_NUM_BLOCKS:
-      g_value_set_uint (value, self->num_blocks);
-      break;
     case PROP_SAMPLING_FREQUENCY:
       g_value_set_uint (value, self->sampling_frequency);
       break;
     case PROP_ATTRIBUTES:
       gst_value_set_structure (value, self->attributes);
-      break;
-    case PROP_IO_MODE:
-      g_value_set_enum (value, self->io_mode);
-      break;
-    case PROP_DMA_HEAP:
-      g_value_set_string (value, self->dma_heap);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64 (value, self->timeout);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, stats_structure (self));
@@ -865,9 +786,7 @@ gst_iio_dmabuf_src_finalize (GObject * object)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
-  g_free (self->device_spec);
-  g_free (self->channels);
-  g_free (self->dma_heap);
+  gst_iio_dmabuf_settings_clear (&self->settings);
   g_clear_pointer (&self->attributes, gst_structure_free);
   g_clear_pointer (&self->device, iio_device_close);
   gst_clear_object (&self->allocator);
@@ -875,53 +794,10 @@ gst_iio_dmabuf_src_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-#define SETTING (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
-    GST_PARAM_MUTABLE_READY)
-
 static void
 install_properties (GObjectClass * gobject_class)
 {
-  /**
-   * GstIioDmabufSrc:device:
-   *
-   * The IIO device: its name ("iio-sim-adc"), label, "iio:deviceN" or
-   * "/dev/iio:deviceN".
-   */
-  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
-      "IIO device by name, label, iio:deviceN or /dev/iio:deviceN",
-      DEFAULT_DEVICE, SETTING);
-  /**
-   * GstIioDmabufSrc:buffer:
-   *
-   * Which of the device's buffers to capture from.
-   */
-  properties[PROP_BUFFER] = g_param_spec_uint ("buffer", "Buffer",
-      "Index of the device's IIO buffer", 0, 63, DEFAULT_BUFFER, SETTING);
-  /**
-   * GstIioDmabufSrc:channels:
-   *
-   * Comma-separated channel ids to enable ("voltage0,voltage1"); unset: all
-   * but the timestamp.
-   */
-  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
-      "Comma-separated channel ids to enable (default: all but timestamp)",
-      DEFAULT_CHANNELS, SETTING);
-  /**
-   * GstIioDmabufSrc:samples-per-block:
-   *
-   * Scans in one block: the size of each DMABUF and of each buffer pushed.
-   */
-  properties[PROP_SAMPLES_PER_BLOCK] = g_param_spec_uint ("samples-per-block",
-      "Samples per block", "Scans in each block (DMABUF)", 1, G_MAXINT32,
-      DEFAULT_SAMPLES_PER_BLOCK, SETTING);
-  /**
-   * GstIioDmabufSrc:num-blocks:
-   *
-   * Blocks in flight between the kernel and the pipeline.
-   */
-  properties[PROP_NUM_BLOCKS] = g_param_spec_uint ("num-blocks", "Blocks",
-      "Number of blocks (DMABUFs) in flight", 2, 64, DEFAULT_NUM_BLOCKS,
-      SETTING);
+  gst_iio_dmabuf_settings_install (gobject_class, FALSE);
   /**
    * GstIioDmabufSrc:sampling-frequency:
    *
@@ -930,7 +806,7 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_SAMPLING_FREQUENCY] = g_param_spec_uint
       ("sampling-frequency", "Sampling frequency",
       "Sampling frequency in Hz to set on the device (0: leave as is)", 0,
-      G_MAXINT32, DEFAULT_SAMPLING_FREQUENCY, SETTING);
+      G_MAXINT32, DEFAULT_SAMPLING_FREQUENCY, GST_IIO_DMABUF_SETTING);
   /**
    * GstIioDmabufSrc:attributes:
    *
@@ -939,31 +815,7 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_ATTRIBUTES] = g_param_spec_boxed ("attributes",
       "Attributes", "Device attributes to write at start (a GstStructure)",
-      GST_TYPE_STRUCTURE, SETTING);
-  /**
-   * GstIioDmabufSrc:io-mode:
-   *
-   * auto: DMABUF blocks when the driver supports them, else read().
-   */
-  properties[PROP_IO_MODE] = g_param_spec_enum ("io-mode", "I/O mode",
-      "How blocks move: auto, dmabuf or rw", GST_TYPE_IIO_DMABUF_IO_MODE,
-      DEFAULT_IO_MODE, SETTING);
-  /**
-   * GstIioDmabufSrc:dma-heap:
-   *
-   * DMA heap to allocate blocks from; /dev/udmabuf is the fallback.
-   */
-  properties[PROP_DMA_HEAP] = g_param_spec_string ("dma-heap", "DMA heap",
-      "DMA heap device for the blocks (udmabuf is the fallback)",
-      DEFAULT_DMA_HEAP, SETTING);
-  /**
-   * GstIioDmabufSrc:timeout:
-   *
-   * How long to wait for a block before failing, in nanoseconds.
-   */
-  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
-      "How long to wait for a block before an error (ns)", GST_MSECOND,
-      G_MAXUINT64, DEFAULT_TIMEOUT, SETTING);
+      GST_TYPE_STRUCTURE, GST_IIO_DMABUF_SETTING);
   /**
    * GstIioDmabufSrc:stats:
    *
@@ -973,7 +825,12 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, copies, failed blocks, lost samples, I/O mode",
       GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  g_object_class_install_property (gobject_class, PROP_SAMPLING_FREQUENCY,
+      properties[PROP_SAMPLING_FREQUENCY]);
+  g_object_class_install_property (gobject_class, PROP_ATTRIBUTES,
+      properties[PROP_ATTRIBUTES]);
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      properties[PROP_STATS]);
 }
 
 static void
@@ -1012,19 +869,13 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
       "IIO DMABUF source", "Source/Hardware",
       "Captures from an IIO input buffer through DMABUFs, without a copy",
       "gst-iiodmabuf developers");
-  gst_type_mark_as_plugin_api (GST_TYPE_IIO_DMABUF_IO_MODE, 0);
 }
 
 static void
 gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
 {
-  self->buffer_index = DEFAULT_BUFFER;
-  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
-  self->num_blocks = DEFAULT_NUM_BLOCKS;
+  gst_iio_dmabuf_settings_init (&self->settings);
   self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
-  self->io_mode = DEFAULT_IO_MODE;
-  self->dma_heap = g_strdup (DEFAULT_DMA_HEAP);
-  self->timeout = DEFAULT_TIMEOUT;
   self->poll = gst_poll_new (TRUE);
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
