@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "pipeline.h"
 #include "sysfs.h"
 
 #define DAC "iio-sim-dac"
@@ -97,43 +98,6 @@ tap_sink (GstElement * pipeline, Fnv * f)
   gst_object_unref (pad);
 }
 
-/* Plays until EOS or error; warnings are counted. */
-static GstMessage *
-run (GstElement * pipeline, GstClockTime limit, guint * warnings)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg;
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  for (;;) {
-    msg = gst_bus_timed_pop_filtered (bus, limit, GST_MESSAGE_EOS |
-        GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
-    fail_unless (msg != NULL, "no EOS or error within the limit");
-    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_WARNING)
-      break;
-    if (warnings)
-      (*warnings)++;
-    gst_message_unref (msg);
-  }
-  gst_object_unref (bus);
-  return msg;
-}
-
-static gchar *
-error_text (GstMessage * msg)
-{
-  GError *error = NULL;
-  gchar *text;
-
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    gst_message_parse_error (msg, &error, NULL);
-  else
-    gst_message_parse_warning (msg, &error, NULL);
-  text = g_strdup (error->message);
-  g_error_free (error);
-  return text;
-}
-
 static GstStructure *
 sink_stats (GstElement * pipeline)
 {
@@ -141,15 +105,6 @@ sink_stats (GstElement * pipeline)
 
   g_object_get (get_by_name (pipeline, "sink"), "stats", &stats, NULL);
   return stats;
-}
-
-static guint64
-stat_u64 (const GstStructure * s, const gchar * field)
-{
-  guint64 v = 0;
-
-  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
-  return v;
 }
 
 /* Plays to EOS (failing otherwise); returns the sink's stats, in NULL. */
@@ -350,18 +305,6 @@ GST_START_TEST (test_plain_memory_is_copied)
 }
 
 GST_END_TEST;
-
-static guint
-count_fds (void)
-{
-  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  while (g_dir_read_name (d))
-    n++;
-  g_dir_close (d);
-  return n;
-}
 
 /* A buffer on a DMABUF of its own from the system heap, filled from @rand. */
 static GstBuffer *

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pipeline.h"
 #include "sysfs.h"
 
 typedef struct
@@ -141,29 +142,6 @@ make_pipeline (const gchar * src_props, Expect * e)
   return pipeline;
 }
 
-/* Plays until EOS or error; returns the error or warning count. */
-static GstMessage *
-run (GstElement * pipeline, GstClockTime limit, guint * warnings)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg;
-
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  for (;;) {
-    msg = gst_bus_timed_pop_filtered (bus, limit, GST_MESSAGE_EOS |
-        GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
-    fail_unless (msg != NULL, "no EOS or error within the limit");
-    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_WARNING)
-      break;
-    if (warnings)
-      (*warnings)++;
-    gst_message_unref (msg);
-  }
-  gst_object_unref (bus);
-  return msg;
-}
-
 static GstStructure *
 get_stats (GstElement * pipeline)
 {
@@ -173,15 +151,6 @@ get_stats (GstElement * pipeline)
   g_object_get (src, "stats", &stats, NULL);
   gst_object_unref (src);
   return stats;
-}
-
-static guint64
-stat_u64 (const GstStructure * s, const gchar * field)
-{
-  guint64 v = 0;
-
-  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
-  return v;
 }
 
 /* Plays to EOS (failing otherwise), takes the source's stats, stops. */
@@ -448,19 +417,6 @@ GST_START_TEST (test_kfifo_falls_back_to_read)
 
 GST_END_TEST;
 
-static gchar *
-error_text (GstMessage * msg)
-{
-  GError *error = NULL;
-  gchar *text;
-
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ERROR);
-  gst_message_parse_error (msg, &error, NULL);
-  text = g_strdup (error->message);
-  g_error_free (error);
-  return text;
-}
-
 /* Starts a pipeline that must fail; returns the error's text. */
 static gchar *
 start_error (const gchar * src_props)
@@ -593,18 +549,6 @@ GST_START_TEST (test_stall_error_and_prompt_stop)
 }
 
 GST_END_TEST;
-
-static guint
-count_fds (void)
-{
-  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  while (g_dir_read_name (d))
-    n++;
-  g_dir_close (d);
-  return n;
-}
 
 GST_START_TEST (test_state_cycles_leak_no_fd)
 {
