@@ -25,6 +25,7 @@ typedef struct
   /* what the sink saw */
   guint64 blocks, samples_checked, next_offset, discont_jumps;
   guint64 non_dmabuf;
+  GstClockTime last_pts;
   GHashTable *inodes;
   GPtrArray *held;              /* buffers kept to starve the source */
   guint hold;
@@ -103,9 +104,35 @@ check_samples (Expect * e, GstBuffer * buf)
   gst_buffer_unmap (buf, &map);
 }
 
+/* The first buffer is DISCONT; each is stamped, in order, a block long. */
+static void
+check_timing (Expect * e, GstBuffer * buf)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+
+  if (e->bad)
+    return;
+  if (e->blocks == 0 && !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT))
+    e->bad = g_strdup ("the first buffer is not DISCONT");
+  else if (!GST_CLOCK_TIME_IS_VALID (pts)
+      || !GST_CLOCK_TIME_IS_VALID (GST_BUFFER_DURATION (buf))
+      || GST_BUFFER_DURATION (buf) == 0)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " has no PTS or "
+        "duration", e->blocks);
+  else if (e->blocks > 0 && pts < e->last_pts)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " goes back in time",
+        e->blocks);
+  else if (GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf) != e->spb)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " spans offsets %"
+        G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT, e->blocks,
+        GST_BUFFER_OFFSET (buf), GST_BUFFER_OFFSET_END (buf));
+  e->last_pts = pts;
+}
+
 static void
 on_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, Expect * e)
 {
+  check_timing (e, buf);
   if (GST_BUFFER_OFFSET (buf) != e->next_offset) {
     if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && !e->bad)
       e->bad = g_strdup_printf ("offset %" G_GUINT64_FORMAT " without "
