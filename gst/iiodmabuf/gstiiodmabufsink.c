@@ -7,9 +7,10 @@
  * memory is a DMABUF goes to the converter as it is: it is attached to the
  * IIO buffer once and enqueued, and upstream gets it back when the
  * converter has read it. The element offers upstream a pool of DMABUFs, so
- * producers write straight into them; other memory is copied into a
- * pooled DMABUF (counted in #GstIioDmabufSink:stats). Drivers without
- * DMABUF support get write() (io-mode=auto).
+ * producers write straight into them (blocks of samples-per-block scans, or
+ * of the upstream source's blocksize if that is larger); other memory is
+ * copied into a pooled DMABUF (counted in #GstIioDmabufSink:stats).
+ * Drivers without DMABUF support get write() (io-mode=auto).
  *
  * The converter's clock paces playback: the element waits for a block to
  * complete when #GstIioDmabufSink:num-blocks are in flight. EOS is posted
@@ -41,6 +42,8 @@
 #include "gstiiodmabufsettings.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
+
+#include <gst/base/gstbasesrc.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,18 +217,49 @@ compute_block_size (GstIioDmabufSink * self)
 }
 
 static GstBufferPool *
-new_pool (GstIioDmabufSink * self, GstCaps * caps)
+new_pool (GstIioDmabufSink * self, GstCaps * caps, gsize size)
 {
   GstBufferPool *pool = gst_buffer_pool_new ();
   GstStructure *config = gst_buffer_pool_get_config (pool);
 
   /* num-blocks in flight, one being filled, one being handed over */
-  gst_buffer_pool_config_set_params (config, caps, self->block_bytes,
+  gst_buffer_pool_config_set_params (config, caps, size,
       self->settings.num_blocks + 2, 0);
   gst_buffer_pool_config_set_allocator (config, self->allocator, NULL);
   if (!gst_buffer_pool_set_config (pool, config))
     gst_clear_object (&pool);
   return pool;
+}
+
+/* The bytes a GstBaseSrc upstream (audiotestsrc, say) puts in each buffer,
+ * looking through elements with one sink pad (capsfilter, queue); 0 if
+ * there is none. Such sources fill their blocksize into whatever pool they
+ * are given, past the end of a smaller buffer. */
+static guint
+upstream_blocksize (GstPad * sinkpad)
+{
+  GstPad *pad = gst_object_ref (sinkpad);
+  guint blocksize = 0, depth;
+
+  for (depth = 0; depth < 16 && pad; depth++) {
+    GstPad *peer = gst_pad_get_peer (pad);
+    GstElement *element = peer ? gst_pad_get_parent_element (peer) : NULL;
+
+    gst_object_unref (pad);
+    pad = NULL;
+    if (element && GST_IS_BASE_SRC (element))
+      blocksize = gst_base_src_get_blocksize (GST_BASE_SRC (element));
+    else if (element) {
+      GST_OBJECT_LOCK (element);
+      if (element->numsinkpads == 1)
+        pad = gst_object_ref (element->sinkpads->data);
+      GST_OBJECT_UNLOCK (element);
+    }
+    gst_clear_object (&element);
+    gst_clear_object (&peer);
+  }
+  gst_clear_object (&pad);
+  return blocksize;
 }
 
 /* In DMABUF mode blocks are enqueued first and the converter started when
@@ -242,7 +276,7 @@ start_io (GstIioDmabufSink * self, GError ** error)
   if (self->use_dmabuf) {
     self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
         self->settings.num_blocks, self->settings.timeout, enable_converter, self);
-    self->copy_pool = new_pool (self, NULL);
+    self->copy_pool = new_pool (self, NULL, self->block_bytes);
     return TRUE;
   }
   fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
@@ -442,15 +476,26 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstBufferPool *pool = NULL;
+  gsize size = self->block_bytes;
   GstCaps *caps;
   gboolean need_pool;
+  guint upstream;
 
   if (!self->use_dmabuf)
     return TRUE;
+  /* Pooled blocks may be larger than samples-per-block: each is enqueued
+   * whole. They must be, for a source that fills its own size into them. */
+  upstream = upstream_blocksize (GST_BASE_SINK_PAD (sink));
+  if (upstream > size) {
+    size = (upstream + self->scan_bytes - 1) / self->scan_bytes *
+        self->scan_bytes;
+    GST_INFO_OBJECT (self, "upstream fills %u bytes a buffer: pool blocks of "
+        "%" G_GSIZE_FORMAT " bytes", upstream, size);
+  }
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (need_pool)
-    pool = new_pool (self, caps);
-  gst_query_add_allocation_pool (query, pool, self->block_bytes,
+    pool = new_pool (self, caps, size);
+  gst_query_add_allocation_pool (query, pool, size,
       self->settings.num_blocks + 2, 0);
   gst_query_add_allocation_param (query, self->allocator, NULL);
   if (pool)

@@ -169,6 +169,33 @@ GST_START_TEST (test_audiotestsrc_uses_pool)
 
 GST_END_TEST;
 
+/* audiotestsrc fills its own buffer size into pooled blocks: the pool is
+ * sized for it, though larger than samples-per-block, and nothing is cut. */
+GST_START_TEST (test_producer_larger_than_block)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=40 "
+      "samplesperbuffer=1024 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! queue ! iiodmabufsink name=sink samples-per-block=256 "
+      "device=" DAC);
+  GstStructure *stats;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 40 * 1024 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 40);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 40);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  g_print ("1024-scan buffers into 256-scan blocks: %" G_GUINT64_FORMAT
+      " bytes played whole, 40 pooled, 0 copies\n", sent.bytes);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* A 44.1 kHz stream sets the DAC to 44.1 kHz, which is put back after. */
 GST_START_TEST (test_rate_follows_stream)
 {
@@ -706,6 +733,7 @@ iiodmabufsink_suite (void)
   tcase_set_timeout (tc, 600);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
+  tcase_add_test (tc, test_producer_larger_than_block);
   tcase_add_test (tc, test_rate_follows_stream);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_plain_memory_is_copied);
