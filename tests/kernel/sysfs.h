@@ -98,4 +98,17 @@ sysfs_write (const gchar * dev_attr, const gchar * value)
   g_free (path);
 }
 
+/*
+ * Makes the simulated inputs lossless: their sample clock waits for the
+ * reader instead of running on, so a test of exact data does not depend on
+ * how fast the emulated machine is. Checked fixture: runs before each test.
+ */
+static inline void
+sysfs_lossless_inputs (void)
+{
+  sysfs_write ("iio-sim-adc/lossless", "1");
+  sysfs_write ("iio-sim-adc12/lossless", "1");
+  sysfs_write ("iio-sim-kfifo/lossless", "1");
+}
+
 #endif /* __TESTS_SYSFS_H__ */

@@ -19,6 +19,9 @@
  * with time, so samples are lost while no block is queued) of channel c holds
  * (k + c * 0x100) mod 2^realbits, shifted into place. The timestamp channel
  * holds k / sampling_frequency in nanoseconds. "waveform" switches to a sine.
+ * "lossless=1" (inputs) makes the sample clock wait for user space instead:
+ * a late reader loses nothing, so tests of exact data do not depend on how
+ * fast the host is.
  *
  * Counters: lost_samples (inputs); consumed_bytes, checksum (64-bit FNV-1a of
  * every byte consumed in order), cyclic_repeats and underflows (the DAC); all
@@ -114,6 +117,7 @@ struct sim_state {
 	u64 head_k;		/* first sample of the head slot */
 	unsigned int frequency;
 	bool sine;
+	bool lossless;
 	unsigned int fault_eio_blocks;
 	bool stall;
 	u64 lost_samples;
@@ -190,13 +194,28 @@ static ktime_t sim_time_of(struct sim_state *st, u64 k)
 						    st->frequency));
 }
 
-/* A block that finds the converter idle starts at the current sample. */
+/* Moves the timeline so that sample @k is due now. */
+static void sim_rebase(struct sim_state *st, u64 k)
+{
+	st->t0 = ktime_sub_ns(ktime_get(),
+			      mul_u64_u32_div(k, NSEC_PER_SEC, st->frequency));
+}
+
+/*
+ * A block that finds the converter idle starts at the current sample, or,
+ * lossless, at the next one not yet produced.
+ */
 static void sim_start_idle(struct sim_state *st)
 {
 	u64 now;
 
 	if (st->enabling) {	/* blocks queued before enable start at 0 */
 		st->t0 = ktime_get();
+		return;
+	}
+	if (st->lossless) {
+		sim_rebase(st, st->next_k);
+		st->head_k = st->next_k;
 		return;
 	}
 	now = sim_now_k(st);
@@ -674,17 +693,28 @@ static void sim_kfifo_push(struct sim_state *st)
 	u64 now = sim_now_k(st), k;
 	unsigned int i, n;
 
-	if (now - st->next_k > SIM_KFIFO_MAX_BURST) {
+	if (now <= st->next_k)
+		return;
+	if (!st->lossless && now - st->next_k > SIM_KFIFO_MAX_BURST) {
 		st->lost_samples += now - SIM_KFIFO_MAX_BURST - st->next_k;
 		st->next_k = now - SIM_KFIFO_MAX_BURST;
 	}
 	for (k = st->next_k; k < now; k += n) {
 		n = min_t(u64, per_bounce, now - k);
 		sim_make_scans(st, st->bounce, k, n);
-		for (i = 0; i < n; i++)
-			if (iio_push_to_buffers(st->indio_dev,
-						st->bounce + i * st->scan_bytes))
+		for (i = 0; i < n; i++) {
+			if (!iio_push_to_buffers(st->indio_dev,
+						 st->bounce + i * st->scan_bytes))
+				continue;
+			if (!st->lossless) {
 				st->lost_samples++;
+				continue;
+			}
+			/* full: sample k + i waits for the reader */
+			st->next_k = k + i;
+			sim_rebase(st, st->next_k);
+			return;
+		}
 	}
 	st->next_k = now;
 }
@@ -850,6 +880,29 @@ static ssize_t waveform_store(struct device *dev, struct device_attribute *attr,
 }
 static IIO_DEVICE_ATTR_RW(waveform, 0);
 
+static ssize_t lossless_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%d\n", SIM_DEV(dev)->lossless);
+}
+
+static ssize_t lossless_store(struct device *dev, struct device_attribute *attr,
+			      const char *buf, size_t len)
+{
+	struct sim_state *st = SIM_DEV(dev);
+	bool lossless;
+	int ret;
+
+	ret = kstrtobool(buf, &lossless);
+	if (ret)
+		return ret;
+	spin_lock_irq(&st->lock);
+	st->lossless = lossless;
+	spin_unlock_irq(&st->lock);
+	return len;
+}
+static IIO_DEVICE_ATTR_RW(lossless, 0);
+
 static ssize_t fault_eio_blocks_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
@@ -924,6 +977,7 @@ static IIO_DEVICE_ATTR_RO(queue_state, 0);
 static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_queue_state.dev_attr.attr,
 	&iio_dev_attr_lost_samples.dev_attr.attr,
+	&iio_dev_attr_lossless.dev_attr.attr,
 	&iio_dev_attr_waveform.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
@@ -943,6 +997,7 @@ static struct attribute *sim_dac_attrs[] = {
 
 static struct attribute *sim_kfifo_attrs[] = {
 	&iio_dev_attr_lost_samples.dev_attr.attr,
+	&iio_dev_attr_lossless.dev_attr.attr,
 	&iio_dev_attr_waveform.dev_attr.attr,
 	NULL
 };
