@@ -43,6 +43,7 @@
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
 
+#include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
 
 #include <errno.h>
@@ -231,29 +232,64 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps, gsize size)
   return pool;
 }
 
+/* How many times larger an element's output buffers are than its input
+ * ones: 1 through the same caps (capsfilter, queue), the ratio of bytes per
+ * second between raw audio caps (audioconvert, audioresample), 0 when it
+ * cannot be told. The element asks for a pool while it handles its input
+ * caps, before its sink pad has them: they are read from the pad before. */
+static gdouble
+hop_ratio (GstPad * sinkpad, GstPad * srcpad, gboolean * resampled)
+{
+  GstPad *before = gst_pad_get_peer (sinkpad);
+  GstCaps *in = before ? gst_pad_get_current_caps (before) : NULL;
+  GstCaps *out = gst_pad_get_current_caps (srcpad);
+  GstAudioInfo ai, ao;
+  gdouble ratio = 0;
+
+  if (in && out && gst_caps_is_equal (in, out))
+    ratio = 1;
+  else if (in && out && gst_audio_info_from_caps (&ai, in)
+      && gst_audio_info_from_caps (&ao, out)) {
+    ratio = ((gdouble) ao.bpf * ao.rate) / ((gdouble) ai.bpf * ai.rate);
+    *resampled |= ai.rate != ao.rate;
+  }
+  gst_clear_caps (&in);
+  gst_clear_caps (&out);
+  gst_clear_object (&before);
+  return ratio;
+}
+
 /* The bytes a GstBaseSrc upstream (audiotestsrc, say) puts in each buffer,
- * looking through elements with one sink pad (capsfilter, queue); 0 if
- * there is none. Such sources fill their blocksize into whatever pool they
- * are given, past the end of a smaller buffer. */
-static guint
-upstream_blocksize (GstPad * sinkpad)
+ * as they arrive here: looking through elements with one sink pad, scaled
+ * by what each does to the size; 0 if there is no such source or an element
+ * on the way changes the size in a way we cannot tell. Such sources, and
+ * transforms after them, fill their own size into whatever pool they are
+ * given, past the end of a smaller buffer. @resampled: a rate changes on
+ * the way, so buffer sizes vary by a frame or so. */
+static gdouble
+upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 {
   GstPad *pad = gst_object_ref (sinkpad);
-  guint blocksize = 0, depth;
+  gdouble ratio = 1, blocksize = 0;
+  guint depth;
 
-  for (depth = 0; depth < 16 && pad; depth++) {
+  *resampled = FALSE;
+  for (depth = 0; depth < 16 && pad && ratio > 0; depth++) {
     GstPad *peer = gst_pad_get_peer (pad);
     GstElement *element = peer ? gst_pad_get_parent_element (peer) : NULL;
 
-    gst_object_unref (pad);
-    pad = NULL;
+    gst_clear_object (&pad);
     if (element && GST_IS_BASE_SRC (element))
-      blocksize = gst_base_src_get_blocksize (GST_BASE_SRC (element));
+      blocksize = ratio * gst_base_src_get_blocksize (GST_BASE_SRC (element));
     else if (element) {
       GST_OBJECT_LOCK (element);
       if (element->numsinkpads == 1)
         pad = gst_object_ref (element->sinkpads->data);
       GST_OBJECT_UNLOCK (element);
+      if (pad)
+        ratio *= hop_ratio (pad, peer, resampled);
+      GST_DEBUG_OBJECT (sinkpad, "through %" GST_PTR_FORMAT ": x%f", element,
+          ratio);
     }
     gst_clear_object (&element);
     gst_clear_object (&peer);
@@ -479,18 +515,21 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   gsize size = self->block_bytes;
   GstCaps *caps;
   gboolean need_pool;
-  guint upstream;
+  gdouble upstream;
+  gboolean resampled;
 
   if (!self->use_dmabuf)
     return TRUE;
   /* Pooled blocks may be larger than samples-per-block: each is enqueued
    * whole. They must be, for a source that fills its own size into them. */
-  upstream = upstream_blocksize (GST_BASE_SINK_PAD (sink));
+  upstream = upstream_blocksize (GST_BASE_SINK_PAD (sink), &resampled);
+  if (resampled)                /* one frame more now and then */
+    upstream += 2 * self->scan_bytes;
   if (upstream > size) {
-    size = (upstream + self->scan_bytes - 1) / self->scan_bytes *
-        self->scan_bytes;
-    GST_INFO_OBJECT (self, "upstream fills %u bytes a buffer: pool blocks of "
-        "%" G_GSIZE_FORMAT " bytes", upstream, size);
+    size = (gsize) upstream + (upstream > (gsize) upstream);
+    size = (size + self->scan_bytes - 1) / self->scan_bytes * self->scan_bytes;
+    GST_INFO_OBJECT (self, "upstream fills up to %.0f bytes a buffer: pool "
+        "blocks of %" G_GSIZE_FORMAT " bytes", upstream, size);
   }
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (need_pool)

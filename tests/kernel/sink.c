@@ -196,6 +196,57 @@ GST_START_TEST (test_producer_larger_than_block)
 
 GST_END_TEST;
 
+/* A transform just before the sink writes more than its source made (S8
+ * widened to S16, 44.1 kHz resampled to 48 kHz) into pooled blocks: the pool
+ * is sized through it, and every byte is played. */
+GST_START_TEST (test_transform_sizes_pool)
+{
+  static const struct
+  {
+    const gchar *desc;
+    guint64 frames;             /* what the transform makes of 20 x 1024 */
+    guint64 copies;             /* audioresample drains into plain memory */
+  } cases[] = {
+    {"audio/x-raw,format=S8,channels=2,rate=48000 ! audioconvert ! "
+          "audio/x-raw,format=S16LE,channels=2,rate=48000", 20 * 1024, 0},
+    {"audio/x-raw,format=S16LE,channels=2,rate=44100 ! audioresample ! "
+          "audio/x-raw,rate=48000", 20 * 1024 * 48000 / 44100, 1},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=20 "
+        "samplesperbuffer=1024 wave=saw ! %s ! iiodmabufsink name=sink "
+        "samples-per-block=256 device=" DAC, cases[i].desc);
+    GstElement *pipeline = launch (desc);
+    GstStructure *stats;
+    guint64 frames;
+    Fnv sent;
+
+    tap_sink (pipeline, &sent);
+    stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+    frames = sent.bytes / DAC_SCAN;
+    /* a resampler's last frame is rounded either way */
+    fail_unless (frames + 1 >= cases[i].frames && frames <= cases[i].frames
+        + 1, "%s: %" G_GUINT64_FORMAT " frames, want %" G_GUINT64_FORMAT,
+        desc, frames, cases[i].frames);
+    assert_dac_played (&sent);
+    fail_unless_equals_uint64 (stat_u64 (stats, "copies"), cases[i].copies);
+    fail_unless_equals_uint64 (stat_u64 (stats, "pooled") + cases[i].copies,
+        stat_u64 (stats, "blocks"));
+    g_print ("through a transform: %" G_GUINT64_FORMAT " bytes played whole, "
+        "%" G_GUINT64_FORMAT " pooled, %" G_GUINT64_FORMAT " copied (%s)\n",
+        sent.bytes, stat_u64 (stats, "pooled"), cases[i].copies,
+        cases[i].desc);
+    gst_structure_free (stats);
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
 /* A 44.1 kHz stream sets the DAC to 44.1 kHz, which is put back after. */
 GST_START_TEST (test_rate_follows_stream)
 {
@@ -733,6 +784,7 @@ iiodmabufsink_suite (void)
   tcase_add_checked_fixture (tc, sysfs_lossless_inputs, NULL);
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
   tcase_add_test (tc, test_producer_larger_than_block);
+  tcase_add_test (tc, test_transform_sizes_pool);
   tcase_add_test (tc, test_rate_follows_stream);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_plain_memory_is_copied);
