@@ -45,6 +45,7 @@
 
 #include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
+#include <gst/base/gstbasetransform.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -259,18 +260,32 @@ hop_ratio (GstPad * sinkpad, GstPad * srcpad, gboolean * resampled)
   return ratio;
 }
 
+/* Elements that make one buffer of each they get, in proportion to it:
+ * transforms (capsfilter, audioconvert, audioresample, volume) and queues.
+ * A decoder, a mixer or a splitter makes buffers of its own size. */
+static gboolean
+buffer_for_buffer (GstElement * element)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const gchar *name = factory ?
+      gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory)) : "";
+
+  return GST_IS_BASE_TRANSFORM (element) || g_str_equal (name, "queue")
+      || g_str_equal (name, "queue2") || g_str_equal (name, "tee");
+}
+
 /* The bytes a GstBaseSrc upstream (audiotestsrc, say) puts in each buffer,
- * as they arrive here: looking through elements with one sink pad, scaled
- * by what each does to the size; 0 if there is no such source or an element
- * on the way changes the size in a way we cannot tell. Such sources, and
- * transforms after them, fill their own size into whatever pool they are
- * given, past the end of a smaller buffer. @resampled: a rate changes on
- * the way, so buffer sizes vary by a frame or so. */
+ * as they arrive here: looking through transforms and queues, scaled by
+ * what each does to the size; -1 if there is no such source or an element
+ * on the way (a decoder, a mixer) makes buffers of a size we cannot tell.
+ * Sources, transforms and decoders fill their own size into whatever pool
+ * they are given, past the end of a smaller buffer. @resampled: a rate
+ * changes on the way, so buffer sizes vary by a frame or so. */
 static gdouble
 upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 {
   GstPad *pad = gst_object_ref (sinkpad);
-  gdouble ratio = 1, blocksize = 0;
+  gdouble ratio = 1, blocksize = -1;
   guint depth;
 
   *resampled = FALSE;
@@ -281,7 +296,7 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
     gst_clear_object (&pad);
     if (element && GST_IS_BASE_SRC (element))
       blocksize = ratio * gst_base_src_get_blocksize (GST_BASE_SRC (element));
-    else if (element) {
+    else if (element && buffer_for_buffer (element)) {
       GST_OBJECT_LOCK (element);
       if (element->numsinkpads == 1)
         pad = gst_object_ref (element->sinkpads->data);
@@ -374,6 +389,28 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 
 /* --- negotiation ---------------------------------------------------------------- */
 
+/* A converter's channels have no speaker positions: a positioned stream
+ * (a decoder's stereo, say) plays its channels in order. After each
+ * unpositioned audio structure comes the same without a channel-mask. */
+static GstCaps *
+allow_positions (GstCaps * caps)
+{
+  GstCaps *positioned = gst_caps_new_empty ();
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+
+    if (gst_structure_has_name (s, "audio/x-raw")) {
+      s = gst_structure_copy (s);
+      gst_structure_remove_field (s, "channel-mask");
+      gst_caps_append_structure (positioned, s);
+    }
+  }
+  gst_caps_append (caps, positioned);
+  return caps;
+}
+
 /* The caps of the enabled channels, at any rate the device offers in its
  * sampling_frequency_available if @any_rate, else at the present one. */
 static GstCaps *
@@ -391,7 +428,7 @@ device_caps (GstIioDmabufSink * self, gboolean any_rate)
     g_value_unset (&rates);
   }
   g_free (available);
-  return caps;
+  return allow_positions (caps);
 }
 
 /* Upstream then fails with a bare not-negotiated: say what does not fit. */
@@ -523,6 +560,11 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   /* Pooled blocks may be larger than samples-per-block: each is enqueued
    * whole. They must be, for a source that fills its own size into them. */
   upstream = upstream_blocksize (GST_BASE_SINK_PAD (sink), &resampled);
+  if (upstream < 0) {
+    GST_INFO_OBJECT (self, "cannot tell how large upstream's buffers are: "
+        "no pool offered, they will be copied into blocks");
+    return TRUE;
+  }
   if (resampled)                /* one frame more now and then */
     upstream += 2 * self->scan_bytes;
   if (upstream > size) {

@@ -247,6 +247,50 @@ GST_START_TEST (test_transform_sizes_pool)
 
 GST_END_TEST;
 
+/* A decoder or a mixer makes buffers of its own size (flacdec 4608 frames,
+ * audiomixer 10 ms), which the sink cannot foresee: it offers no pool, they
+ * come in plain memory and are copied whole into its blocks. */
+GST_START_TEST (test_unforeseeable_sizes_copied)
+{
+  static const struct
+  {
+    const gchar *desc;
+    guint64 frames;
+  } cases[] = {
+    {"audiotestsrc num-buffers=20 samplesperbuffer=1024 wave=saw ! "
+          "audio/x-raw,format=S16LE,channels=2,rate=48000 ! flacenc ! flacparse ! flacdec",
+        20 * 1024},
+    {"audiotestsrc num-buffers=200 samplesperbuffer=100 wave=saw ! "
+          "audio/x-raw,format=S16LE,channels=2,rate=48000 ! audiomixer",
+        200 * 100},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("%s ! iiodmabufsink name=sink "
+        "samples-per-block=256 device=" DAC, cases[i].desc);
+    GstElement *pipeline = launch (desc);
+    GstStructure *stats;
+    Fnv sent;
+
+    tap_sink (pipeline, &sent);
+    stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+    fail_unless_equals_uint64 (sent.bytes, cases[i].frames * DAC_SCAN);
+    assert_dac_played (&sent);
+    fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 0);
+    fail_unless (stat_u64 (stats, "copies") > 0);
+    g_print ("unforeseeable sizes: %" G_GUINT64_FORMAT " bytes played whole, "
+        "%" G_GUINT64_FORMAT " copied (%s)\n", sent.bytes,
+        stat_u64 (stats, "copies"), cases[i].desc);
+    gst_structure_free (stats);
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
 /* A 44.1 kHz stream sets the DAC to 44.1 kHz, which is put back after. */
 GST_START_TEST (test_rate_follows_stream)
 {
@@ -785,6 +829,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
   tcase_add_test (tc, test_producer_larger_than_block);
   tcase_add_test (tc, test_transform_sizes_pool);
+  tcase_add_test (tc, test_unforeseeable_sizes_copied);
   tcase_add_test (tc, test_rate_follows_stream);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_plain_memory_is_copied);
