@@ -431,6 +431,21 @@ device_caps (GstIioDmabufSink * self, gboolean any_rate)
   return allow_positions (caps);
 }
 
+/* For messages: the device's preferred caps, without the alternatives. */
+static gchar *
+first_caps_string (const GstCaps * caps)
+{
+  GstCaps *first;
+  gchar *text;
+
+  if (gst_caps_is_empty (caps))
+    return g_strdup ("nothing");
+  first = gst_caps_copy_nth (caps, 0);
+  text = gst_caps_to_string (first);
+  gst_caps_unref (first);
+  return text;
+}
+
 /* Upstream then fails with a bare not-negotiated: say what does not fit. */
 static void
 warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
@@ -441,7 +456,7 @@ warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
     return;
   self->warned_no_fit = TRUE;
   got = gst_caps_to_string (offered);
-  need = gst_caps_to_string (wanted);
+  need = first_caps_string (wanted);
   GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream offers %s, but IIO "
           "device %s takes %s with its enabled channels. Convert before the "
           "sink (audioconvert, audioresample) or choose the channels with "
@@ -530,7 +545,7 @@ gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   want = device_caps (self, FALSE);
   ok = gst_caps_can_intersect (caps, want);
   if (!ok) {
-    gchar *got = gst_caps_to_string (caps), *need = gst_caps_to_string (want);
+    gchar *got = gst_caps_to_string (caps), *need = first_caps_string (want);
 
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
             "device %s: it sends %s, the device's enabled channels take %s. "
