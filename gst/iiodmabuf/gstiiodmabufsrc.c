@@ -205,8 +205,11 @@ compute_block_size (GstIioDmabufSrc * self)
 {
   self->scan_bytes = iio_device_scan_bytes (self->device);
   self->block_bytes = (gsize) self->scan_bytes * self->settings.samples_per_block;
-  if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
+  if (self->scan_bytes && self->block_bytes <= G_MAXINT32) {
+    /* what downstream pools are sized by (iiodmabufsink's, say) */
+    gst_base_src_set_blocksize (GST_BASE_SRC (self), self->block_bytes);
     return TRUE;
+  }
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
           "bytes is too large for the kernel: lower samples-per-block",
           self->settings.samples_per_block, self->scan_bytes), (NULL));
