@@ -43,8 +43,7 @@ gst_iio_dmabuf_post_device_error (GstElement * element, GError * error)
     GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("%s", error->message),
         (NULL));
   else if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_BUSY))
-    GST_ELEMENT_ERROR (element, RESOURCE, BUSY, ("%s", error->message),
-        (NULL));
+    GST_ELEMENT_ERROR (element, RESOURCE, BUSY, ("%s", error->message), (NULL));
   else if (g_error_matches (error, IIO_DEVICE_ERROR,
           IIO_DEVICE_ERROR_PERMISSION))
     GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ_WRITE, ("%s",

@@ -283,8 +283,7 @@ gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates)
     memmove (text, text + 1, strlen (text));
   }
   words = split_words (text);
-  ok = range ? parse_rate_range (words, rates) : parse_rate_list (words,
-      rates);
+  ok = range ? parse_rate_range (words, rates) : parse_rate_list (words, rates);
   g_strfreev (words);
   g_free (text);
   return ok;

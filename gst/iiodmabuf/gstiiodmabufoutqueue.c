@@ -92,7 +92,7 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, GstClockTime timeout,
   return queue;
 }
 
-/* --- attachments ------------------------------------------------------------ */
+/* --- attachments ---------------------------------------------------------- */
 
 /* The memory is being freed: its DMABUF leaves the IIO buffer with it. */
 static void
@@ -197,7 +197,7 @@ ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
   return import;
 }
 
-/* --- completion ------------------------------------------------------------- */
+/* --- completion ----------------------------------------------------------- */
 
 static void
 release_block (IioOutBlock * block)
@@ -286,7 +286,7 @@ make_room (GstIioOutQueue * queue, IioImport * import, GError ** error)
   return ret;
 }
 
-/* --- pushing ---------------------------------------------------------------- */
+/* --- pushing -------------------------------------------------------------- */
 
 /* A DMABUF whose submit failed stays busy in the kernel until re-attached. */
 static gint

@@ -69,7 +69,7 @@ set_error (GstIioDmabufPool * self, GError * error)
   self->error = error;
 }
 
-/* --- the kernel side ------------------------------------------------------- */
+/* --- the kernel side ------------------------------------------------------ */
 
 static void close_sync_fd (GstIioBlock * block);
 
@@ -168,7 +168,7 @@ wait_released (GstIioDmabufPool * self)
   return self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
 }
 
-/* --- GstBufferPool ----------------------------------------------------------- */
+/* --- GstBufferPool -------------------------------------------------------- */
 
 static gboolean
 gst_iio_dmabuf_pool_set_config (GstBufferPool * pool, GstStructure * config)
@@ -357,7 +357,7 @@ gst_iio_dmabuf_pool_flush_stop (GstBufferPool * pool)
   g_mutex_unlock (&self->lock);
 }
 
-/* --- public ------------------------------------------------------------------ */
+/* --- public --------------------------------------------------------------- */
 
 /**
  * gst_iio_dmabuf_pool_n_queued:

@@ -112,13 +112,14 @@ G_DEFINE_TYPE (GstIioDmabufSink, gst_iio_dmabuf_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (iiodmabufsink, "iiodmabufsink", GST_RANK_NONE,
     GST_TYPE_IIO_DMABUF_SINK);
 
-/* --- the device ------------------------------------------------------------ */
+/* --- the device ----------------------------------------------------------- */
 
 static gboolean
 open_device (GstIioDmabufSink * self)
 {
   self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->settings.device, self->settings.buffer_index, self->settings.channels, TRUE);
+      self->settings.device, self->settings.buffer_index,
+      self->settings.channels, TRUE);
   if (!self->device)
     return FALSE;
   self->warned_no_fit = FALSE;
@@ -155,7 +156,7 @@ stop_converter (GstIioDmabufSink * self)
     gst_iio_out_queue_abort (self->queue);
 }
 
-/* --- starting and stopping ----------------------------------------------------- */
+/* --- starting and stopping ------------------------------------------------ */
 
 /* Whether the IIO buffer takes DMABUFs: attach one and see. */
 static gboolean
@@ -190,7 +191,8 @@ choose_io (GstIioDmabufSink * self)
     return TRUE;
   }
   if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
+      && g_error_matches (error, IIO_DEVICE_ERROR,
+          IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: writing with write() instead", error->message);
     g_error_free (error);
     return TRUE;
@@ -209,7 +211,8 @@ static gboolean
 compute_block_size (GstIioDmabufSink * self)
 {
   self->scan_bytes = iio_device_scan_bytes (self->device);
-  self->block_bytes = (gsize) self->scan_bytes * self->settings.samples_per_block;
+  self->block_bytes =
+      (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
     return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
@@ -318,7 +321,9 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 static gboolean
 start_io (GstIioDmabufSink * self, GError ** error)
 {
-  guint length = self->use_dmabuf ? self->settings.samples_per_block * self->settings.num_blocks
+  guint length =
+      self->use_dmabuf ? self->settings.samples_per_block *
+      self->settings.num_blocks
       /* the kernel splits write()'s buffer in two blocks */
       : self->settings.samples_per_block * 2;
 
@@ -326,7 +331,8 @@ start_io (GstIioDmabufSink * self, GError ** error)
     return FALSE;
   if (self->use_dmabuf) {
     self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
-        self->settings.num_blocks, self->settings.timeout, enable_converter, self);
+        self->settings.num_blocks, self->settings.timeout, enable_converter,
+        self);
     self->copy_pool = new_pool (self, NULL, self->block_bytes);
     return TRUE;
   }
@@ -387,7 +393,7 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* --- negotiation ---------------------------------------------------------------- */
+/* --- negotiation ---------------------------------------------------------- */
 
 /* A converter's channels have no speaker positions: a positioned stream
  * (a decoder's stereo, say) plays its channels in order. After each
@@ -599,7 +605,7 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   return TRUE;
 }
 
-/* --- write() --------------------------------------------------------------------- */
+/* --- write() -------------------------------------------------------------- */
 
 static GstFlowReturn
 wait_writable (GstIioDmabufSink * self)
@@ -699,7 +705,7 @@ drain_writes (GstIioDmabufSink * self)
   return ret;
 }
 
-/* --- DMABUF blocks ----------------------------------------------------------------- */
+/* --- DMABUF blocks -------------------------------------------------------- */
 
 static void
 check_fences (GstIioDmabufSink * self)
@@ -939,7 +945,7 @@ gst_iio_dmabuf_sink_unlock_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* --- GstElement ------------------------------------------------------------------ */
+/* --- GstElement ----------------------------------------------------------- */
 
 static GstStateChangeReturn
 gst_iio_dmabuf_sink_change_state (GstElement * element,
@@ -960,7 +966,7 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
   return ret;
 }
 
-/* --- properties ------------------------------------------------------------------- */
+/* --- properties ----------------------------------------------------------- */
 
 static GstStructure *
 stats_structure (GstIioDmabufSink * self)

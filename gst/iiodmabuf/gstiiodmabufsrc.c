@@ -87,13 +87,14 @@ G_DEFINE_TYPE (GstIioDmabufSrc, gst_iio_dmabuf_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE (iiodmabufsrc, "iiodmabufsrc", GST_RANK_NONE,
     GST_TYPE_IIO_DMABUF_SRC);
 
-/* --- the device ------------------------------------------------------------ */
+/* --- the device ----------------------------------------------------------- */
 
 static gboolean
 open_device (GstIioDmabufSrc * self)
 {
   self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->settings.device, self->settings.buffer_index, self->settings.channels, FALSE);
+      self->settings.device, self->settings.buffer_index,
+      self->settings.channels, FALSE);
   if (!self->device)
     return FALSE;
   /* caps can be asked for in READY: the rate it will run at */
@@ -145,7 +146,7 @@ apply_settings (GstIioDmabufSrc * self)
   return TRUE;
 }
 
-/* --- starting and stopping ----------------------------------------------------- */
+/* --- starting and stopping ------------------------------------------------ */
 
 static gboolean
 start_pool (GstIioDmabufSrc * self, GError ** error)
@@ -185,7 +186,8 @@ choose_io (GstIioDmabufSrc * self)
     return TRUE;
   }
   if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF)) {
+      && g_error_matches (error, IIO_DEVICE_ERROR,
+          IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
     g_error_free (error);
     return TRUE;
@@ -204,7 +206,8 @@ static gboolean
 compute_block_size (GstIioDmabufSrc * self)
 {
   self->scan_bytes = iio_device_scan_bytes (self->device);
-  self->block_bytes = (gsize) self->scan_bytes * self->settings.samples_per_block;
+  self->block_bytes =
+      (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32) {
     /* what downstream pools are sized by (iiodmabufsink's, say) */
     gst_base_src_set_blocksize (GST_BASE_SRC (self), self->block_bytes);
@@ -225,7 +228,8 @@ configure_stream (GstIioDmabufSrc * self)
   if (!compute_block_size (self))
     return FALSE;
   if (!iio_device_configure (self->device,
-          self->settings.samples_per_block * self->settings.num_blocks, &error)) {
+          self->settings.samples_per_block * self->settings.num_blocks,
+          &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
@@ -287,7 +291,7 @@ gst_iio_dmabuf_src_stop (GstBaseSrc * src)
   return TRUE;
 }
 
-/* --- negotiation ---------------------------------------------------------------- */
+/* --- negotiation ---------------------------------------------------------- */
 
 /* The rates to offer: the property's, else the device's
  * sampling_frequency_available, else the one it runs at. */
@@ -321,7 +325,8 @@ offered_channels (GstIioDmabufSrc * self)
     const IioChannel *ch = &g_array_index (self->device->channels,
         IioChannel, i);
 
-    if (self->settings.channels ? ch->enabled : g_strcmp0 (ch->id, "timestamp") != 0)
+    if (self->settings.channels ? ch->enabled : g_strcmp0 (ch->id,
+            "timestamp") != 0)
       g_ptr_array_add (channels, (gpointer) ch);
   }
   return channels;
@@ -445,8 +450,8 @@ block_duration (GstIioDmabufSrc * self)
 {
   if (!self->rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale_int (self->settings.samples_per_block, GST_SECOND,
-      self->rate);
+  return gst_util_uint64_scale_int (self->settings.samples_per_block,
+      GST_SECOND, self->rate);
 }
 
 static gboolean
@@ -465,7 +470,7 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
   return TRUE;
 }
 
-/* --- streaming ------------------------------------------------------------------- */
+/* --- streaming ------------------------------------------------------------ */
 
 static GstFlowReturn
 enable_device (GstIioDmabufSrc * self)
@@ -559,8 +564,8 @@ block_failed (GstIioDmabufSrc * self)
   }
   GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
           "%s failed (%s) and was dropped; the stream goes on",
-          self->settings.samples_per_block, self->device->name, g_strerror (-err)),
-      (NULL));
+          self->settings.samples_per_block, self->device->name,
+          g_strerror (-err)), (NULL));
   return GST_FLOW_OK;
 }
 
@@ -687,7 +692,7 @@ gst_iio_dmabuf_src_unlock_stop (GstBaseSrc * src)
   return TRUE;
 }
 
-/* --- GstElement ------------------------------------------------------------------ */
+/* --- GstElement ----------------------------------------------------------- */
 
 static GstStateChangeReturn
 gst_iio_dmabuf_src_change_state (GstElement * element,
@@ -706,7 +711,7 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   return ret;
 }
 
-/* --- properties ------------------------------------------------------------------- */
+/* --- properties ----------------------------------------------------------- */
 
 static GstStructure *
 stats_structure (GstIioDmabufSrc * self)

@@ -53,7 +53,7 @@ read_trimmed (const gchar * path)
   return g_strchomp (text);
 }
 
-/* --- finding a device ------------------------------------------------------ */
+/* --- finding a device ----------------------------------------------------- */
 
 static gboolean
 device_matches (const gchar * dir_name, const gchar * spec)
@@ -233,7 +233,7 @@ read_channels (IioDevice * dev, GError ** error)
   return ok;
 }
 
-/* --- opening and closing ----------------------------------------------------- */
+/* --- opening and closing -------------------------------------------------- */
 
 static gboolean
 open_buffer_dir (IioDevice * dev, GError ** error)
@@ -323,7 +323,7 @@ iio_device_close (IioDevice * dev)
   g_free (dev);
 }
 
-/* --- channel selection ------------------------------------------------------ */
+/* --- channel selection ---------------------------------------------------- */
 
 static IioChannel *
 find_channel (IioDevice * dev, const gchar * id)
@@ -465,7 +465,7 @@ iio_device_scan_bytes (const IioDevice * dev)
   return n ? bytes : 0;
 }
 
-/* --- attributes ------------------------------------------------------------- */
+/* --- attributes ----------------------------------------------------------- */
 
 static gchar *
 attr_path (const IioDevice * dev, const gchar * attr)
@@ -582,7 +582,7 @@ iio_device_get_sampling_frequency (const IioDevice * dev, guint * rate)
   return TRUE;
 }
 
-/* --- streaming set-up ---------------------------------------------------------- */
+/* --- streaming set-up ----------------------------------------------------- */
 
 static gboolean
 write_channel_enable (const IioDevice * dev, const IioChannel * ch,

@@ -150,11 +150,13 @@ alloc_dmabuf (enum heap heap, size_t size)
     int hfd = open ("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
 
     CHECK (hfd >= 0, "open /dev/dma_heap/system");
-    CHECK (ioctl (hfd, DMA_HEAP_IOCTL_ALLOC, &req) == 0, "DMA_HEAP_IOCTL_ALLOC");
+    CHECK (ioctl (hfd, DMA_HEAP_IOCTL_ALLOC, &req) == 0,
+        "DMA_HEAP_IOCTL_ALLOC");
     close (hfd);
     return req.fd;
   } else {
-    struct udmabuf_create req = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
+    struct udmabuf_create req = {
+      .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
     int ufd = open ("/dev/udmabuf", O_RDWR | O_CLOEXEC);
     int mfd = memfd_create ("abi-smoke", MFD_ALLOW_SEALING | MFD_CLOEXEC);
     int fd;
@@ -249,8 +251,8 @@ stream_open (struct stream *s, const struct device *dev, enum heap heap,
     s->maps[i] = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
         s->fds[i], 0);
     CHECK (s->maps[i] != MAP_FAILED, "mmap DMABUF");
-    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &s->fds[i]) == 0,
-        "ATTACH");
+    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+            &s->fds[i]) == 0, "ATTACH");
   }
 }
 
@@ -261,8 +263,8 @@ stream_close (struct stream *s, const struct device *dev)
 
   attr_write (dev, "buffer0/enable", "0");
   for (i = 0; i < s->n; i++) {
-    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &s->fds[i]) == 0,
-        "DETACH");
+    CHECK (ioctl (s->buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL,
+            &s->fds[i]) == 0, "DETACH");
     munmap (s->maps[i], s->size);
     close (s->fds[i]);
   }
@@ -379,7 +381,8 @@ test_playback (void)
   }
   for (i = 0; i < nbufs; i++)
     wait_done (s.fds[i]);
-  CHECK (attr_read (&dev, "consumed_bytes") == (unsigned long long) blocks * size,
+  CHECK (attr_read (&dev, "consumed_bytes")
+      == (unsigned long long) blocks * size,
       "DAC consumed %llu bytes, want %llu", attr_read (&dev, "consumed_bytes"),
       (unsigned long long) blocks * size);
   CHECK (attr_read (&dev, "checksum") == want, "DAC checksum 0x%016llx, want "

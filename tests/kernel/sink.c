@@ -131,8 +131,9 @@ assert_dac_played (const Fnv * sent)
 
   dac_played (&played);
   fail_unless_equals_uint64 (played.bytes, sent->bytes);
-  fail_unless (played.hash == sent->hash, "DAC checksum 0x%016" G_GINT64_MODIFIER
-      "x, sent 0x%016" G_GINT64_MODIFIER "x", played.hash, sent->hash);
+  fail_unless (played.hash == sent->hash,
+      "DAC checksum 0x%016" G_GINT64_MODIFIER "x, sent 0x%016" G_GINT64_MODIFIER
+      "x", played.hash, sent->hash);
 }
 
 /* audiotestsrc writes into the sink's DMABUF pool: no copy anywhere. */
@@ -237,8 +238,7 @@ GST_START_TEST (test_transform_sizes_pool)
         stat_u64 (stats, "blocks"));
     g_print ("through a transform: %" G_GUINT64_FORMAT " bytes played whole, "
         "%" G_GUINT64_FORMAT " pooled, %" G_GUINT64_FORMAT " copied (%s)\n",
-        sent.bytes, stat_u64 (stats, "pooled"), cases[i].copies,
-        cases[i].desc);
+        sent.bytes, stat_u64 (stats, "pooled"), cases[i].copies, cases[i].desc);
     gst_structure_free (stats);
     gst_object_unref (pipeline);
     g_free (desc);
@@ -258,7 +258,8 @@ GST_START_TEST (test_unforeseeable_sizes_copied)
     guint64 frames;
   } cases[] = {
     {"audiotestsrc num-buffers=20 samplesperbuffer=1024 wave=saw ! "
-          "audio/x-raw,format=S16LE,channels=2,rate=48000 ! flacenc ! flacparse ! flacdec",
+          "audio/x-raw,format=S16LE,channels=2,rate=48000 ! flacenc ! "
+          "flacparse ! flacdec",
         20 * 1024},
     {"audiotestsrc num-buffers=200 samplesperbuffer=100 wave=saw ! "
           "audio/x-raw,format=S16LE,channels=2,rate=48000 ! audiomixer",
@@ -620,8 +621,7 @@ GST_START_TEST (test_udmabuf_fallback)
   fail_unless_equals_string (gst_structure_get_string (stats,
           "dmabuf-origin"), "udmabuf");
   fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 20);
-  g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " bytes exact\n",
-      sent.bytes);
+  g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
   gst_structure_free (stats);
   g_rand_free (rand);
   gst_object_unref (pipeline);
@@ -709,12 +709,10 @@ GST_START_TEST (test_write_mode)
   stats = run_to_eos (pipeline, 120 * GST_SECOND);
 
   /* the kernel plays whole blocks: the last one is filled with silence */
-  tail = (1024 * DAC_SCAN - sent.bytes % (1024 * DAC_SCAN)) % (1024 *
-      DAC_SCAN);
+  tail = (1024 * DAC_SCAN - sent.bytes % (1024 * DAC_SCAN)) % (1024 * DAC_SCAN);
   fnv_add (&sent, zeros, tail);
   assert_dac_played (&sent);
-  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
-      "rw");
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"), "rw");
   g_print ("write(): %" G_GUINT64_FORMAT " bytes played (%" G_GSIZE_FORMAT
       " of padding), checksum matches\n", sent.bytes, tail);
   gst_structure_free (stats);

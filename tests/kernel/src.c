@@ -376,8 +376,7 @@ GST_START_TEST (test_negotiated_rate_and_channels)
   fail_unless_equals_string (sysfs_read ("iio-sim-adc/sampling_frequency"),
       freq_before);
   g_print ("negotiated 2 channels at 32000 Hz: %" G_GUINT64_FORMAT
-      " samples exact, device back at %s Hz\n", e.samples_checked,
-      freq_before);
+      " samples exact, device back at %s Hz\n", e.samples_checked, freq_before);
   gst_object_unref (pipeline);
   expect_clear (&e);
   g_free (freq_before);
@@ -609,7 +608,8 @@ GST_END_TEST;
 GST_START_TEST (test_latency)
 {
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
-      "device=iio-sim-adc samples-per-block=480 sampling-frequency=48000 num-blocks=5 "
+      "device=iio-sim-adc samples-per-block=480 sampling-frequency=48000 "
+      "num-blocks=5 "
       "! fakesink", NULL);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   GstQuery *query = gst_query_new_latency ();
