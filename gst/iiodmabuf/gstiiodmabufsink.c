@@ -589,8 +589,10 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   if (resampled)                /* one frame more now and then */
     upstream += 2 * self->scan_bytes;
   if (upstream > size) {
-    size = (gsize) upstream + (upstream > (gsize) upstream);
-    size = (size + self->scan_bytes - 1) / self->scan_bytes * self->scan_bytes;
+    gdouble scans = upstream / self->scan_bytes;
+
+    size = (gsize) scans;       /* whole scans, rounded up */
+    size = (size + (size < scans)) * self->scan_bytes;
     GST_INFO_OBJECT (self, "upstream fills up to %.0f bytes a buffer: pool "
         "blocks of %" G_GSIZE_FORMAT " bytes", upstream, size);
   }

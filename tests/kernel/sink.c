@@ -136,6 +136,20 @@ assert_dac_played (const Fnv * sent)
       "x", played.hash, sent->hash);
 }
 
+/* Plays @desc (its sink named "sink") to EOS, hashing what reaches the
+ * sink into @sent; returns the sink's stats. */
+static GstStructure *
+play_tapped (const gchar * desc, Fnv * sent)
+{
+  GstElement *pipeline = launch (desc);
+  GstStructure *stats;
+
+  tap_sink (pipeline, sent);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+  gst_object_unref (pipeline);
+  return stats;
+}
+
 /* audiotestsrc writes into the sink's DMABUF pool: no copy anywhere. */
 GST_START_TEST (test_audiotestsrc_uses_pool)
 {
@@ -174,15 +188,11 @@ GST_END_TEST;
  * sized for it, though larger than samples-per-block, and nothing is cut. */
 GST_START_TEST (test_producer_larger_than_block)
 {
-  GstElement *pipeline = launch ("audiotestsrc num-buffers=40 "
+  Fnv sent;
+  GstStructure *stats = play_tapped ("audiotestsrc num-buffers=40 "
       "samplesperbuffer=1024 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
       "rate=48000 ! queue ! iiodmabufsink name=sink samples-per-block=256 "
-      "device=" DAC);
-  GstStructure *stats;
-  Fnv sent;
-
-  tap_sink (pipeline, &sent);
-  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+      "device=" DAC, &sent);
 
   fail_unless_equals_uint64 (sent.bytes, 40 * 1024 * DAC_SCAN);
   assert_dac_played (&sent);
@@ -192,7 +202,6 @@ GST_START_TEST (test_producer_larger_than_block)
   g_print ("1024-scan buffers into 256-scan blocks: %" G_GUINT64_FORMAT
       " bytes played whole, 40 pooled, 0 copies\n", sent.bytes);
   gst_structure_free (stats);
-  gst_object_unref (pipeline);
 }
 
 GST_END_TEST;
@@ -219,15 +228,10 @@ GST_START_TEST (test_transform_sizes_pool)
     gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=20 "
         "samplesperbuffer=1024 wave=saw ! %s ! iiodmabufsink name=sink "
         "samples-per-block=256 device=" DAC, cases[i].desc);
-    GstElement *pipeline = launch (desc);
-    GstStructure *stats;
-    guint64 frames;
     Fnv sent;
+    GstStructure *stats = play_tapped (desc, &sent);
+    guint64 frames = sent.bytes / DAC_SCAN;
 
-    tap_sink (pipeline, &sent);
-    stats = run_to_eos (pipeline, 120 * GST_SECOND);
-
-    frames = sent.bytes / DAC_SCAN;
     /* a resampler's last frame is rounded either way */
     fail_unless (frames + 1 >= cases[i].frames && frames <= cases[i].frames
         + 1, "%s: %" G_GUINT64_FORMAT " frames, want %" G_GUINT64_FORMAT,
@@ -240,7 +244,6 @@ GST_START_TEST (test_transform_sizes_pool)
         "%" G_GUINT64_FORMAT " pooled, %" G_GUINT64_FORMAT " copied (%s)\n",
         sent.bytes, stat_u64 (stats, "pooled"), cases[i].copies, cases[i].desc);
     gst_structure_free (stats);
-    gst_object_unref (pipeline);
     g_free (desc);
   }
 }
@@ -270,12 +273,8 @@ GST_START_TEST (test_unforeseeable_sizes_copied)
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
     gchar *desc = g_strdup_printf ("%s ! iiodmabufsink name=sink "
         "samples-per-block=256 device=" DAC, cases[i].desc);
-    GstElement *pipeline = launch (desc);
-    GstStructure *stats;
     Fnv sent;
-
-    tap_sink (pipeline, &sent);
-    stats = run_to_eos (pipeline, 120 * GST_SECOND);
+    GstStructure *stats = play_tapped (desc, &sent);
 
     fail_unless_equals_uint64 (sent.bytes, cases[i].frames * DAC_SCAN);
     assert_dac_played (&sent);
@@ -285,7 +284,6 @@ GST_START_TEST (test_unforeseeable_sizes_copied)
         "%" G_GUINT64_FORMAT " copied (%s)\n", sent.bytes,
         stat_u64 (stats, "copies"), cases[i].desc);
     gst_structure_free (stats);
-    gst_object_unref (pipeline);
     g_free (desc);
   }
 }
@@ -297,18 +295,13 @@ GST_END_TEST;
  * was played is still exactly what was sent. */
 GST_START_TEST (test_slow_producer_underflows)
 {
-  GstElement *pipeline = launch ("audiotestsrc num-buffers=20 "
+  Fnv sent;
+  GstStructure *stats = play_tapped ("audiotestsrc num-buffers=20 "
       "samplesperbuffer=480 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
       "rate=48000 ! identity sleep-time=40000 ! iiodmabufsink name=sink "
-      "num-blocks=2 device=" DAC);
-  GstStructure *stats;
-  guint64 ours, dacs;
-  Fnv sent;
-
-  tap_sink (pipeline, &sent);
-  stats = run_to_eos (pipeline, 120 * GST_SECOND);
-  ours = stat_u64 (stats, "underflows");
-  dacs = sysfs_read_u64 (DAC, "underflows");
+      "num-blocks=2 device=" DAC, &sent);
+  guint64 ours = stat_u64 (stats, "underflows");
+  guint64 dacs = sysfs_read_u64 (DAC, "underflows");
 
   fail_unless_equals_uint64 (sent.bytes, 20 * 480 * DAC_SCAN);
   assert_dac_played (&sent);
@@ -321,7 +314,6 @@ GST_START_TEST (test_slow_producer_underflows)
       "saw %" G_GUINT64_FORMAT "), %" G_GUINT64_FORMAT " bytes exact\n", ours,
       dacs, sent.bytes);
   gst_structure_free (stats);
-  gst_object_unref (pipeline);
 }
 
 GST_END_TEST;
@@ -355,7 +347,6 @@ GST_START_TEST (test_rate_follows_stream)
 
 GST_END_TEST;
 
-/* The ADC's blocks go to the DAC as they are: the formula arrives intact. */
 /* The formula's bytes: sample k of channel c is k + c * 0x100, 16 bits,
  * little-endian, two channels. */
 static void
@@ -372,6 +363,7 @@ adc_formula (Fnv * want, guint64 scans)
   }
 }
 
+/* The ADC's blocks go to the DAC as they are: the formula arrives intact. */
 GST_START_TEST (test_loopback_adc_to_dac)
 {
   const guint blocks = 400, spb = 1024;

@@ -946,7 +946,7 @@ static ssize_t fault_stall_store(struct device *dev,
 		return ret;
 	spin_lock_irq(&st->lock);
 	if (st->stall && !stall && !list_empty(&st->slots))
-		sim_start_idle(st);	/* the stalled time is lost */
+		sim_start_idle(st);	/* the stalled time is lost, or waited */
 	st->stall = stall;
 	sim_kick(st);
 	spin_unlock_irq(&st->lock);
