@@ -28,8 +28,15 @@
  * reset when the buffer is enabled.
  *
  * Fault knobs: fault_eio_blocks=N completes the next N blocks with -EIO on
- * their fence; fault_stall=1 stops completing blocks until cleared. Removal
- * while streaming: unbind the platform device (drivers/iio-sim/unbind).
+ * their fence; fault_submit_blocks=N fails the next N submits inside the DMA
+ * buffer core, as a driver's DMA prep error does (the enqueue succeeds, the
+ * fence signals at once with the error, the block stays busy until its
+ * DMABUF is attached again); fault_stall=1 stops completing blocks until
+ * cleared. Removal while streaming: unbind the platform device
+ * (drivers/iio-sim/unbind).
+ *
+ * Observers: enable_count (buffer enables since load, never reset) and
+ * queued_at_enable (blocks queued when the buffer was last enabled).
  */
 
 #include <linux/delay.h>
@@ -119,7 +126,10 @@ struct sim_state {
 	bool sine;
 	bool lossless;
 	unsigned int fault_eio_blocks;
+	unsigned int fault_submit_blocks;
 	bool stall;
+	u64 enable_count;
+	u64 queued_at_enable;
 	u64 lost_samples;
 	u64 consumed_bytes;
 	u64 checksum;
@@ -524,6 +534,19 @@ static void sim_queue_slot(struct sim_state *st, struct sim_slot *slot)
 	spin_unlock_irq(&st->lock);
 }
 
+static bool sim_take_submit_fault(struct sim_state *st)
+{
+	bool fault = false;
+
+	spin_lock_irq(&st->lock);
+	if (st->fault_submit_blocks) {
+		st->fault_submit_blocks--;
+		fault = true;
+	}
+	spin_unlock_irq(&st->lock);
+	return fault;
+}
+
 static int sim_submit(struct iio_dma_buffer_queue *queue,
 		      struct iio_dma_buffer_block *block)
 {
@@ -534,6 +557,8 @@ static int sim_submit(struct iio_dma_buffer_queue *queue,
 		block->bytes_used = rounddown(block->size, st->scan_bytes);
 	if (!block->bytes_used)
 		return -EINVAL;
+	if (!block->fileio && sim_take_submit_fault(st))
+		return -EIO;
 
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
 	if (!slot)
@@ -613,6 +638,8 @@ static int sim_buffer_enable(struct iio_buffer *buffer,
 
 	spin_lock_irq(&st->lock);
 	st->enabling = false;
+	st->enable_count++;
+	st->queued_at_enable = list_count_nodes(&st->slots);
 	spin_unlock_irq(&st->lock);
 	return ret;
 }
@@ -858,6 +885,8 @@ SIM_COUNTER(consumed_bytes, "%llu\n");
 SIM_COUNTER(checksum, "0x%016llx\n");
 SIM_COUNTER(cyclic_repeats, "%llu\n");
 SIM_COUNTER(underflows, "%llu\n");
+SIM_COUNTER(enable_count, "%llu\n");
+SIM_COUNTER(queued_at_enable, "%llu\n");
 
 static ssize_t waveform_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
@@ -927,6 +956,31 @@ static ssize_t fault_eio_blocks_store(struct device *dev,
 }
 static IIO_DEVICE_ATTR_RW(fault_eio_blocks, 0);
 
+static ssize_t fault_submit_blocks_show(struct device *dev,
+					struct device_attribute *attr,
+					char *buf)
+{
+	return sysfs_emit(buf, "%u\n", SIM_DEV(dev)->fault_submit_blocks);
+}
+
+static ssize_t fault_submit_blocks_store(struct device *dev,
+					 struct device_attribute *attr,
+					 const char *buf, size_t len)
+{
+	struct sim_state *st = SIM_DEV(dev);
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &n);
+	if (ret)
+		return ret;
+	spin_lock_irq(&st->lock);
+	st->fault_submit_blocks = n;
+	spin_unlock_irq(&st->lock);
+	return len;
+}
+static IIO_DEVICE_ATTR_RW(fault_submit_blocks, 0);
+
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
@@ -976,6 +1030,9 @@ static IIO_DEVICE_ATTR_RO(queue_state, 0);
 
 static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_queue_state.dev_attr.attr,
+	&iio_dev_attr_fault_submit_blocks.dev_attr.attr,
+	&iio_dev_attr_enable_count.dev_attr.attr,
+	&iio_dev_attr_queued_at_enable.dev_attr.attr,
 	&iio_dev_attr_lost_samples.dev_attr.attr,
 	&iio_dev_attr_lossless.dev_attr.attr,
 	&iio_dev_attr_waveform.dev_attr.attr,
@@ -986,6 +1043,9 @@ static struct attribute *sim_adc_attrs[] = {
 
 static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_queue_state.dev_attr.attr,
+	&iio_dev_attr_fault_submit_blocks.dev_attr.attr,
+	&iio_dev_attr_enable_count.dev_attr.attr,
+	&iio_dev_attr_queued_at_enable.dev_attr.attr,
 	&iio_dev_attr_consumed_bytes.dev_attr.attr,
 	&iio_dev_attr_checksum.dev_attr.attr,
 	&iio_dev_attr_cyclic_repeats.dev_attr.attr,
