@@ -30,7 +30,7 @@ gst_iio_dmabuf_io_mode_get_type (void)
 /**
  * gst_iio_dmabuf_post_device_error:
  * @element: the element that met it
- * @error: (transfer full): an IIO_DEVICE_ERROR
+ * @error: (transfer full): an GST_IIO_DEVICE_ERROR
  *
  * Posts @error as the GStreamer error that fits it; its message already
  * says what to do.
@@ -38,14 +38,14 @@ gst_iio_dmabuf_io_mode_get_type (void)
 void
 gst_iio_dmabuf_post_device_error (GstElement * element, GError * error)
 {
-  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND)
-      || g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL))
+  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND)
+      || g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_CHANNEL))
     GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("%s", error->message),
         (NULL));
-  else if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_BUSY))
+  else if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_BUSY))
     GST_ELEMENT_ERROR (element, RESOURCE, BUSY, ("%s", error->message), (NULL));
-  else if (g_error_matches (error, IIO_DEVICE_ERROR,
-          IIO_DEVICE_ERROR_PERMISSION))
+  else if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_PERMISSION))
     GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ_WRITE, ("%s",
             error->message), (NULL));
   else
@@ -68,31 +68,31 @@ gst_iio_dmabuf_post_device_error (GstElement * element, GError * error)
  *
  * Returns: (transfer full) (nullable): the device
  */
-IioDevice *
+GstIioDevice *
 gst_iio_dmabuf_open_device (GstElement * element, const gchar * spec,
     guint buffer_index, const gchar * channels, gboolean output)
 {
   GError *error = NULL;
-  IioDevice *dev;
+  GstIioDevice *dev;
 
   if (!spec) {
-    gchar *present = iio_device_list_present ();
+    gchar *present = gst_iio_device_list_present ();
     GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
         ("No IIO device given: set device= to one of: %s", present), (NULL));
     g_free (present);
     return NULL;
   }
-  dev = iio_device_open (spec, buffer_index, &error);
+  dev = gst_iio_device_open (spec, buffer_index, &error);
   if (dev && dev->is_output != output) {
-    g_set_error (&error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+    g_set_error (&error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
         "Buffer %u of IIO device %s is an %s: use %s for it", buffer_index,
         dev->name, output ? "input" : "output",
         output ? "iiodmabufsrc" : "iiodmabufsink");
-    g_clear_pointer (&dev, iio_device_close);
+    g_clear_pointer (&dev, gst_iio_device_close);
   }
-  if (dev && iio_device_select_channels (dev, channels, &error))
+  if (dev && gst_iio_device_select_channels (dev, channels, &error))
     return dev;
-  g_clear_pointer (&dev, iio_device_close);
+  g_clear_pointer (&dev, gst_iio_device_close);
   gst_iio_dmabuf_post_device_error (element, error);
   return NULL;
 }

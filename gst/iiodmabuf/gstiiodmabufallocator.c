@@ -19,7 +19,7 @@ struct _GstIioDmabufAllocator
   GstDmaBufAllocator parent;
 
   gchar *heap;
-  IioDmabufOrigin origin;
+  GstIioDmabufOrigin origin;
   gboolean warned;
 };
 
@@ -44,11 +44,11 @@ gst_iio_dmabuf_allocator_alloc_block (GstAllocator * allocator, gsize size,
   gchar *problem = NULL;
   gint fd;
 
-  fd = iio_dmabuf_alloc (self->heap, size, &self->origin, &problem, error);
+  fd = gst_iio_dmabuf_alloc (self->heap, size, &self->origin, &problem, error);
   if (fd < 0)
     return NULL;
   if (problem && !self->warned) {
-    GST_WARNING_OBJECT (self, "using %s: %s", IIO_DMABUF_UDMABUF, problem);
+    GST_WARNING_OBJECT (self, "using %s: %s", GST_IIO_DMABUF_UDMABUF, problem);
     self->warned = TRUE;
   }
   g_free (problem);
@@ -82,7 +82,7 @@ gst_iio_dmabuf_allocator_get_origin (GstAllocator * allocator)
 {
   GstIioDmabufAllocator *self = GST_IIO_DMABUF_ALLOCATOR (allocator);
 
-  return self->origin == IIO_DMABUF_ORIGIN_HEAP ? "dma-heap" : "udmabuf";
+  return self->origin == GST_IIO_DMABUF_ORIGIN_HEAP ? "dma-heap" : "udmabuf";
 }
 
 static void
@@ -122,6 +122,6 @@ gst_iio_dmabuf_allocator_new (const gchar * heap)
       g_object_new (GST_TYPE_IIO_DMABUF_ALLOCATOR, NULL);
 
   gst_object_ref_sink (self);
-  self->heap = g_strdup (heap ? heap : IIO_DMABUF_DEFAULT_HEAP);
+  self->heap = g_strdup (heap ? heap : GST_IIO_DMABUF_DEFAULT_HEAP);
   return GST_ALLOCATOR (self);
 }

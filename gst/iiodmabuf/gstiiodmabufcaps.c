@@ -13,7 +13,7 @@
 
 /* The audio format of @t, or UNKNOWN when it has padding bits or a shift. */
 static GstAudioFormat
-audio_format_for (const IioScanType * t)
+audio_format_for (const GstIioScanType * t)
 {
   if (t->shift || t->repeat != 1 || t->realbits != t->storagebits)
     return GST_AUDIO_FORMAT_UNKNOWN;
@@ -25,7 +25,7 @@ audio_format_for (const IioScanType * t)
 }
 
 static gboolean
-same_type (const IioScanType * a, const IioScanType * b)
+same_type (const GstIioScanType * a, const GstIioScanType * b)
 {
   return a->big_endian == b->big_endian && a->is_signed == b->is_signed
       && a->realbits == b->realbits && a->storagebits == b->storagebits
@@ -33,7 +33,7 @@ same_type (const IioScanType * a, const IioScanType * b)
 }
 
 static GstAudioFormat
-uniform_audio_format (const IioChannel * const *channels, guint n)
+uniform_audio_format (const GstIioChannel * const *channels, guint n)
 {
   guint i;
 
@@ -58,19 +58,19 @@ audio_caps (GstAudioFormat format, guint n, guint rate)
 }
 
 static GstCaps *
-iio_caps (const IioChannel * const *channels, guint n, guint rate)
+iio_caps (const GstIioChannel * const *channels, guint n, guint rate)
 {
   GString *ids = g_string_new (NULL), *types = g_string_new (NULL),
       *offsets = g_string_new (NULL);
-  IioScanType *t = g_new (IioScanType, n);
+  GstIioScanType *t = g_new (GstIioScanType, n);
   guint *off = g_new (guint, n), scan_bytes, i;
   GstCaps *caps;
 
   for (i = 0; i < n; i++)
     t[i] = channels[i]->type;
-  scan_bytes = iio_scan_layout (t, n, off);
+  scan_bytes = gst_iio_scan_layout (t, n, off);
   for (i = 0; i < n; i++) {
-    gchar *type = iio_scan_type_to_string (&t[i]);
+    gchar *type = gst_iio_scan_type_to_string (&t[i]);
     const gchar *sep = i ? "," : "";
 
     g_string_append_printf (ids, "%s%s", sep, channels[i]->id);
@@ -103,7 +103,7 @@ iio_caps (const IioChannel * const *channels, guint n, guint rate)
  * Returns: (transfer full): fixed caps describing one scan stream
  */
 GstCaps *
-gst_iio_dmabuf_caps_for_channels (const IioChannel * const *channels,
+gst_iio_dmabuf_caps_for_channels (const GstIioChannel * const *channels,
     guint n_channels, guint rate)
 {
   GstAudioFormat format = uniform_audio_format (channels, n_channels);
@@ -137,14 +137,14 @@ gst_iio_dmabuf_caps_template (void)
  * Returns: (transfer full): the caps of its enabled channels
  */
 GstCaps *
-gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate)
+gst_iio_dmabuf_caps_for_device (const GstIioDevice * dev, guint rate)
 {
-  guint n = iio_device_n_enabled (dev), i;
-  const IioChannel **channels = g_new (const IioChannel *, n);
+  guint n = gst_iio_device_n_enabled (dev), i;
+  const GstIioChannel **channels = g_new (const GstIioChannel *, n);
   GstCaps *caps;
 
   for (i = 0; i < n; i++)
-    channels[i] = iio_device_enabled_channel (dev, i);
+    channels[i] = gst_iio_device_enabled_channel (dev, i);
   caps = gst_iio_dmabuf_caps_for_channels (channels, n, rate);
   g_free (channels);
   return caps;

@@ -15,9 +15,9 @@ G_BEGIN_DECLS
 
 #define GST_IIO_MEDIA_TYPE "application/x-iio"
 
-GstCaps *gst_iio_dmabuf_caps_for_channels (const IioChannel * const *channels,
+GstCaps *gst_iio_dmabuf_caps_for_channels (const GstIioChannel * const *channels,
     guint n_channels, guint rate);
-GstCaps *gst_iio_dmabuf_caps_for_device (const IioDevice * dev, guint rate);
+GstCaps *gst_iio_dmabuf_caps_for_device (const GstIioDevice * dev, guint rate);
 GstCaps *gst_iio_dmabuf_caps_template (void);
 gboolean gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate);
 gboolean gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates);

@@ -20,7 +20,7 @@ typedef enum
 GType gst_iio_dmabuf_io_mode_get_type (void);
 
 void gst_iio_dmabuf_post_device_error (GstElement * element, GError * error);
-IioDevice *gst_iio_dmabuf_open_device (GstElement * element,
+GstIioDevice *gst_iio_dmabuf_open_device (GstElement * element,
     const gchar * spec, guint buffer_index, const gchar * channels,
     gboolean output);
 

@@ -102,7 +102,7 @@ import_gone (gpointer data)
 
   g_mutex_lock (&imports_lock);
   if (import->queue) {
-    iio_block_detach (import->queue->buffer_fd, import->dmabuf_fd);
+    gst_iio_block_detach (import->queue->buffer_fd, import->dmabuf_fd);
     import->queue->imports = g_list_remove (import->queue->imports, import);
   }
   g_mutex_unlock (&imports_lock);
@@ -182,7 +182,7 @@ ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
   /* an attach drops the blocks queued to a disabled buffer (Linux 6.12) */
   if (queue->in_flight.length && !start_converter (queue, error))
     return NULL;
-  if (!iio_block_attach (queue->buffer_fd, fd, error))
+  if (!gst_iio_block_attach (queue->buffer_fd, fd, error))
     return NULL;
   GST_DEBUG ("attached DMABUF %d", fd);
 
@@ -227,7 +227,7 @@ wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
     return GST_FLOW_FLUSHING;
   if (ret > 0)
     return GST_FLOW_OK;
-  g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
       "The converter did not finish a block within %" GST_TIME_FORMAT
       ": it is stalled or not clocked (or raise timeout)",
       GST_TIME_ARGS (queue->timeout));
@@ -239,20 +239,20 @@ static GstFlowReturn
 complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
 {
   IioOutBlock *block = g_queue_peek_head (&queue->in_flight);
-  IioFenceState state;
+  GstIioFenceState state;
   GstFlowReturn ret;
   gint code = 0;
 
-  state = iio_fence_state (block->sync_fd, &code);
-  if (state == IIO_FENCE_PENDING && !wait)
+  state = gst_iio_fence_state (block->sync_fd, &code);
+  if (state == GST_IIO_FENCE_PENDING && !wait)
     return GST_FLOW_CUSTOM_SUCCESS;
-  if (state == IIO_FENCE_PENDING) {
+  if (state == GST_IIO_FENCE_PENDING) {
     ret = wait_fence (queue, block->sync_fd, error);
     if (ret != GST_FLOW_OK)
       return ret;
-    state = iio_fence_state (block->sync_fd, &code);
+    state = gst_iio_fence_state (block->sync_fd, &code);
   }
-  if (state == IIO_FENCE_FAILED) {
+  if (state == GST_IIO_FENCE_FAILED) {
     GST_WARNING ("block on DMABUF %d failed: %s", block->import->dmabuf_fd,
         g_strerror (-code));
     g_mutex_lock (&queue->counts_lock);
@@ -296,10 +296,10 @@ enqueue_block (GstIioOutQueue * queue, IioImport * import, gsize bytes,
   GError *busy = NULL;
   gint sync_fd;
 
-  sync_fd = iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
+  sync_fd = gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
       cyclic, &busy);
-  if (sync_fd >= 0 || !g_error_matches (busy, IIO_DEVICE_ERROR,
-          IIO_DEVICE_ERROR_BUSY)) {
+  if (sync_fd >= 0 || !g_error_matches (busy, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_BUSY)) {
     if (busy)
       g_propagate_error (error, busy);
     return sync_fd;
@@ -307,10 +307,10 @@ enqueue_block (GstIioOutQueue * queue, IioImport * import, gsize bytes,
   GST_WARNING ("DMABUF %d stuck in the kernel: attaching it again",
       import->dmabuf_fd);
   g_error_free (busy);
-  iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
-  if (!iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
+  gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
+  if (!gst_iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
     return -1;
-  return iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
+  return gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
       cyclic, error);
 }
 
@@ -432,7 +432,7 @@ gst_iio_out_queue_free (GstIioOutQueue * queue)
   for (l = queue->imports; l; l = l->next) {
     IioImport *import = l->data;
 
-    iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
+    gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
     import->queue = NULL;
   }
   g_list_free (queue->imports);

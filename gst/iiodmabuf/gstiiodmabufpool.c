@@ -78,8 +78,8 @@ static void
 recover_block (GstIioDmabufPool * self, GstIioBlock * block)
 {
   close_sync_fd (block);
-  iio_block_detach (self->buffer_fd, block->dmabuf_fd);
-  if (!iio_block_attach (self->buffer_fd, block->dmabuf_fd, NULL))
+  gst_iio_block_detach (self->buffer_fd, block->dmabuf_fd);
+  if (!gst_iio_block_attach (self->buffer_fd, block->dmabuf_fd, NULL))
     GST_WARNING_OBJECT (self, "could not re-attach DMABUF %d",
         block->dmabuf_fd);
 }
@@ -94,13 +94,13 @@ enqueue_block (GstIioDmabufPool * self, GstBuffer * buffer)
   gint code = 0;
 
   block->error = 0;
-  block->sync_fd = iio_block_enqueue (self->buffer_fd, block->dmabuf_fd,
+  block->sync_fd = gst_iio_block_enqueue (self->buffer_fd, block->dmabuf_fd,
       self->block_bytes, FALSE, &error);
   if (block->sync_fd < 0) {
     GST_WARNING_OBJECT (self, "%s", error->message);
     block->error = -EIO;
     g_error_free (error);
-  } else if (iio_fence_state (block->sync_fd, &code) != IIO_FENCE_PENDING) {
+  } else if (gst_iio_fence_state (block->sync_fd, &code) != GST_IIO_FENCE_PENDING) {
     /* signalled at once: the transfer never started, its data is stale */
     GST_WARNING_OBJECT (self, "block on DMABUF %d was never transferred",
         block->dmabuf_fd);
@@ -146,7 +146,7 @@ wait_head (GstIioDmabufPool * self, GstIioBlock * block)
             "raise timeout", GST_TIME_ARGS (self->timeout)));
     return GST_FLOW_ERROR;
   }
-  iio_fence_state (block->sync_fd, &block->error);
+  gst_iio_fence_state (block->sync_fd, &block->error);
   return GST_FLOW_OK;
 }
 
@@ -217,7 +217,7 @@ gst_iio_dmabuf_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   GST_BUFFER_FLAG_UNSET (*buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   gst_mini_object_set_qdata (GST_MINI_OBJECT (*buffer), block_quark, block,
       free_block);
-  if (iio_block_attach (self->buffer_fd, block->dmabuf_fd, &error))
+  if (gst_iio_block_attach (self->buffer_fd, block->dmabuf_fd, &error))
     return GST_FLOW_OK;
   gst_buffer_unref (*buffer);
   *buffer = NULL;
@@ -236,7 +236,7 @@ gst_iio_dmabuf_pool_free_buffer (GstBufferPool * pool, GstBuffer * buffer)
   /* Linux 6.12 keeps an IIO fence's lock in the attachment: a sync_file
    * closed after the detach touches freed memory (and can hang) */
   close_sync_fd (block);
-  iio_block_detach (self->buffer_fd, block->dmabuf_fd);
+  gst_iio_block_detach (self->buffer_fd, block->dmabuf_fd);
   gst_buffer_unref (buffer);
 }
 

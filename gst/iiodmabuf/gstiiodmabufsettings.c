@@ -22,7 +22,7 @@ gst_iio_dmabuf_settings_init (GstIioDmabufSettings * settings)
   settings->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
   settings->num_blocks = DEFAULT_NUM_BLOCKS;
   settings->io_mode = DEFAULT_IO_MODE;
-  settings->dma_heap = g_strdup (IIO_DMABUF_DEFAULT_HEAP);
+  settings->dma_heap = g_strdup (GST_IIO_DMABUF_DEFAULT_HEAP);
   settings->timeout = DEFAULT_TIMEOUT;
 }
 
@@ -86,7 +86,7 @@ gst_iio_dmabuf_settings_install (GObjectClass * klass, gboolean output)
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_DMA_HEAP,
       g_param_spec_string ("dma-heap", "DMA heap",
           "DMA heap device for the blocks (udmabuf is the fallback)",
-          IIO_DMABUF_DEFAULT_HEAP, GST_IIO_DMABUF_SETTING));
+          GST_IIO_DMABUF_DEFAULT_HEAP, GST_IIO_DMABUF_SETTING));
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long to wait for a block before an error (ns)", GST_MSECOND,

@@ -89,7 +89,7 @@ struct _GstIioDmabufSink
   gboolean cyclic;
 
   /* streaming */
-  IioDevice *device;
+  GstIioDevice *device;
   GstAllocator *allocator;
   GstBufferPool *copy_pool;
   GstIioOutQueue *queue;        /* DMABUF mode */
@@ -123,7 +123,7 @@ open_device (GstIioDmabufSink * self)
   if (!self->device)
     return FALSE;
   self->warned_no_fit = FALSE;
-  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
   return TRUE;
 }
@@ -133,7 +133,7 @@ enable_converter (gpointer user_data, GError ** error)
 {
   GstIioDmabufSink *self = user_data;
 
-  if (!iio_device_set_enabled (self->device, TRUE, error))
+  if (!gst_iio_device_set_enabled (self->device, TRUE, error))
     return FALSE;
   self->enabled = TRUE;
   return TRUE;
@@ -147,8 +147,8 @@ stop_converter (GstIioDmabufSink * self)
 {
   if (self->queue && !gst_iio_out_queue_is_started (self->queue)
       && gst_iio_out_queue_n_in_flight (self->queue))
-    iio_device_set_enabled (self->device, TRUE, NULL);
-  iio_device_set_enabled (self->device, FALSE, NULL);
+    gst_iio_device_set_enabled (self->device, TRUE, NULL);
+  gst_iio_device_set_enabled (self->device, FALSE, NULL);
   self->enabled = FALSE;
   self->cyclic_queued = FALSE;
   self->rw_partial = 0;
@@ -170,8 +170,8 @@ probe_dmabuf (GstIioDmabufSink * self, GError ** error)
   if (!mem)
     return FALSE;
   fd = gst_dmabuf_memory_get_fd (mem);
-  if (iio_block_attach (self->device->buffer_fd, fd, error))
-    iio_block_detach (self->device->buffer_fd, fd);
+  if (gst_iio_block_attach (self->device->buffer_fd, fd, error))
+    gst_iio_block_detach (self->device->buffer_fd, fd);
   else
     fd = -1;
   gst_memory_unref (mem);
@@ -191,13 +191,13 @@ choose_io (GstIioDmabufSink * self)
     return TRUE;
   }
   if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, IIO_DEVICE_ERROR,
-          IIO_DEVICE_ERROR_NO_DMABUF)) {
+      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: writing with write() instead", error->message);
     g_error_free (error);
     return TRUE;
   }
-  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF))
+  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF))
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
             "fall back to write().", error->message), (NULL));
   else
@@ -210,7 +210,7 @@ choose_io (GstIioDmabufSink * self)
 static gboolean
 compute_block_size (GstIioDmabufSink * self)
 {
-  self->scan_bytes = iio_device_scan_bytes (self->device);
+  self->scan_bytes = gst_iio_device_scan_bytes (self->device);
   self->block_bytes =
       (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
@@ -327,7 +327,7 @@ start_io (GstIioDmabufSink * self, GError ** error)
       /* the kernel splits write()'s buffer in two blocks */
       : self->settings.samples_per_block * 2;
 
-  if (!iio_device_configure (self->device, length, error))
+  if (!gst_iio_device_configure (self->device, length, error))
     return FALSE;
   if (self->use_dmabuf) {
     self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
@@ -352,10 +352,10 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   self->rw_partial = 0;
   self->fence_errors_seen = 0;
   self->failed_in_a_row = 0;
-  if (!iio_device_open_buffer (self->device, &error))
+  if (!gst_iio_device_open_buffer (self->device, &error))
     goto device_error;
   /* a rate negotiated last time was put back at stop */
-  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
   if (!compute_block_size (self))
     goto failed;
@@ -366,7 +366,7 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   if (!start_io (self, &error))
     goto device_error;
   GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %s",
-      self->device->name, iio_device_n_enabled (self->device),
+      self->device->name, gst_iio_device_n_enabled (self->device),
       self->scan_bytes, self->use_dmabuf ? "DMABUF" : "write()");
   return TRUE;
 
@@ -374,7 +374,7 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
 device_error:
   gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
 failed:
-  iio_device_restore (self->device);
+  gst_iio_device_restore (self->device);
   return FALSE;
 }
 
@@ -389,7 +389,7 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
   }
-  iio_device_restore (self->device);
+  gst_iio_device_restore (self->device);
   return TRUE;
 }
 
@@ -427,7 +427,7 @@ device_caps (GstIioDmabufSink * self, gboolean any_rate)
   gchar *available = NULL;
 
   if (any_rate && self->rate)
-    available = iio_device_read_attr (self->device,
+    available = gst_iio_device_read_attr (self->device,
         "sampling_frequency_available", NULL);
   if (available && gst_iio_dmabuf_rates_parse (available, &rates)) {
     gst_iio_dmabuf_caps_set_rates (caps, &rates);
@@ -527,12 +527,12 @@ set_rate (GstIioDmabufSink * self, GstCaps * caps)
     return FALSE;
   }
   g_snprintf (value, sizeof value, "%u", rate);
-  if (!iio_device_change_attr (self->device, "sampling_frequency", value,
+  if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
           &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
-  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
   GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->device->name,
       self->rate);
@@ -691,7 +691,7 @@ drain_writes (GstIioDmabufSink * self)
     g_free (zeros);
   }
   while (ret == GST_FLOW_OK && waited < self->settings.timeout) {
-    text = iio_device_read_attr (self->device, "data_available", NULL);
+    text = gst_iio_device_read_attr (self->device, "data_available", NULL);
     free_bytes = text ? g_ascii_strtoull (text, NULL, 10) : idle;
     g_free (text);
     if (free_bytes >= idle)
@@ -736,8 +736,8 @@ send_block (GstIioDmabufSink * self, GstBuffer * block)
 
   ret = gst_iio_out_queue_push (self->queue, block, self->cyclic, &error);
   if (ret == GST_FLOW_ERROR) {
-    gboolean gone = g_error_matches (error, IIO_DEVICE_ERROR,
-        IIO_DEVICE_ERROR_NOT_FOUND);
+    gboolean gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
+        GST_IIO_DEVICE_ERROR_NOT_FOUND);
 
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
             "%s: %s%s", self->device->name, error->message, gone ?
@@ -962,7 +962,7 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
   if (transition == GST_STATE_CHANGE_READY_TO_NULL
       || (transition == GST_STATE_CHANGE_NULL_TO_READY
           && ret == GST_STATE_CHANGE_FAILURE)) {
-    g_clear_pointer (&self->device, iio_device_close);
+    g_clear_pointer (&self->device, gst_iio_device_close);
     gst_clear_object (&self->allocator);
   }
   return ret;
@@ -1050,7 +1050,7 @@ gst_iio_dmabuf_sink_finalize (GObject * object)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   gst_iio_dmabuf_settings_clear (&self->settings);
-  g_clear_pointer (&self->device, iio_device_close);
+  g_clear_pointer (&self->device, gst_iio_device_close);
   gst_clear_object (&self->allocator);
   gst_poll_free (self->poll);
   G_OBJECT_CLASS (parent_class)->finalize (object);

@@ -66,7 +66,7 @@ struct _GstIioDmabufSrc
   GstStructure *attributes;
 
   /* streaming */
-  IioDevice *device;
+  GstIioDevice *device;
   GstAllocator *allocator;
   GstBufferPool *pool;
   GstPoll *poll;                /* read() waits in rw mode */
@@ -99,7 +99,7 @@ open_device (GstIioDmabufSrc * self)
     return FALSE;
   /* caps can be asked for in READY: the rate it will run at */
   self->rate = self->sampling_frequency;
-  if (!self->rate && !iio_device_get_sampling_frequency (self->device,
+  if (!self->rate && !gst_iio_device_get_sampling_frequency (self->device,
           &self->rate))
     self->rate = 0;
   return TRUE;
@@ -116,7 +116,7 @@ write_attribute (GQuark field, const GValue * value, gpointer user_data)
   g_value_init (&text, G_TYPE_STRING);
   if (!g_value_transform (value, &text))
     g_value_take_string (&text, gst_value_serialize (value));
-  ok = iio_device_change_attr (self->device, g_quark_to_string (field),
+  ok = gst_iio_device_change_attr (self->device, g_quark_to_string (field),
       g_value_get_string (&text), &error);
   g_value_unset (&text);
   if (!ok)
@@ -135,13 +135,13 @@ apply_settings (GstIioDmabufSrc * self)
     return FALSE;
   if (self->sampling_frequency) {
     g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
-    if (!iio_device_change_attr (self->device, "sampling_frequency", value,
+    if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
             &error)) {
       gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
       return FALSE;
     }
   }
-  if (!iio_device_get_sampling_frequency (self->device, &self->rate))
+  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
   return TRUE;
 }
@@ -165,7 +165,7 @@ start_pool (GstIioDmabufSrc * self, GError ** error)
     return TRUE;
   *error = gst_iio_dmabuf_pool_take_error (GST_IIO_DMABUF_POOL (self->pool));
   if (!*error)
-    *error = g_error_new (IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+    *error = g_error_new (GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
         "Cannot set up %u blocks of %" G_GSIZE_FORMAT " bytes",
         self->settings.num_blocks, self->block_bytes);
   gst_clear_object (&self->pool);
@@ -186,13 +186,13 @@ choose_io (GstIioDmabufSrc * self)
     return TRUE;
   }
   if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, IIO_DEVICE_ERROR,
-          IIO_DEVICE_ERROR_NO_DMABUF)) {
+      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
     g_error_free (error);
     return TRUE;
   }
-  if (g_error_matches (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF))
+  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF))
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
             "fall back to read().", error->message), (NULL));
   else
@@ -205,7 +205,7 @@ choose_io (GstIioDmabufSrc * self)
 static gboolean
 compute_block_size (GstIioDmabufSrc * self)
 {
-  self->scan_bytes = iio_device_scan_bytes (self->device);
+  self->scan_bytes = gst_iio_device_scan_bytes (self->device);
   self->block_bytes =
       (gsize) self->scan_bytes * self->settings.samples_per_block;
   if (self->scan_bytes && self->block_bytes <= G_MAXINT32) {
@@ -227,7 +227,7 @@ configure_stream (GstIioDmabufSrc * self)
 
   if (!compute_block_size (self))
     return FALSE;
-  if (!iio_device_configure (self->device,
+  if (!gst_iio_device_configure (self->device,
           self->settings.samples_per_block * self->settings.num_blocks,
           &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
@@ -239,7 +239,7 @@ configure_stream (GstIioDmabufSrc * self)
     fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
   GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
       "block, %u Hz, %s", self->device->name,
-      iio_device_n_enabled (self->device), self->scan_bytes,
+      gst_iio_device_n_enabled (self->device), self->scan_bytes,
       self->settings.samples_per_block, self->rate,
       self->use_dmabuf ? "DMABUF" : "read()");
   return TRUE;
@@ -251,8 +251,8 @@ stop_stream (GstIioDmabufSrc * self)
   /* disabling first ends every pending transfer; blocks queued to a buffer
    * never enabled keep their fences pending until it runs (Linux 6.12) */
   if (self->pool && !self->enabled)
-    iio_device_set_enabled (self->device, TRUE, NULL);
-  iio_device_set_enabled (self->device, FALSE, NULL);
+    gst_iio_device_set_enabled (self->device, TRUE, NULL);
+  gst_iio_device_set_enabled (self->device, FALSE, NULL);
   self->enabled = FALSE;
   if (self->pool) {
     gst_buffer_pool_set_active (self->pool, FALSE);
@@ -271,13 +271,13 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->discont = TRUE;
   self->enabled = FALSE;
   self->failed_in_a_row = 0;
-  if (!iio_device_open_buffer (self->device, &error)) {
+  if (!gst_iio_device_open_buffer (self->device, &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
   if (apply_settings (self) && configure_stream (self))
     return TRUE;
-  iio_device_restore (self->device);
+  gst_iio_device_restore (self->device);
   return FALSE;
 }
 
@@ -287,7 +287,7 @@ gst_iio_dmabuf_src_stop (GstBaseSrc * src)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
 
   stop_stream (self);
-  iio_device_restore (self->device);
+  gst_iio_device_restore (self->device);
   return TRUE;
 }
 
@@ -302,7 +302,7 @@ offered_rates (GstIioDmabufSrc * self, GValue * rates)
   gboolean ok = FALSE;
 
   if (!self->sampling_frequency)
-    available = iio_device_read_attr (self->device,
+    available = gst_iio_device_read_attr (self->device,
         "sampling_frequency_available", NULL);
   if (available)
     ok = gst_iio_dmabuf_rates_parse (available, rates);
@@ -322,8 +322,8 @@ offered_channels (GstIioDmabufSrc * self)
   guint i;
 
   for (i = 0; i < self->device->channels->len; i++) {
-    const IioChannel *ch = &g_array_index (self->device->channels,
-        IioChannel, i);
+    const GstIioChannel *ch = &g_array_index (self->device->channels,
+        GstIioChannel, i);
 
     if (self->settings.channels ? ch->enabled : g_strcmp0 (ch->id,
             "timestamp") != 0)
@@ -346,7 +346,7 @@ offered_caps (GstIioDmabufSrc * self)
   guint n;
 
   for (n = channels->len; n > 0 && audio; n--) {
-    one = gst_iio_dmabuf_caps_for_channels ((const IioChannel * const *)
+    one = gst_iio_dmabuf_caps_for_channels ((const GstIioChannel * const *)
         channels->pdata, n, have_rates ? MAX (self->rate, 1) : 0);
     if (have_rates)
       gst_iio_dmabuf_caps_set_rates (one, &rates);
@@ -401,12 +401,12 @@ set_rate (GstIioDmabufSrc * self, guint rate)
   guint actual = 0;
 
   g_snprintf (value, sizeof value, "%u", rate);
-  if (!iio_device_change_attr (self->device, "sampling_frequency", value,
+  if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
           &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
   }
-  if (iio_device_get_sampling_frequency (self->device, &actual)
+  if (gst_iio_device_get_sampling_frequency (self->device, &actual)
       && actual != rate) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("IIO device %s runs at %u "
             "Hz, not the %u Hz negotiated: ask for a rate it can run at",
@@ -423,7 +423,7 @@ gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   const GstStructure *s = gst_caps_get_structure (caps, 0);
-  gint n = iio_device_n_enabled (self->device), rate = self->rate;
+  gint n = gst_iio_device_n_enabled (self->device), rate = self->rate;
   gint channels = n;
 
   gst_structure_get_int (s, "rate", &rate);
@@ -441,7 +441,7 @@ gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
   if (rate != (gint) self->rate && !set_rate (self, rate))
     return FALSE;
   if (channels != n)
-    iio_device_select_first (self->device, channels);
+    gst_iio_device_select_first (self->device, channels);
   return configure_stream (self);
 }
 
@@ -477,7 +477,7 @@ enable_device (GstIioDmabufSrc * self)
 {
   GError *error = NULL;
 
-  if (iio_device_set_enabled (self->device, TRUE, &error)) {
+  if (gst_iio_device_set_enabled (self->device, TRUE, &error)) {
     self->enabled = TRUE;
     return GST_FLOW_OK;
   }
@@ -707,7 +707,7 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   if (transition == GST_STATE_CHANGE_READY_TO_NULL
       || (transition == GST_STATE_CHANGE_NULL_TO_READY
           && ret == GST_STATE_CHANGE_FAILURE))
-    g_clear_pointer (&self->device, iio_device_close);
+    g_clear_pointer (&self->device, gst_iio_device_close);
   return ret;
 }
 
@@ -796,7 +796,7 @@ gst_iio_dmabuf_src_finalize (GObject * object)
 
   gst_iio_dmabuf_settings_clear (&self->settings);
   g_clear_pointer (&self->attributes, gst_structure_free);
-  g_clear_pointer (&self->device, iio_device_close);
+  g_clear_pointer (&self->device, gst_iio_device_close);
   gst_clear_object (&self->allocator);
   gst_poll_free (self->poll);
   G_OBJECT_CLASS (parent_class)->finalize (object);

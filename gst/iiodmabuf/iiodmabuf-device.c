@@ -16,30 +16,30 @@
 
 #define IIO_SYSFS "/sys/bus/iio/devices"
 
-G_DEFINE_QUARK (iio-device-error-quark, iio_device_error);
+G_DEFINE_QUARK (gst-iio-device-error-quark, gst_iio_device_error);
 
 /**
- * iio_device_error_code_for_errno:
+ * gst_iio_device_error_code_for_errno:
  * @err: an errno value
  *
- * Returns: the #IioDeviceError that fits @err.
+ * Returns: the #GstIioDeviceError that fits @err.
  */
 gint
-iio_device_error_code_for_errno (gint err)
+gst_iio_device_error_code_for_errno (gint err)
 {
   switch (err) {
     case EBUSY:
-      return IIO_DEVICE_ERROR_BUSY;
+      return GST_IIO_DEVICE_ERROR_BUSY;
     case EACCES:
     case EPERM:
-      return IIO_DEVICE_ERROR_PERMISSION;
+      return GST_IIO_DEVICE_ERROR_PERMISSION;
     case ENOENT:
     case ENODEV:
-      return IIO_DEVICE_ERROR_NOT_FOUND;
+      return GST_IIO_DEVICE_ERROR_NOT_FOUND;
     case EINVAL:
-      return IIO_DEVICE_ERROR_INVALID;
+      return GST_IIO_DEVICE_ERROR_INVALID;
     default:
-      return IIO_DEVICE_ERROR_IO;
+      return GST_IIO_DEVICE_ERROR_IO;
   }
 }
 
@@ -95,13 +95,13 @@ list_device_dirs (void)
 }
 
 /**
- * iio_device_list_present:
+ * gst_iio_device_list_present:
  *
  * Returns: (transfer full): "name (iio:deviceN), ..." for every IIO device,
  * or "none" when there is none.
  */
 gchar *
-iio_device_list_present (void)
+gst_iio_device_list_present (void)
 {
   GPtrArray *dirs = list_device_dirs ();
   GString *s = g_string_new (NULL);
@@ -136,8 +136,8 @@ find_device_dir (const gchar * spec, GError ** error)
   if (found)
     return found;
 
-  present = iio_device_list_present ();
-  g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+  present = gst_iio_device_list_present ();
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
       "No IIO device '%s'. Devices present: %s. Give one by name, label, "
       "iio:deviceN or /dev/iio:deviceN (and check its driver is loaded).",
       spec, present);
@@ -150,18 +150,18 @@ find_device_dir (const gchar * spec, GError ** error)
 static gint
 compare_channels (gconstpointer a, gconstpointer b)
 {
-  return (gint) ((const IioChannel *) a)->index -
-      (gint) ((const IioChannel *) b)->index;
+  return (gint) ((const GstIioChannel *) a)->index -
+      (gint) ((const GstIioChannel *) b)->index;
 }
 
 static void
 clear_channel (gpointer p)
 {
-  g_free (((IioChannel *) p)->id);
+  g_free (((GstIioChannel *) p)->id);
 }
 
 static gchar *
-read_scan_attr (const IioDevice * dev, const gchar * prefix,
+read_scan_attr (const GstIioDevice * dev, const gchar * prefix,
     const gchar * id, const gchar * what)
 {
   gchar *file = g_strdup_printf ("%s_%s_%s", prefix, id, what);
@@ -175,7 +175,7 @@ read_scan_attr (const IioDevice * dev, const gchar * prefix,
 
 /* Reads one scan element from its _en, _index and _type files. */
 static gboolean
-read_channel (const IioDevice * dev, const gchar * en_file, IioChannel * ch,
+read_channel (const GstIioDevice * dev, const gchar * en_file, GstIioChannel * ch,
     GError ** error)
 {
   const gchar *prefix = dev->is_output ? "out" : "in";
@@ -187,12 +187,12 @@ read_channel (const IioDevice * dev, const gchar * en_file, IioChannel * ch,
   en = read_scan_attr (dev, prefix, ch->id, "en");
   index = read_scan_attr (dev, prefix, ch->id, "index");
   type = read_scan_attr (dev, prefix, ch->id, "type");
-  if (en && index && type && iio_scan_type_parse (type, &ch->type, error)) {
+  if (en && index && type && gst_iio_scan_type_parse (type, &ch->type, error)) {
     ch->index = atoi (index);
     ch->was_enabled = ch->enabled = atoi (en) != 0;
     ok = TRUE;
   } else if (error && !*error) {
-    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_IO,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
         "Cannot read scan element '%s' of %s", ch->id, dev->buffer_dir);
   }
   g_free (en);
@@ -204,7 +204,7 @@ read_channel (const IioDevice * dev, const gchar * en_file, IioChannel * ch,
 }
 
 static gboolean
-read_channels (IioDevice * dev, GError ** error)
+read_channels (GstIioDevice * dev, GError ** error)
 {
   gchar *prefix = g_strdup (dev->is_output ? "out_" : "in_");
   GDir *d = g_dir_open (dev->buffer_dir, 0, NULL);
@@ -212,7 +212,7 @@ read_channels (IioDevice * dev, GError ** error)
   gboolean ok = TRUE;
 
   while (d && ok && (entry = g_dir_read_name (d))) {
-    IioChannel ch = { 0, };
+    GstIioChannel ch = { 0, };
 
     if (!g_str_has_prefix (entry, prefix) || !g_str_has_suffix (entry, "_en"))
       continue;
@@ -225,7 +225,7 @@ read_channels (IioDevice * dev, GError ** error)
   g_free (prefix);
   g_array_sort (dev->channels, compare_channels);
   if (ok && dev->channels->len == 0) {
-    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
         "IIO device %s has no scan elements in %s: it cannot stream",
         dev->name, dev->buffer_dir);
     ok = FALSE;
@@ -236,7 +236,7 @@ read_channels (IioDevice * dev, GError ** error)
 /* --- opening and closing -------------------------------------------------- */
 
 static gboolean
-open_buffer_dir (IioDevice * dev, GError ** error)
+open_buffer_dir (GstIioDevice * dev, GError ** error)
 {
   gchar *dir = g_strdup_printf ("buffer%u", dev->buffer_index);
   gchar *direction;
@@ -244,32 +244,32 @@ open_buffer_dir (IioDevice * dev, GError ** error)
   dev->buffer_dir = g_build_filename (dev->sysfs_dir, dir, NULL);
   g_free (dir);
   if (!g_file_test (dev->buffer_dir, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
         "IIO device %s has no buffer %u: use buffer=0, or a buffer listed "
         "in %s", dev->name, dev->buffer_index, dev->sysfs_dir);
     return FALSE;
   }
-  direction = iio_device_read_attr (dev, "direction", NULL);
+  direction = gst_iio_device_read_attr (dev, "direction", NULL);
   dev->is_output = g_strcmp0 (direction, "out") == 0;
   g_free (direction);
   return TRUE;
 }
 
 /**
- * iio_device_open:
+ * gst_iio_device_open:
  * @spec: the device's name, label, "iio:deviceN" or "/dev/iio:deviceN"
  * @buffer_index: which of its buffers
  * @error: what went wrong, with the devices present when not found
  *
  * Finds the device and reads its buffer's scan elements. Opens no file
- * descriptor yet (see iio_device_open_buffer()).
+ * descriptor yet (see gst_iio_device_open_buffer()).
  *
  * Returns: (transfer full): the device, or %NULL
  */
-IioDevice *
-iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
+GstIioDevice *
+gst_iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
 {
-  IioDevice *dev;
+  GstIioDevice *dev;
   gchar *dir_name, *path;
 
   g_return_val_if_fail (spec != NULL, NULL);
@@ -278,7 +278,7 @@ iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
   if (!dir_name)
     return NULL;
 
-  dev = g_new0 (IioDevice, 1);
+  dev = g_new0 (GstIioDevice, 1);
   dev->dev_fd = dev->buffer_fd = -1;
   dev->sysfs_dir = g_build_filename (IIO_SYSFS, dir_name, NULL);
   dev->node = g_build_filename ("/dev", dir_name, NULL);
@@ -289,30 +289,30 @@ iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
   if (!dev->name)
     dev->name = g_strdup (spec);
   dev->buffer_index = buffer_index;
-  dev->channels = g_array_new (FALSE, TRUE, sizeof (IioChannel));
+  dev->channels = g_array_new (FALSE, TRUE, sizeof (GstIioChannel));
   dev->saved_attrs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   g_array_set_clear_func (dev->channels, clear_channel);
 
   if (!open_buffer_dir (dev, error) || !read_channels (dev, error)) {
-    iio_device_close (dev);
+    gst_iio_device_close (dev);
     return NULL;
   }
   return dev;
 }
 
 /**
- * iio_device_close:
+ * gst_iio_device_close:
  * @dev: (transfer full) (nullable): a device
  *
- * Restores the device (iio_device_restore()) and frees it.
+ * Restores the device (gst_iio_device_restore()) and frees it.
  */
 void
-iio_device_close (IioDevice * dev)
+gst_iio_device_close (GstIioDevice * dev)
 {
   if (!dev)
     return;
-  iio_device_restore (dev);
+  gst_iio_device_restore (dev);
   g_free (dev->sysfs_dir);
   g_free (dev->node);
   g_free (dev->name);
@@ -325,13 +325,13 @@ iio_device_close (IioDevice * dev)
 
 /* --- channel selection ---------------------------------------------------- */
 
-static IioChannel *
-find_channel (IioDevice * dev, const gchar * id)
+static GstIioChannel *
+find_channel (GstIioDevice * dev, const gchar * id)
 {
   guint i;
 
   for (i = 0; i < dev->channels->len; i++) {
-    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     if (g_strcmp0 (ch->id, id) == 0)
       return ch;
   }
@@ -339,36 +339,36 @@ find_channel (IioDevice * dev, const gchar * id)
 }
 
 static gchar *
-list_channel_ids (const IioDevice * dev)
+list_channel_ids (const GstIioDevice * dev)
 {
   GString *s = g_string_new (NULL);
   guint i;
 
   for (i = 0; i < dev->channels->len; i++)
     g_string_append_printf (s, "%s%s", i ? "," : "",
-        g_array_index (dev->channels, IioChannel, i).id);
+        g_array_index (dev->channels, GstIioChannel, i).id);
   return g_string_free (s, FALSE);
 }
 
 /**
- * iio_device_select_channels:
+ * gst_iio_device_select_channels:
  * @dev: a device
  * @ids: (nullable): comma-separated channel ids; %NULL or "" for every
  *     channel but the timestamp
  * @error: names the unknown channel and lists the valid ones
  *
  * Chooses the channels the next stream carries (written at
- * iio_device_configure()).
+ * gst_iio_device_configure()).
  */
 gboolean
-iio_device_select_channels (IioDevice * dev, const gchar * ids,
+gst_iio_device_select_channels (GstIioDevice * dev, const gchar * ids,
     GError ** error)
 {
   gchar **wanted = NULL;
   guint i;
 
   for (i = 0; i < dev->channels->len; i++) {
-    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     ch->enabled = (!ids || !*ids) && g_strcmp0 (ch->id, "timestamp") != 0;
   }
   if (!ids || !*ids)
@@ -376,11 +376,11 @@ iio_device_select_channels (IioDevice * dev, const gchar * ids,
 
   wanted = g_strsplit (ids, ",", -1);
   for (i = 0; wanted[i]; i++) {
-    IioChannel *ch = find_channel (dev, g_strstrip (wanted[i]));
+    GstIioChannel *ch = find_channel (dev, g_strstrip (wanted[i]));
 
     if (!ch) {
       gchar *valid = list_channel_ids (dev);
-      g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_CHANNEL,
+      g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_CHANNEL,
           "IIO device %s has no channel '%s'. Valid channels: %s",
           dev->name, wanted[i], valid);
       g_free (valid);
@@ -394,19 +394,19 @@ iio_device_select_channels (IioDevice * dev, const gchar * ids,
 }
 
 /**
- * iio_device_select_first:
+ * gst_iio_device_select_first:
  * @dev: a device
  * @n: how many
  *
  * Enables the first @n channels in scan order, the timestamp left out.
  */
 void
-iio_device_select_first (IioDevice * dev, guint n)
+gst_iio_device_select_first (GstIioDevice * dev, guint n)
 {
   guint i;
 
   for (i = 0; i < dev->channels->len; i++) {
-    IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
 
     ch->enabled = n > 0 && g_strcmp0 (ch->id, "timestamp") != 0;
     n -= ch->enabled;
@@ -414,29 +414,29 @@ iio_device_select_first (IioDevice * dev, guint n)
 }
 
 guint
-iio_device_n_enabled (const IioDevice * dev)
+gst_iio_device_n_enabled (const GstIioDevice * dev)
 {
   guint i, n = 0;
 
   for (i = 0; i < dev->channels->len; i++)
-    n += g_array_index (dev->channels, IioChannel, i).enabled;
+    n += g_array_index (dev->channels, GstIioChannel, i).enabled;
   return n;
 }
 
 /**
- * iio_device_enabled_channel:
+ * gst_iio_device_enabled_channel:
  * @dev: a device
  * @i: position among the enabled channels, in scan order
  *
  * Returns: (transfer none): the channel, or %NULL past the last.
  */
-const IioChannel *
-iio_device_enabled_channel (const IioDevice * dev, guint i)
+const GstIioChannel *
+gst_iio_device_enabled_channel (const GstIioDevice * dev, guint i)
 {
   guint j;
 
   for (j = 0; j < dev->channels->len; j++) {
-    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, j);
+    const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, j);
     if (ch->enabled && i-- == 0)
       return ch;
   }
@@ -444,22 +444,22 @@ iio_device_enabled_channel (const IioDevice * dev, guint i)
 }
 
 /**
- * iio_device_scan_bytes:
+ * gst_iio_device_scan_bytes:
  * @dev: a device
  *
  * Returns: the size of one scan of the enabled channels, as the kernel
  * lays it out.
  */
 guint
-iio_device_scan_bytes (const IioDevice * dev)
+gst_iio_device_scan_bytes (const GstIioDevice * dev)
 {
-  guint n = iio_device_n_enabled (dev), i, bytes;
-  IioScanType *types = g_new (IioScanType, MAX (n, 1));
+  guint n = gst_iio_device_n_enabled (dev), i, bytes;
+  GstIioScanType *types = g_new (GstIioScanType, MAX (n, 1));
   guint *offsets = g_new (guint, MAX (n, 1));
 
   for (i = 0; i < n; i++)
-    types[i] = iio_device_enabled_channel (dev, i)->type;
-  bytes = iio_scan_layout (types, n, offsets);
+    types[i] = gst_iio_device_enabled_channel (dev, i)->type;
+  bytes = gst_iio_scan_layout (types, n, offsets);
   g_free (types);
   g_free (offsets);
   return n ? bytes : 0;
@@ -468,7 +468,7 @@ iio_device_scan_bytes (const IioDevice * dev)
 /* --- attributes ----------------------------------------------------------- */
 
 static gchar *
-attr_path (const IioDevice * dev, const gchar * attr)
+attr_path (const GstIioDevice * dev, const gchar * attr)
 {
   /* "direction", "length", ... are the buffer's; the rest the device's */
   static const gchar *buffer_attrs[] = { "direction", "length", "enable",
@@ -481,7 +481,7 @@ attr_path (const IioDevice * dev, const gchar * attr)
 }
 
 /**
- * iio_device_read_attr:
+ * gst_iio_device_read_attr:
  * @dev: a device
  * @attr: a device attribute, or one of bufferN's
  * @error: (nullable): why it could not be read
@@ -489,14 +489,14 @@ attr_path (const IioDevice * dev, const gchar * attr)
  * Returns: (transfer full): the value without its trailing newline, or %NULL
  */
 gchar *
-iio_device_read_attr (const IioDevice * dev, const gchar * attr,
+gst_iio_device_read_attr (const GstIioDevice * dev, const gchar * attr,
     GError ** error)
 {
   gchar *path = attr_path (dev, attr);
   gchar *value = read_trimmed (path);
 
   if (!value)
-    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NOT_FOUND,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
         "IIO device %s has no readable attribute '%s' (%s)", dev->name, attr,
         path);
   g_free (path);
@@ -521,14 +521,14 @@ write_hint (gint err)
 }
 
 /**
- * iio_device_write_attr:
+ * gst_iio_device_write_attr:
  * @dev: a device
  * @attr: a device attribute, or one of bufferN's
  * @value: the text to write
  * @error: (nullable): why it was refused, and what to do
  */
 gboolean
-iio_device_write_attr (const IioDevice * dev, const gchar * attr,
+gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error)
 {
   gchar *path = attr_path (dev, attr);
@@ -540,7 +540,7 @@ iio_device_write_attr (const IioDevice * dev, const gchar * attr,
   if (fd >= 0)
     close (fd);
   if (err)
-    g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+    g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
         "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
         dev->name, g_strerror (err), write_hint (err));
   g_free (path);
@@ -548,31 +548,31 @@ iio_device_write_attr (const IioDevice * dev, const gchar * attr,
 }
 
 /**
- * iio_device_change_attr:
+ * gst_iio_device_change_attr:
  * @dev: a device
  * @attr: a device attribute
  * @value: the text to write
  * @error: (nullable): why it was refused, and what to do
  *
- * Writes @attr like iio_device_write_attr(), remembering its first value so
- * that iio_device_restore() can put it back.
+ * Writes @attr like gst_iio_device_write_attr(), remembering its first value so
+ * that gst_iio_device_restore() can put it back.
  */
 gboolean
-iio_device_change_attr (IioDevice * dev, const gchar * attr,
+gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error)
 {
   if (!g_hash_table_contains (dev->saved_attrs, attr)) {
-    gchar *old = iio_device_read_attr (dev, attr, NULL);
+    gchar *old = gst_iio_device_read_attr (dev, attr, NULL);
     if (old)
       g_hash_table_insert (dev->saved_attrs, g_strdup (attr), old);
   }
-  return iio_device_write_attr (dev, attr, value, error);
+  return gst_iio_device_write_attr (dev, attr, value, error);
 }
 
 gboolean
-iio_device_get_sampling_frequency (const IioDevice * dev, guint * rate)
+gst_iio_device_get_sampling_frequency (const GstIioDevice * dev, guint * rate)
 {
-  gchar *value = iio_device_read_attr (dev, "sampling_frequency", NULL);
+  gchar *value = gst_iio_device_read_attr (dev, "sampling_frequency", NULL);
   gdouble hz = value ? g_ascii_strtod (value, NULL) : 0;
 
   g_free (value);
@@ -585,48 +585,48 @@ iio_device_get_sampling_frequency (const IioDevice * dev, guint * rate)
 /* --- streaming set-up ----------------------------------------------------- */
 
 static gboolean
-write_channel_enable (const IioDevice * dev, const IioChannel * ch,
+write_channel_enable (const GstIioDevice * dev, const GstIioChannel * ch,
     gboolean enable, GError ** error)
 {
   /* attr_path() resolves "bufferN/..." against the device directory */
   gchar *attr = g_strdup_printf ("buffer%u/%s_%s_en", dev->buffer_index,
       dev->is_output ? "out" : "in", ch->id);
-  gboolean ok = iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
+  gboolean ok = gst_iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
 
   g_free (attr);
   return ok;
 }
 
 /**
- * iio_device_configure:
+ * gst_iio_device_configure:
  * @dev: a device whose buffer fd is open
  * @length_scans: the kernel buffer's length, in scans
  * @error: (nullable): why the device refused
  *
  * Disables the buffer, writes the channel enables and the buffer length
- * (and watermark). iio_device_restore() puts back what was found.
+ * (and watermark). gst_iio_device_restore() puts back what was found.
  */
 gboolean
-iio_device_configure (IioDevice * dev, guint length_scans, GError ** error)
+gst_iio_device_configure (GstIioDevice * dev, guint length_scans, GError ** error)
 {
   gchar value[16];
   guint i;
 
-  if (!iio_device_set_enabled (dev, FALSE, error))
+  if (!gst_iio_device_set_enabled (dev, FALSE, error))
     return FALSE;
   for (i = 0; i < dev->channels->len; i++) {
-    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     if (!write_channel_enable (dev, ch, ch->enabled, error))
       return FALSE;
   }
   if (!dev->saved_length)
-    dev->saved_length = iio_device_read_attr (dev, "length", NULL);
+    dev->saved_length = gst_iio_device_read_attr (dev, "length", NULL);
   g_snprintf (value, sizeof value, "%u", length_scans);
-  return iio_device_write_attr (dev, "length", value, error);
+  return gst_iio_device_write_attr (dev, "length", value, error);
 }
 
 /**
- * iio_device_open_buffer:
+ * gst_iio_device_open_buffer:
  * @dev: a device
  * @error: (nullable): BUSY when another process holds the device
  *
@@ -634,7 +634,7 @@ iio_device_configure (IioDevice * dev, guint length_scans, GError ** error)
  * ioctls, read() and write() go to).
  */
 gboolean
-iio_device_open_buffer (IioDevice * dev, GError ** error)
+gst_iio_device_open_buffer (GstIioDevice * dev, GError ** error)
 {
   gint fd, err;
 
@@ -650,7 +650,7 @@ iio_device_open_buffer (IioDevice * dev, GError ** error)
   /* ERRORS */
 open_failed:
   err = errno;
-  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
       "Cannot open %s (IIO device %s): %s; %s", dev->node, dev->name,
       g_strerror (err), err == EBUSY ?
       "another process has the device open: stop it first" :
@@ -658,7 +658,7 @@ open_failed:
   return FALSE;
 get_fd_failed:
   err = errno;
-  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
       "Cannot get buffer %u of IIO device %s: %s%s", dev->buffer_index,
       dev->name, g_strerror (err), err == EBUSY ?
       "; another process holds that buffer: stop it first" : "");
@@ -668,38 +668,38 @@ get_fd_failed:
 }
 
 gboolean
-iio_device_set_enabled (IioDevice * dev, gboolean enable, GError ** error)
+gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable, GError ** error)
 {
-  return iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
+  return gst_iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
 }
 
 static void
-restore_attrs (IioDevice * dev)
+restore_attrs (GstIioDevice * dev)
 {
   GHashTableIter iter;
   gpointer attr, value;
 
   g_hash_table_iter_init (&iter, dev->saved_attrs);
   while (g_hash_table_iter_next (&iter, &attr, &value))
-    iio_device_write_attr (dev, attr, value, NULL);
+    gst_iio_device_write_attr (dev, attr, value, NULL);
   g_hash_table_remove_all (dev->saved_attrs);
 }
 
 /**
- * iio_device_restore:
+ * gst_iio_device_restore:
  * @dev: a device
  *
  * Leaves the device as found: buffer disabled, channel enables, length and
- * attributes changed with iio_device_change_attr() restored, file
+ * attributes changed with gst_iio_device_change_attr() restored, file
  * descriptors closed. Safe to call more than once.
  */
 void
-iio_device_restore (IioDevice * dev)
+gst_iio_device_restore (GstIioDevice * dev)
 {
   guint i;
 
   if (dev->buffer_fd >= 0 || dev->saved_length)
-    iio_device_set_enabled (dev, FALSE, NULL);
+    gst_iio_device_set_enabled (dev, FALSE, NULL);
   if (dev->buffer_fd >= 0)
     close (dev->buffer_fd);
   if (dev->dev_fd >= 0)
@@ -709,9 +709,9 @@ iio_device_restore (IioDevice * dev)
   if (!dev->saved_length)
     return;
   for (i = 0; i < dev->channels->len; i++) {
-    const IioChannel *ch = &g_array_index (dev->channels, IioChannel, i);
+    const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     write_channel_enable (dev, ch, ch->was_enabled, NULL);
   }
-  iio_device_write_attr (dev, "length", dev->saved_length, NULL);
+  gst_iio_device_write_attr (dev, "length", dev->saved_length, NULL);
   g_clear_pointer (&dev->saved_length, g_free);
 }

@@ -13,31 +13,31 @@
 
 G_BEGIN_DECLS
 
-#define IIO_DEVICE_ERROR (iio_device_error_quark ())
-GQuark iio_device_error_quark (void);
+#define GST_IIO_DEVICE_ERROR (gst_iio_device_error_quark ())
+GQuark gst_iio_device_error_quark (void);
 
 typedef enum
 {
-  IIO_DEVICE_ERROR_NOT_FOUND,   /* no such device or buffer */
-  IIO_DEVICE_ERROR_NO_CHANNEL,  /* unknown channel id */
-  IIO_DEVICE_ERROR_BUSY,        /* another process holds the buffer */
-  IIO_DEVICE_ERROR_PERMISSION,  /* no access to sysfs or the device node */
-  IIO_DEVICE_ERROR_NO_DMABUF,   /* the buffer cannot take DMABUFs */
-  IIO_DEVICE_ERROR_INVALID,     /* a value the device refuses */
-  IIO_DEVICE_ERROR_IO,          /* anything else, with errno's text */
-} IioDeviceError;
+  GST_IIO_DEVICE_ERROR_NOT_FOUND,   /* no such device or buffer */
+  GST_IIO_DEVICE_ERROR_NO_CHANNEL,  /* unknown channel id */
+  GST_IIO_DEVICE_ERROR_BUSY,        /* another process holds the buffer */
+  GST_IIO_DEVICE_ERROR_PERMISSION,  /* no access to sysfs or the device node */
+  GST_IIO_DEVICE_ERROR_NO_DMABUF,   /* the buffer cannot take DMABUFs */
+  GST_IIO_DEVICE_ERROR_INVALID,     /* a value the device refuses */
+  GST_IIO_DEVICE_ERROR_IO,          /* anything else, with errno's text */
+} GstIioDeviceError;
 
-gint iio_device_error_code_for_errno (gint err);
+gint gst_iio_device_error_code_for_errno (gint err);
 
 /* One scan element of the buffer. */
 typedef struct
 {
   gchar *id;                    /* "voltage0", "timestamp", ... */
   guint index;                  /* position in the scan */
-  IioScanType type;
+  GstIioScanType type;
   gboolean enabled;             /* wanted for the next stream */
   gboolean was_enabled;         /* as found at open, restored at close */
-} IioChannel;
+} GstIioChannel;
 
 typedef struct
 {
@@ -47,41 +47,41 @@ typedef struct
   guint buffer_index;
   gchar *buffer_dir;            /* <sysfs_dir>/bufferN */
   gboolean is_output;
-  GArray *channels;             /* IioChannel, sorted by index */
+  GArray *channels;             /* GstIioChannel, sorted by index */
 
   gint dev_fd;
   gint buffer_fd;
   gchar *saved_length;          /* bufferN/length as found */
   GHashTable *saved_attrs;      /* attribute -> value as found */
-} IioDevice;
+} GstIioDevice;
 
-IioDevice *iio_device_open (const gchar * spec, guint buffer_index,
+GstIioDevice *gst_iio_device_open (const gchar * spec, guint buffer_index,
     GError ** error);
-void iio_device_close (IioDevice * dev);
-gchar *iio_device_list_present (void);
+void gst_iio_device_close (GstIioDevice * dev);
+gchar *gst_iio_device_list_present (void);
 
-gboolean iio_device_select_channels (IioDevice * dev, const gchar * ids,
+gboolean gst_iio_device_select_channels (GstIioDevice * dev, const gchar * ids,
     GError ** error);
-void iio_device_select_first (IioDevice * dev, guint n);
-guint iio_device_n_enabled (const IioDevice * dev);
-const IioChannel *iio_device_enabled_channel (const IioDevice * dev, guint i);
-guint iio_device_scan_bytes (const IioDevice * dev);
+void gst_iio_device_select_first (GstIioDevice * dev, guint n);
+guint gst_iio_device_n_enabled (const GstIioDevice * dev);
+const GstIioChannel *gst_iio_device_enabled_channel (const GstIioDevice * dev, guint i);
+guint gst_iio_device_scan_bytes (const GstIioDevice * dev);
 
-gchar *iio_device_read_attr (const IioDevice * dev, const gchar * attr,
+gchar *gst_iio_device_read_attr (const GstIioDevice * dev, const gchar * attr,
     GError ** error);
-gboolean iio_device_write_attr (const IioDevice * dev, const gchar * attr,
+gboolean gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error);
-gboolean iio_device_change_attr (IioDevice * dev, const gchar * attr,
+gboolean gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error);
-gboolean iio_device_get_sampling_frequency (const IioDevice * dev,
+gboolean gst_iio_device_get_sampling_frequency (const GstIioDevice * dev,
     guint * rate);
 
-gboolean iio_device_configure (IioDevice * dev, guint length_scans,
+gboolean gst_iio_device_configure (GstIioDevice * dev, guint length_scans,
     GError ** error);
-gboolean iio_device_open_buffer (IioDevice * dev, GError ** error);
-gboolean iio_device_set_enabled (IioDevice * dev, gboolean enable,
+gboolean gst_iio_device_open_buffer (GstIioDevice * dev, GError ** error);
+gboolean gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
     GError ** error);
-void iio_device_restore (IioDevice * dev);
+void gst_iio_device_restore (GstIioDevice * dev);
 
 G_END_DECLS
 

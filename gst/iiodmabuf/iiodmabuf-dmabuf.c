@@ -45,7 +45,7 @@ alloc_from_udmabuf (gsize size)
   gint ufd, mfd, fd = -1, err = 0;
 
   req.size = (size + page - 1) / page * page;
-  ufd = open (IIO_DMABUF_UDMABUF, O_RDWR | O_CLOEXEC);
+  ufd = open (GST_IIO_DMABUF_UDMABUF, O_RDWR | O_CLOEXEC);
   if (ufd < 0)
     return -1;
   mfd = memfd_create ("iiodmabuf", MFD_ALLOW_SEALING | MFD_CLOEXEC);
@@ -63,7 +63,7 @@ alloc_from_udmabuf (gsize size)
 }
 
 /**
- * iio_dmabuf_alloc:
+ * gst_iio_dmabuf_alloc:
  * @heap: a DMA heap node, e.g. "/dev/dma_heap/system"
  * @size: bytes
  * @origin: (out): where the DMABUF came from
@@ -76,13 +76,13 @@ alloc_from_udmabuf (gsize size)
  * Returns: the DMABUF's fd, or -1
  */
 gint
-iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
+gst_iio_dmabuf_alloc (const gchar * heap, gsize size, GstIioDmabufOrigin * origin,
     gchar ** heap_problem, GError ** error)
 {
   gint fd = alloc_from_heap (heap, size), heap_errno = errno, udmabuf_errno;
   gchar *problem;
 
-  *origin = IIO_DMABUF_ORIGIN_HEAP;
+  *origin = GST_IIO_DMABUF_ORIGIN_HEAP;
   if (fd >= 0)
     return fd;
 
@@ -94,17 +94,17 @@ iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
   fd = alloc_from_udmabuf (size);
   udmabuf_errno = errno;
   if (fd >= 0) {
-    *origin = IIO_DMABUF_ORIGIN_UDMABUF;
+    *origin = GST_IIO_DMABUF_ORIGIN_UDMABUF;
     if (heap_problem)
       *heap_problem = problem;
     else
       g_free (problem);
     return fd;
   }
-  g_set_error (error, IIO_DEVICE_ERROR,
-      heap_errno == EACCES ? IIO_DEVICE_ERROR_PERMISSION : IIO_DEVICE_ERROR_IO,
+  g_set_error (error, GST_IIO_DEVICE_ERROR,
+      heap_errno == EACCES ? GST_IIO_DEVICE_ERROR_PERMISSION : GST_IIO_DEVICE_ERROR_IO,
       "No DMABUF of %" G_GSIZE_FORMAT " bytes: %s; and %s: %s. %s", size,
-      problem, IIO_DMABUF_UDMABUF, g_strerror (udmabuf_errno),
+      problem, GST_IIO_DMABUF_UDMABUF, g_strerror (udmabuf_errno),
       heap_errno == ENOMEM || udmabuf_errno == ENOMEM
       || heap_errno == EINVAL ? "Use smaller blocks (samples-per-block)." :
       "Set dma-heap to an accessible heap.");
@@ -113,7 +113,7 @@ iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
 }
 
 /**
- * iio_block_attach:
+ * gst_iio_block_attach:
  * @buffer_fd: an IIO buffer fd
  * @dmabuf_fd: a DMABUF
  * @error: NO_DMABUF when the buffer cannot take DMABUFs
@@ -122,7 +122,7 @@ iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
  * drops blocks queued to a disabled buffer.
  */
 gboolean
-iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
+gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
 {
   gint err;
 
@@ -130,12 +130,12 @@ iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
     return TRUE;
   err = errno;
   if (err == EPERM || err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)
-    g_set_error (error, IIO_DEVICE_ERROR, IIO_DEVICE_ERROR_NO_DMABUF,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF,
         "The IIO buffer does not take DMABUFs (%s): that needs Linux >= 6.11 "
         "and a driver on the IIO DMA buffer core", g_strerror (err));
   else
-    g_set_error (error, IIO_DEVICE_ERROR, err == EBUSY ?
-        IIO_DEVICE_ERROR_BUSY : IIO_DEVICE_ERROR_IO,
+    g_set_error (error, GST_IIO_DEVICE_ERROR, err == EBUSY ?
+        GST_IIO_DEVICE_ERROR_BUSY : GST_IIO_DEVICE_ERROR_IO,
         "Cannot attach a DMABUF to the IIO buffer: %s%s", g_strerror (err),
         err == EBUSY ? " (the buffer is enabled in read()/write() mode: "
         "disable it first)" : "");
@@ -143,7 +143,7 @@ iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
 }
 
 void
-iio_block_detach (gint buffer_fd, gint dmabuf_fd)
+gst_iio_block_detach (gint buffer_fd, gint dmabuf_fd)
 {
   ioctl (buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &dmabuf_fd);
 }
@@ -161,18 +161,18 @@ export_fence (gint dmabuf_fd)
 }
 
 /**
- * iio_block_enqueue:
+ * gst_iio_block_enqueue:
  * @buffer_fd: an IIO buffer fd
  * @dmabuf_fd: an attached DMABUF
  * @bytes: how many of its bytes to transfer
  * @cyclic: repeat it until the buffer is disabled (output buffers only)
  * @error: (nullable): why the kernel refused
  *
- * Returns: a sync_file fd for the block's fence (see iio_fence_state()),
+ * Returns: a sync_file fd for the block's fence (see gst_iio_fence_state()),
  * or -1
  */
 gint
-iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
+gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
     gboolean cyclic, GError ** error)
 {
   struct iio_dmabuf req = {
@@ -192,22 +192,22 @@ iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
   /* ERRORS */
 failed:
   err = errno;
-  g_set_error (error, IIO_DEVICE_ERROR, iio_device_error_code_for_errno (err),
+  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
       "Cannot enqueue a block of %" G_GSIZE_FORMAT " bytes: %s", bytes,
       g_strerror (err));
   return -1;
 }
 
 /**
- * iio_fence_state:
- * @sync_fd: a sync_file from iio_block_enqueue()
+ * gst_iio_fence_state:
+ * @sync_fd: a sync_file from gst_iio_block_enqueue()
  * @error_code: (out) (optional): the negative errno of a failed block
  *
  * A fence already signalled when exported is a stub: the block never reached
  * the hardware (its submit failed), even though the enqueue succeeded.
  */
-IioFenceState
-iio_fence_state (gint sync_fd, gint * error_code)
+GstIioFenceState
+gst_iio_fence_state (gint sync_fd, gint * error_code)
 {
   struct sync_file_info info;
 
@@ -215,11 +215,11 @@ iio_fence_state (gint sync_fd, gint * error_code)
   if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0) {
     if (error_code)
       *error_code = -errno;
-    return IIO_FENCE_FAILED;
+    return GST_IIO_FENCE_FAILED;
   }
   if (error_code)
     *error_code = info.status < 0 ? info.status : 0;
   if (info.status == 0)
-    return IIO_FENCE_PENDING;
-  return info.status > 0 ? IIO_FENCE_DONE : IIO_FENCE_FAILED;
+    return GST_IIO_FENCE_PENDING;
+  return info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
 }

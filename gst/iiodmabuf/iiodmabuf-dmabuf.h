@@ -11,31 +11,31 @@
 
 G_BEGIN_DECLS
 
-#define IIO_DMABUF_DEFAULT_HEAP "/dev/dma_heap/system"
-#define IIO_DMABUF_UDMABUF "/dev/udmabuf"
+#define GST_IIO_DMABUF_DEFAULT_HEAP "/dev/dma_heap/system"
+#define GST_IIO_DMABUF_UDMABUF "/dev/udmabuf"
 
 typedef enum
 {
-  IIO_DMABUF_ORIGIN_HEAP,
-  IIO_DMABUF_ORIGIN_UDMABUF,
-} IioDmabufOrigin;
+  GST_IIO_DMABUF_ORIGIN_HEAP,
+  GST_IIO_DMABUF_ORIGIN_UDMABUF,
+} GstIioDmabufOrigin;
 
 typedef enum
 {
-  IIO_FENCE_PENDING,
-  IIO_FENCE_DONE,
-  IIO_FENCE_FAILED,
-} IioFenceState;
+  GST_IIO_FENCE_PENDING,
+  GST_IIO_FENCE_DONE,
+  GST_IIO_FENCE_FAILED,
+} GstIioFenceState;
 
-gint iio_dmabuf_alloc (const gchar * heap, gsize size, IioDmabufOrigin * origin,
+gint gst_iio_dmabuf_alloc (const gchar * heap, gsize size, GstIioDmabufOrigin * origin,
     gchar ** heap_problem, GError ** error);
 
-gboolean iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error);
-void iio_block_detach (gint buffer_fd, gint dmabuf_fd);
-gint iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
+gboolean gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error);
+void gst_iio_block_detach (gint buffer_fd, gint dmabuf_fd);
+gint gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
     gboolean cyclic, GError ** error);
 
-IioFenceState iio_fence_state (gint sync_fd, gint * error_code);
+GstIioFenceState gst_iio_fence_state (gint sync_fd, gint * error_code);
 
 G_END_DECLS
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (iio-scan-error-quark, iio_scan_error);
+G_DEFINE_QUARK (gst-iio-scan-error-quark, gst_iio_scan_error);
 
 /* Reads an unsigned decimal at *p and advances past it. */
 static gboolean
@@ -42,7 +42,7 @@ expect (const gchar ** p, const gchar * token)
 }
 
 static gboolean
-parse_syntax (const gchar * str, IioScanType * t)
+parse_syntax (const gchar * str, GstIioScanType * t)
 {
   const gchar *p = str;
 
@@ -72,7 +72,7 @@ parse_syntax (const gchar * str, IioScanType * t)
 }
 
 static gboolean
-check_range (const IioScanType * t)
+check_range (const GstIioScanType * t)
 {
   return (t->storagebits == 8 || t->storagebits == 16
       || t->storagebits == 32 || t->storagebits == 64)
@@ -81,7 +81,7 @@ check_range (const IioScanType * t)
 }
 
 /**
- * iio_scan_type_parse:
+ * gst_iio_scan_type_parse:
  * @str: a scan element type as read from sysfs, e.g. "le:s12/16>>4"
  * @type: (out): the parsed type
  * @error: syntax or range errors, naming the offending string
@@ -89,19 +89,19 @@ check_range (const IioScanType * t)
  * Returns: %TRUE if @str is a complete, consistent scan element type.
  */
 gboolean
-iio_scan_type_parse (const gchar * str, IioScanType * type, GError ** error)
+gst_iio_scan_type_parse (const gchar * str, GstIioScanType * type, GError ** error)
 {
-  IioScanType t = { 0, };
+  GstIioScanType t = { 0, };
 
   g_return_val_if_fail (str != NULL && type != NULL, FALSE);
 
   if (!parse_syntax (str, &t)) {
-    g_set_error (error, IIO_SCAN_ERROR, IIO_SCAN_ERROR_SYNTAX,
+    g_set_error (error, GST_IIO_SCAN_ERROR, GST_IIO_SCAN_ERROR_SYNTAX,
         "'%s' is not an IIO scan type (expected e.g. 'le:s12/16>>4')", str);
     return FALSE;
   }
   if (!check_range (&t)) {
-    g_set_error (error, IIO_SCAN_ERROR, IIO_SCAN_ERROR_RANGE,
+    g_set_error (error, GST_IIO_SCAN_ERROR, GST_IIO_SCAN_ERROR_RANGE,
         "scan type '%s' is inconsistent: storage must be 8, 16, 32 or 64 "
         "bits and hold the shifted value", str);
     return FALSE;
@@ -111,13 +111,13 @@ iio_scan_type_parse (const gchar * str, IioScanType * type, GError ** error)
 }
 
 /**
- * iio_scan_type_to_string:
+ * gst_iio_scan_type_to_string:
  * @type: a scan type
  *
  * Returns: (transfer full): @type in the kernel's notation.
  */
 gchar *
-iio_scan_type_to_string (const IioScanType * type)
+gst_iio_scan_type_to_string (const GstIioScanType * type)
 {
   gchar repeat[16] = "";
 
@@ -129,26 +129,26 @@ iio_scan_type_to_string (const IioScanType * type)
 }
 
 /**
- * iio_scan_type_element_bytes:
+ * gst_iio_scan_type_element_bytes:
  * @type: a scan type
  *
  * Returns: the bytes one element occupies in a scan (all its repeats).
  */
 guint
-iio_scan_type_element_bytes (const IioScanType * type)
+gst_iio_scan_type_element_bytes (const GstIioScanType * type)
 {
   return type->storagebits / 8 * type->repeat;
 }
 
 /**
- * iio_scan_type_decode:
+ * gst_iio_scan_type_decode:
  * @type: a scan type
  * @data: the first byte of a value stored as @type
  *
  * Returns: the value, shifted down, masked and sign-extended.
  */
 gint64
-iio_scan_type_decode (const IioScanType * type, const guint8 * data)
+gst_iio_scan_type_decode (const GstIioScanType * type, const guint8 * data)
 {
   guint bytes = type->storagebits / 8, i;
   guint64 raw = 0, mask;
@@ -174,7 +174,7 @@ kernel_align (guint x, guint a)
 }
 
 /**
- * iio_scan_layout:
+ * gst_iio_scan_layout:
  * @types: the enabled channels' types, in scan index order
  * @n_types: number of @types
  * @offsets: (out) (array length=n_types): each element's byte offset
@@ -185,12 +185,12 @@ kernel_align (guint x, guint a)
  * Returns: the scan size in bytes.
  */
 guint
-iio_scan_layout (const IioScanType * types, guint n_types, guint * offsets)
+gst_iio_scan_layout (const GstIioScanType * types, guint n_types, guint * offsets)
 {
   guint bytes = 0, largest = 1, i;
 
   for (i = 0; i < n_types; i++) {
-    guint len = iio_scan_type_element_bytes (&types[i]);
+    guint len = gst_iio_scan_type_element_bytes (&types[i]);
 
     bytes = kernel_align (bytes, len);
     offsets[i] = bytes;

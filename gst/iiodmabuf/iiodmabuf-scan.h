@@ -10,14 +10,14 @@
 
 G_BEGIN_DECLS
 
-#define IIO_SCAN_ERROR (iio_scan_error_quark ())
-GQuark iio_scan_error_quark (void);
+#define GST_IIO_SCAN_ERROR (gst_iio_scan_error_quark ())
+GQuark gst_iio_scan_error_quark (void);
 
 typedef enum
 {
-  IIO_SCAN_ERROR_SYNTAX,
-  IIO_SCAN_ERROR_RANGE,
-} IioScanError;
+  GST_IIO_SCAN_ERROR_SYNTAX,
+  GST_IIO_SCAN_ERROR_RANGE,
+} GstIioScanError;
 
 /* One channel's sample format, as in scan_elements/<channel>_type. */
 typedef struct
@@ -28,15 +28,15 @@ typedef struct
   guint storagebits;            /* bits one value occupies: 8, 16, 32 or 64 */
   guint shift;                  /* value = (stored >> shift) & mask(realbits) */
   guint repeat;                 /* values per element; 1 without "X<n>" */
-} IioScanType;
+} GstIioScanType;
 
-gboolean iio_scan_type_parse (const gchar * str, IioScanType * type,
+gboolean gst_iio_scan_type_parse (const gchar * str, GstIioScanType * type,
     GError ** error);
-gchar *iio_scan_type_to_string (const IioScanType * type);
-guint iio_scan_type_element_bytes (const IioScanType * type);
-gint64 iio_scan_type_decode (const IioScanType * type, const guint8 * data);
+gchar *gst_iio_scan_type_to_string (const GstIioScanType * type);
+guint gst_iio_scan_type_element_bytes (const GstIioScanType * type);
+gint64 gst_iio_scan_type_decode (const GstIioScanType * type, const guint8 * data);
 
-guint iio_scan_layout (const IioScanType * types, guint n_types,
+guint gst_iio_scan_layout (const GstIioScanType * types, guint n_types,
     guint * offsets);
 
 G_END_DECLS

@@ -5,24 +5,24 @@
 #include "gstiiodmabufcaps.h"
 
 /* Builds n channels "voltage0".. of type @type; frees with free_channels. */
-static const IioChannel **
+static const GstIioChannel **
 make_channels (guint n, const gchar * type)
 {
-  const IioChannel **chs = g_new0 (const IioChannel *, n);
+  const GstIioChannel **chs = g_new0 (const GstIioChannel *, n);
   guint i;
 
   for (i = 0; i < n; i++) {
-    IioChannel *ch = g_new0 (IioChannel, 1);
+    GstIioChannel *ch = g_new0 (GstIioChannel, 1);
     ch->id = g_strdup_printf ("voltage%u", i);
     ch->index = i;
-    fail_unless (iio_scan_type_parse (type, &ch->type, NULL));
+    fail_unless (gst_iio_scan_type_parse (type, &ch->type, NULL));
     chs[i] = ch;
   }
   return chs;
 }
 
 static void
-free_channels (const IioChannel ** chs, guint n)
+free_channels (const GstIioChannel ** chs, guint n)
 {
   guint i;
 
@@ -34,7 +34,7 @@ free_channels (const IioChannel ** chs, guint n)
 }
 
 static void
-assert_caps (const IioChannel ** chs, guint n, guint rate, const gchar * want)
+assert_caps (const GstIioChannel ** chs, guint n, guint rate, const gchar * want)
 {
   GstCaps *caps = gst_iio_dmabuf_caps_for_channels (chs, n, rate);
   GstCaps *expected = gst_caps_from_string (want);
@@ -60,7 +60,7 @@ GST_START_TEST (test_audio_formats)
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
-    const IioChannel **chs = make_channels (2, cases[i].type);
+    const GstIioChannel **chs = make_channels (2, cases[i].type);
     gchar *want = g_strdup_printf ("audio/x-raw, format=%s, "
         "layout=interleaved, rate=48000, channels=2, channel-mask=(bitmask)0",
         cases[i].format);
@@ -75,7 +75,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_shifted_is_iio)
 {
-  const IioChannel **chs = make_channels (3, "le:s12/16>>4");
+  const GstIioChannel **chs = make_channels (3, "le:s12/16>>4");
 
   assert_caps (chs, 3, 1000000, "application/x-iio, channels=3, "
       "scan-bytes=6, channel-ids=\"voltage0,voltage1,voltage2\", "
@@ -88,12 +88,12 @@ GST_END_TEST;
 
 GST_START_TEST (test_timestamp_and_mixed_are_iio)
 {
-  const IioChannel **chs = make_channels (2, "le:s16/16>>0");
-  IioChannel *ts = (IioChannel *) chs[1];
+  const GstIioChannel **chs = make_channels (2, "le:s16/16>>0");
+  GstIioChannel *ts = (GstIioChannel *) chs[1];
 
   g_free (ts->id);
   ts->id = g_strdup ("timestamp");
-  fail_unless (iio_scan_type_parse ("le:s64/64>>0", &ts->type, NULL));
+  fail_unless (gst_iio_scan_type_parse ("le:s64/64>>0", &ts->type, NULL));
   assert_caps (chs, 2, 48000, "application/x-iio, channels=2, scan-bytes=16, "
       "channel-ids=\"voltage0,timestamp\", "
       "channel-types=\"le:s16/16>>0,le:s64/64>>0\", "
@@ -102,7 +102,7 @@ GST_START_TEST (test_timestamp_and_mixed_are_iio)
   /* mixed widths without a timestamp: still not audio */
   g_free (ts->id);
   ts->id = g_strdup ("voltage1");
-  fail_unless (iio_scan_type_parse ("le:s32/32>>0", &ts->type, NULL));
+  fail_unless (gst_iio_scan_type_parse ("le:s32/32>>0", &ts->type, NULL));
   assert_caps (chs, 2, 8000, "application/x-iio, channels=2, scan-bytes=8, "
       "channel-ids=\"voltage0,voltage1\", "
       "channel-types=\"le:s16/16>>0,le:s32/32>>0\", "
@@ -114,7 +114,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_unknown_rate_is_iio)
 {
-  const IioChannel **chs = make_channels (1, "le:s16/16>>0");
+  const GstIioChannel **chs = make_channels (1, "le:s16/16>>0");
 
   /* audio needs a rate: a device without sampling_frequency is not audio */
   assert_caps (chs, 1, 0, "application/x-iio, channels=1, scan-bytes=2, "
@@ -128,8 +128,8 @@ GST_END_TEST;
 GST_START_TEST (test_template_accepts_outputs)
 {
   GstCaps *tmpl = gst_iio_dmabuf_caps_template ();
-  const IioChannel **a = make_channels (4, "le:s16/16>>0");
-  const IioChannel **b = make_channels (3, "le:s12/16>>4");
+  const GstIioChannel **a = make_channels (4, "le:s16/16>>0");
+  const GstIioChannel **b = make_channels (3, "le:s12/16>>4");
   GstCaps *ca = gst_iio_dmabuf_caps_for_channels (a, 4, 48000);
   GstCaps *cb = gst_iio_dmabuf_caps_for_channels (b, 3, 48000);
   guint rate = 0;
@@ -191,7 +191,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_caps_set_rates)
 {
-  const IioChannel **chs = make_channels (2, "le:s16/16>>0");
+  const GstIioChannel **chs = make_channels (2, "le:s16/16>>0");
   GstCaps *caps = gst_iio_dmabuf_caps_for_channels (chs, 2, 48000);
   GstCaps *want = gst_caps_from_string ("audio/x-raw, format=S16LE, "
       "layout=interleaved, rate=[ 1, 96000 ], channels=2, "
