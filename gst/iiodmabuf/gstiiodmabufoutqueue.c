@@ -7,6 +7,12 @@
  * memory is freed or the queue goes, whichever comes first. Each pushed
  * GstBuffer is held until the fence of its block signals, so a producer's
  * pool gets its buffer back only once the converter has read it.
+ *
+ * Until the converter starts, pushed blocks are held here, attached but
+ * not queued, and all are queued at once just before it starts: blocks
+ * queued to a buffer that is never enabled would keep their fences
+ * pending, and an attach in between would drop them (Linux 6.12). A stop
+ * or a flush before the start so never reaches the kernel.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -35,7 +41,9 @@ typedef struct
 {
   GstBuffer *buffer;
   IioImport *import;
-  gint sync_fd;                 /* the block's fence */
+  gboolean cyclic;
+  gint error;                   /* never transferred: its failed submit */
+  gint sync_fd;                 /* the block's fence, -1 until queued */
 } IioOutBlock;
 
 struct _GstIioOutQueue
@@ -45,9 +53,11 @@ struct _GstIioOutQueue
   GstClockTime timeout;
   GstIioOutQueueStartFunc start;
   gpointer user_data;
+  guint64 bytes_per_second;     /* 0 if unknown */
   gboolean started;
   GstPoll *poll;
-  GQueue in_flight;             /* IioOutBlock, oldest first */
+  GQueue in_flight;             /* IioOutBlock, oldest first; before the
+                                 * start, none is queued yet */
   GList *imports;               /* IioImport; imports_lock */
   GMutex counts_lock;
   GstIioOutQueueCounts counts;
@@ -60,7 +70,8 @@ static GQuark import_quark;
 /**
  * gst_iio_out_queue_new:
  * @buffer_fd: an IIO output buffer fd (from IIO_BUFFER_GET_FD_IOCTL)
- * @depth: blocks in flight at most
+ * @depth: blocks in flight at most, and queued before the converter starts
+ * @bytes_per_second: how fast the converter reads; 0 if unknown
  * @timeout: how long to wait for a block to complete
  * @start: called once blocks are queued and the converter should run
  * @user_data: for @start
@@ -69,8 +80,8 @@ static GQuark import_quark;
  * after disabling the IIO buffer
  */
 GstIioOutQueue *
-gst_iio_out_queue_new (gint buffer_fd, guint depth, GstClockTime timeout,
-    GstIioOutQueueStartFunc start, gpointer user_data)
+gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
+    GstClockTime timeout, GstIioOutQueueStartFunc start, gpointer user_data)
 {
   static gsize initialized = 0;
   GstIioOutQueue *queue = g_new0 (GstIioOutQueue, 1);
@@ -83,6 +94,7 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, GstClockTime timeout,
   }
   queue->buffer_fd = buffer_fd;
   queue->depth = MAX (depth, 1);
+  queue->bytes_per_second = bytes_per_second;
   queue->timeout = timeout;
   queue->start = start;
   queue->user_data = user_data;
@@ -147,11 +159,70 @@ gst_iio_out_queue_can_import (GstIioOutQueue * queue, GstBuffer * buffer)
   return ok;
 }
 
+/* --- queueing to the kernel ------------------------------------------------ */
+
+static gint64
+block_us (GstIioOutQueue * queue, GstBuffer * buffer)
+{
+  if (!queue->bytes_per_second)
+    return 0;
+  return gst_util_uint64_scale (gst_buffer_get_size (buffer), G_USEC_PER_SEC,
+      queue->bytes_per_second);
+}
+
+/* Whether a block queued before @block is still in flight. */
+static gboolean
+earlier_pending (GstIioOutQueue * queue, IioOutBlock * block)
+{
+  GList *l;
+
+  for (l = queue->in_flight.head; l && l->data != block; l = l->next) {
+    IioOutBlock *earlier = l->data;
+
+    if (earlier->sync_fd >= 0 && !earlier->error
+        && gst_iio_fence_state (earlier->sync_fd, NULL) == GST_IIO_FENCE_PENDING)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Queues @block (already in in_flight). A fence signalled before it was
+ * even exported may be a submit that failed inside the kernel: the block
+ * is then counted as failed when it reaches the head. */
+static gboolean
+enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
+{
+  gint64 queued_at = 0, elapsed;
+  gint code = 0;
+
+  block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd,
+      block->import->dmabuf_fd, gst_buffer_get_size (block->buffer),
+      block->cyclic, &queued_at, error);
+  if (block->sync_fd < 0)
+    return FALSE;
+  if (gst_iio_fence_state (block->sync_fd, &code) == GST_IIO_FENCE_PENDING)
+    return TRUE;
+  elapsed = g_get_monotonic_time () - queued_at;
+  if (gst_iio_block_never_transferred (elapsed, block_us (queue,
+              block->buffer), earlier_pending (queue, block))) {
+    GST_WARNING ("block on DMABUF %d was never transferred",
+        block->import->dmabuf_fd);
+    block->error = code ? code : -EIO;
+  }
+  return TRUE;
+}
+
+/* Queues the blocks held until now, then starts the converter. */
 static gboolean
 start_converter (GstIioOutQueue * queue, GError ** error)
 {
+  GList *l;
+
   if (queue->started)
     return TRUE;
+  for (l = queue->in_flight.head; l; l = l->next)
+    if (!enqueue_block (queue, l->data, error))
+      return FALSE;
   if (!queue->start (queue->user_data, error))
     return FALSE;
   GST_DEBUG ("converter started with %u blocks queued",
@@ -160,7 +231,8 @@ start_converter (GstIioOutQueue * queue, GError ** error)
   return TRUE;
 }
 
-/* Attaches the memory's DMABUF unless it already is. */
+/* Attaches the memory's DMABUF unless it already is. Nothing is queued to
+ * a disabled buffer (see above), so an attach drops nothing. */
 static IioImport *
 ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
 {
@@ -179,9 +251,6 @@ ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
   g_mutex_unlock (&imports_lock);
   g_free (stale);
 
-  /* an attach drops the blocks queued to a disabled buffer (Linux 6.12) */
-  if (queue->in_flight.length && !start_converter (queue, error))
-    return NULL;
   if (!gst_iio_block_attach (queue->buffer_fd, fd, error))
     return NULL;
   GST_DEBUG ("attached DMABUF %d", fd);
@@ -222,16 +291,30 @@ wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
   do {
     ret = gst_poll_wait (queue->poll, queue->timeout);
   } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+  if (ret > 0 && gst_poll_fd_has_error (queue->poll, &pfd))
+    ret = -1;
   gst_poll_remove_fd (queue->poll, &pfd);
   if (ret < 0 && errno == EBUSY)
     return GST_FLOW_FLUSHING;
   if (ret > 0)
     return GST_FLOW_OK;
-  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
-      "The converter did not finish a block within %" GST_TIME_FORMAT
-      ": it is stalled or not clocked (or raise timeout)",
-      GST_TIME_ARGS (queue->timeout));
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO, ret == 0
+      ? "The converter did not finish a block within %" GST_TIME_FORMAT
+      ": it is stalled or not clocked (or raise timeout)" :
+      "Waiting for a block failed after %" GST_TIME_FORMAT
+      ": the device may have gone", GST_TIME_ARGS (queue->timeout));
   return GST_FLOW_ERROR;
+}
+
+static void
+count_fence_error (GstIioOutQueue * queue, IioOutBlock * block, gint code)
+{
+  GST_WARNING ("block on DMABUF %d failed: %s", block->import->dmabuf_fd,
+      g_strerror (-code));
+  g_mutex_lock (&queue->counts_lock);
+  queue->counts.fence_errors++;
+  queue->counts.last_error = code;
+  g_mutex_unlock (&queue->counts_lock);
 }
 
 /* Retires the oldest block, waiting for it if @wait; else only if done. */
@@ -241,9 +324,10 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
   IioOutBlock *block = g_queue_peek_head (&queue->in_flight);
   GstIioFenceState state;
   GstFlowReturn ret;
-  gint code = 0;
+  gint code = block->error;
 
-  state = gst_iio_fence_state (block->sync_fd, &code);
+  state = block->error ? GST_IIO_FENCE_FAILED :
+      gst_iio_fence_state (block->sync_fd, &code);
   if (state == GST_IIO_FENCE_PENDING && !wait)
     return GST_FLOW_CUSTOM_SUCCESS;
   if (state == GST_IIO_FENCE_PENDING) {
@@ -252,14 +336,8 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
       return ret;
     state = gst_iio_fence_state (block->sync_fd, &code);
   }
-  if (state == GST_IIO_FENCE_FAILED) {
-    GST_WARNING ("block on DMABUF %d failed: %s", block->import->dmabuf_fd,
-        g_strerror (-code));
-    g_mutex_lock (&queue->counts_lock);
-    queue->counts.fence_errors++;
-    queue->counts.last_error = code;
-    g_mutex_unlock (&queue->counts_lock);
-  }
+  if (state == GST_IIO_FENCE_FAILED)
+    count_fence_error (queue, block, code);
   release_block (g_queue_pop_head (&queue->in_flight));
   return GST_FLOW_OK;
 }
@@ -288,32 +366,6 @@ make_room (GstIioOutQueue * queue, IioImport * import, GError ** error)
 
 /* --- pushing -------------------------------------------------------------- */
 
-/* A DMABUF whose submit failed stays busy in the kernel until re-attached. */
-static gint
-enqueue_block (GstIioOutQueue * queue, IioImport * import, gsize bytes,
-    gboolean cyclic, GError ** error)
-{
-  GError *busy = NULL;
-  gint sync_fd;
-
-  sync_fd = gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
-      cyclic, &busy);
-  if (sync_fd >= 0 || !g_error_matches (busy, GST_IIO_DEVICE_ERROR,
-          GST_IIO_DEVICE_ERROR_BUSY)) {
-    if (busy)
-      g_propagate_error (error, busy);
-    return sync_fd;
-  }
-  GST_WARNING ("DMABUF %d stuck in the kernel: attaching it again",
-      import->dmabuf_fd);
-  g_error_free (busy);
-  gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
-  if (!gst_iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
-    return -1;
-  return gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd, bytes,
-      cyclic, error);
-}
-
 static void
 count_underflow (GstIioOutQueue * queue)
 {
@@ -321,6 +373,31 @@ count_underflow (GstIioOutQueue * queue)
   queue->counts.underflows++;
   g_mutex_unlock (&queue->counts_lock);
   GST_DEBUG ("the converter ran out of blocks");
+}
+
+/* Adds a block; queued to the kernel at once if the converter runs. */
+static gboolean
+add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
+    gboolean cyclic, GError ** error)
+{
+  IioOutBlock *block = g_new0 (IioOutBlock, 1);
+
+  block->buffer = buffer;
+  block->import = import;
+  block->cyclic = cyclic;
+  block->sync_fd = -1;
+  import->busy++;
+  if (queue->started) {
+    retire_completed (queue);
+    if (!queue->in_flight.length)
+      count_underflow (queue);
+  }
+  g_queue_push_tail (&queue->in_flight, block);
+  if (queue->started)
+    return enqueue_block (queue, block, error);
+  if (cyclic || queue->in_flight.length >= queue->depth)
+    return start_converter (queue, error);
+  return TRUE;
 }
 
 /**
@@ -333,50 +410,42 @@ count_underflow (GstIioOutQueue * queue)
  *
  * Queues @buffer's DMABUF as one block, waiting (bounded by the timeout,
  * cancelled by flushing) while @depth blocks are in flight. The converter is
- * started once the queue is full, or at once for a cyclic block.
+ * started with @depth blocks queued, or at once for a cyclic block.
  *
- * Returns: GST_FLOW_OK, GST_FLOW_FLUSHING or GST_FLOW_ERROR with @error set
+ * Returns: GST_FLOW_OK, GST_FLOW_FLUSHING, GST_IIO_OUT_QUEUE_NOT_IMPORTED
+ * when the kernel would not take the DMABUF (it is attached elsewhere:
+ * copy it instead) or GST_FLOW_ERROR with @error set
  */
 GstFlowReturn
 gst_iio_out_queue_push (GstIioOutQueue * queue, GstBuffer * buffer,
     gboolean cyclic, GError ** error)
 {
   GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
-  IioOutBlock *block;
+  GError *attach_error = NULL;
   IioImport *import;
   GstFlowReturn ret;
-  gint sync_fd;
 
-  import = ensure_import (queue, mem, error);
+  import = ensure_import (queue, mem, &attach_error);
   if (!import)
-    goto failed;
+    goto not_attached;
   ret = make_room (queue, import, error);
   if (ret != GST_FLOW_OK) {
     gst_buffer_unref (buffer);
     return ret;
   }
-  retire_completed (queue);
-  if (queue->started && !queue->in_flight.length)
-    count_underflow (queue);
-  sync_fd = enqueue_block (queue, import, gst_buffer_get_size (buffer),
-      cyclic, error);
-  if (sync_fd < 0)
-    goto failed;
-
-  block = g_new0 (IioOutBlock, 1);
-  block->buffer = buffer;
-  block->import = import;
-  block->sync_fd = sync_fd;
-  import->busy++;
-  g_queue_push_tail (&queue->in_flight, block);
-  if ((cyclic || queue->in_flight.length >= queue->depth)
-      && !start_converter (queue, error))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
+  return add_block (queue, buffer, import, cyclic, error) ? GST_FLOW_OK :
+      GST_FLOW_ERROR;
 
   /* ERRORS */
-failed:
+not_attached:
   gst_buffer_unref (buffer);
+  if (g_error_matches (attach_error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_BUSY)) {
+    GST_INFO ("%s: copying instead", attach_error->message);
+    g_error_free (attach_error);
+    return GST_IIO_OUT_QUEUE_NOT_IMPORTED;
+  }
+  g_propagate_error (error, attach_error);
   return GST_FLOW_ERROR;
 }
 
@@ -402,7 +471,8 @@ gst_iio_out_queue_drain (GstIioOutQueue * queue, GError ** error)
 
 /**
  * gst_iio_out_queue_abort:
- * @queue: a queue whose IIO buffer has just been disabled
+ * @queue: a queue whose IIO buffer has just been disabled (or was never
+ *     started: then nothing is in the kernel)
  *
  * Lets go of every block in flight; the next push starts afresh.
  */
@@ -448,16 +518,12 @@ gst_iio_out_queue_set_flushing (GstIioOutQueue * queue, gboolean flushing)
   gst_poll_set_flushing (queue->poll, flushing);
 }
 
-gboolean
-gst_iio_out_queue_is_started (GstIioOutQueue * queue)
+/* The stream's rate changed (before the converter started). */
+void
+gst_iio_out_queue_set_bytes_per_second (GstIioOutQueue * queue,
+    guint64 bytes_per_second)
 {
-  return queue->started;
-}
-
-guint
-gst_iio_out_queue_n_in_flight (GstIioOutQueue * queue)
-{
-  return queue->in_flight.length;
+  queue->bytes_per_second = bytes_per_second;
 }
 
 void

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 
 typedef struct _GstIioOutQueue GstIioOutQueue;
 
+/* gst_iio_out_queue_push(): the kernel would not take this DMABUF */
+#define GST_IIO_OUT_QUEUE_NOT_IMPORTED GST_FLOW_CUSTOM_SUCCESS
+
 /* Starts the converter (enables the IIO buffer). */
 typedef gboolean (*GstIioOutQueueStartFunc) (gpointer user_data,
     GError ** error);
@@ -25,7 +28,8 @@ typedef struct
 } GstIioOutQueueCounts;
 
 GstIioOutQueue *gst_iio_out_queue_new (gint buffer_fd, guint depth,
-    GstClockTime timeout, GstIioOutQueueStartFunc start, gpointer user_data);
+    guint64 bytes_per_second, GstClockTime timeout,
+    GstIioOutQueueStartFunc start, gpointer user_data);
 void gst_iio_out_queue_free (GstIioOutQueue * queue);
 
 gboolean gst_iio_out_queue_can_import (GstIioOutQueue * queue,
@@ -37,8 +41,8 @@ GstFlowReturn gst_iio_out_queue_drain (GstIioOutQueue * queue,
 void gst_iio_out_queue_abort (GstIioOutQueue * queue);
 void gst_iio_out_queue_set_flushing (GstIioOutQueue * queue,
     gboolean flushing);
-gboolean gst_iio_out_queue_is_started (GstIioOutQueue * queue);
-guint gst_iio_out_queue_n_in_flight (GstIioOutQueue * queue);
+void gst_iio_out_queue_set_bytes_per_second (GstIioOutQueue * queue,
+    guint64 bytes_per_second);
 void gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
     GstIioOutQueueCounts * counts);
 

@@ -87,12 +87,13 @@ struct _GstIioDmabufSink
   /* properties (object lock) */
   GstIioDmabufSettings settings;
   gboolean cyclic;
+  gboolean reopen;              /* a device setting changed in READY */
 
   /* streaming */
   GstIioDevice *device;
   GstAllocator *allocator;
   GstBufferPool *copy_pool;
-  GstIioOutQueue *queue;        /* DMABUF mode */
+  GstIioOutQueue *queue;        /* DMABUF mode; set under object lock */
   GstPoll *poll;                /* write() mode */
   gboolean use_dmabuf;
   gboolean enabled;
@@ -105,6 +106,7 @@ struct _GstIioDmabufSink
   guint64 fence_errors_seen;
   guint failed_in_a_row;
   GstIioDmabufSinkStats stats;  /* object lock */
+  const gchar *origin;          /* of the DMABUFs, for stats; object lock */
 };
 
 #define gst_iio_dmabuf_sink_parent_class parent_class
@@ -139,15 +141,12 @@ enable_converter (gpointer user_data, GError ** error)
   return TRUE;
 }
 
-/* Disabling ends every transfer; the blocks in flight are let go. Blocks
- * queued to a buffer never enabled stay in the kernel with their fences
- * pending (Linux 6.12) until it runs: it runs for an instant. */
+/* Disabling ends every transfer; the blocks in flight are let go. Before
+ * the converter started, nothing was queued to the kernel (see
+ * gstiiodmabufoutqueue.c): nothing stale is ever played. */
 static void
 stop_converter (GstIioDmabufSink * self)
 {
-  if (self->queue && !gst_iio_out_queue_is_started (self->queue)
-      && gst_iio_out_queue_n_in_flight (self->queue))
-    gst_iio_device_set_enabled (self->device, TRUE, NULL);
   gst_iio_device_set_enabled (self->device, FALSE, NULL);
   self->enabled = FALSE;
   self->cyclic_queued = FALSE;
@@ -207,17 +206,25 @@ choose_io (GstIioDmabufSink * self)
   return FALSE;
 }
 
+/* write() has the kernel's own two blocks; DMABUF mode num-blocks. */
+static guint
+kernel_blocks (GstIioDmabufSink * self)
+{
+  return self->use_dmabuf ? self->settings.num_blocks : 2;
+}
+
 static gboolean
 compute_block_size (GstIioDmabufSink * self)
 {
+  GError *error = NULL;
+
   self->scan_bytes = gst_iio_device_scan_bytes (self->device);
-  self->block_bytes =
-      (gsize) self->scan_bytes * self->settings.samples_per_block;
-  if (self->scan_bytes && self->block_bytes <= G_MAXINT32)
+  self->block_bytes = gst_iio_device_block_bytes (self->device,
+      self->settings.samples_per_block, self->settings.num_blocks, &error);
+  if (self->block_bytes)
     return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
-          "bytes is too large for the kernel: lower samples-per-block",
-          self->settings.samples_per_block, self->scan_bytes), (NULL));
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message), (NULL));
+  g_error_free (error);
   return FALSE;
 }
 
@@ -321,23 +328,41 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 static gboolean
 start_io (GstIioDmabufSink * self, GError ** error)
 {
-  guint length =
-      self->use_dmabuf ? self->settings.samples_per_block *
-      self->settings.num_blocks
-      /* the kernel splits write()'s buffer in two blocks */
-      : self->settings.samples_per_block * 2;
+  GstIioOutQueue *queue;
 
-  if (!gst_iio_device_configure (self->device, length, error))
+  if (!gst_iio_device_configure (self->device,
+          self->settings.samples_per_block, kernel_blocks (self), error))
     return FALSE;
   if (self->use_dmabuf) {
-    self->queue = gst_iio_out_queue_new (self->device->buffer_fd,
-        self->settings.num_blocks, self->settings.timeout, enable_converter,
-        self);
+    queue = gst_iio_out_queue_new (self->device->buffer_fd,
+        self->settings.num_blocks, (guint64) self->scan_bytes * self->rate,
+        self->settings.timeout, enable_converter, self);
     self->copy_pool = new_pool (self, NULL, self->block_bytes);
+    GST_OBJECT_LOCK (self);
+    self->queue = queue;
+    self->origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
+    GST_OBJECT_UNLOCK (self);
     return TRUE;
   }
   fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
   return enable_converter (self, error);
+}
+
+/* device, buffer or channels changed in READY: open the device anew */
+static gboolean
+reopen_if_changed (GstIioDmabufSink * self)
+{
+  gboolean reopen;
+
+  GST_OBJECT_LOCK (self);
+  reopen = self->reopen;
+  self->reopen = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (!reopen)
+    return TRUE;
+  GST_DEBUG_OBJECT (self, "device settings changed: opening it again");
+  g_clear_pointer (&self->device, gst_iio_device_close);
+  return open_device (self);
 }
 
 static gboolean
@@ -346,7 +371,12 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GError *error = NULL;
 
+  if (!reopen_if_changed (self))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof self->stats);
+  self->origin = "none";
+  GST_OBJECT_UNLOCK (self);
   self->enabled = FALSE;
   self->cyclic_queued = FALSE;
   self->rw_partial = 0;
@@ -382,9 +412,13 @@ static gboolean
 gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstIioOutQueue *queue;
 
   stop_converter (self);
-  g_clear_pointer (&self->queue, gst_iio_out_queue_free);
+  GST_OBJECT_LOCK (self);
+  queue = g_steal_pointer (&self->queue);
+  GST_OBJECT_UNLOCK (self);
+  g_clear_pointer (&queue, gst_iio_out_queue_free);
   if (self->copy_pool) {
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
@@ -484,29 +518,43 @@ gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
         GST_CAPS_INTERSECT_FIRST);
-    if (self->device && gst_caps_is_empty (tmp) && !gst_caps_is_empty (filter))
-      warn_no_fit (self, filter, caps);
     gst_caps_unref (caps);
     caps = tmp;
   }
   return caps;
 }
 
-/* Caps of the right kind are accepted here so that set_caps can say what
- * does not fit the device, rather than a bare not-negotiated. */
+/* Accepts what set_caps would: the device's caps, at any rate it offers
+ * while stopped. */
 static gboolean
 gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
 {
-  GstCaps *caps, *templ;
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  GstCaps *caps, *want;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS || !self->device)
     return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
   gst_query_parse_accept_caps (query, &caps);
-  templ = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
+  want = device_caps (self, !self->enabled);
   gst_query_set_accept_caps_result (query, gst_caps_is_fixed (caps)
-      && gst_caps_can_intersect (caps, templ));
-  gst_caps_unref (templ);
+      && gst_caps_can_intersect (caps, want));
+  gst_caps_unref (want);
   return TRUE;
+}
+
+/* Upstream is about to negotiate: if nothing it can send fits the device,
+ * say so before it fails with a bare not-negotiated. */
+static void
+check_upstream_fits (GstIioDmabufSink * self)
+{
+  GstPad *pad = GST_BASE_SINK_PAD (self);
+  GstCaps *offered = gst_pad_peer_query_caps (pad, NULL);
+  GstCaps *want = device_caps (self, TRUE);
+
+  if (!gst_caps_is_empty (offered) && !gst_caps_can_intersect (offered, want))
+    warn_no_fit (self, offered, want);
+  gst_caps_unref (offered);
+  gst_caps_unref (want);
 }
 
 /* The stream's rate becomes the converter's, where it differs. */
@@ -534,6 +582,9 @@ set_rate (GstIioDmabufSink * self, GstCaps * caps)
   }
   if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
     self->rate = 0;
+  if (self->queue)
+    gst_iio_out_queue_set_bytes_per_second (self->queue,
+        (guint64) self->scan_bytes * self->rate);
   GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->device->name,
       self->rate);
   return TRUE;
@@ -634,8 +685,20 @@ wait_writable (GstIioDmabufSink * self)
   return GST_FLOW_OK;
 }
 
+/* PLAYING -> PAUSED unlocked a wait: hold the data until PLAYING again
+ * (or a flush), as audio sinks do. Called from render. */
 static GstFlowReturn
-write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size)
+wait_resume (GstIioDmabufSink * self, GstFlowReturn ret)
+{
+  if (ret != GST_FLOW_FLUSHING)
+    return ret;
+  GST_DEBUG_OBJECT (self, "unlocked: waiting to play again");
+  return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+}
+
+static GstFlowReturn
+write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size,
+    gboolean resume)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   gsize done = 0;
@@ -645,6 +708,8 @@ write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size)
 
     if (n > 0)
       done += n;
+    else if (n < 0 && errno == EAGAIN && resume)
+      ret = wait_resume (self, wait_writable (self));
     else if (n < 0 && errno == EAGAIN)
       ret = wait_writable (self);
     else if (n < 0 && errno != EINTR) {
@@ -669,7 +734,7 @@ write_buffer (GstIioDmabufSink * self, GstBuffer * buf)
             "memory"), (NULL));
     return GST_FLOW_ERROR;
   }
-  ret = write_bytes (self, map.data, map.size);
+  ret = write_bytes (self, map.data, map.size, TRUE);
   gst_buffer_unmap (buf, &map);
   return ret;
 }
@@ -687,7 +752,8 @@ drain_writes (GstIioDmabufSink * self)
   if (self->rw_partial) {
     guint8 *zeros = g_malloc0 (self->block_bytes - self->rw_partial);
 
-    ret = write_bytes (self, zeros, self->block_bytes - self->rw_partial);
+    ret = write_bytes (self, zeros, self->block_bytes - self->rw_partial,
+        FALSE);
     g_free (zeros);
   }
   while (ret == GST_FLOW_OK && waited < self->settings.timeout) {
@@ -728,23 +794,37 @@ check_fences (GstIioDmabufSink * self)
           failed, self->device->name, g_strerror (-counts.last_error)), (NULL));
 }
 
+/* Queues @block (transfer none). A FLUSHING push queued nothing: after a
+ * pause it is pushed again. */
 static GstFlowReturn
-send_block (GstIioDmabufSink * self, GstBuffer * block)
+push_block (GstIioDmabufSink * self, GstBuffer * block)
 {
   GError *error = NULL;
   GstFlowReturn ret;
+  gboolean gone;
 
-  ret = gst_iio_out_queue_push (self->queue, block, self->cyclic, &error);
-  if (ret == GST_FLOW_ERROR) {
-    gboolean gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
-        GST_IIO_DEVICE_ERROR_NOT_FOUND);
+  do {
+    ret = gst_iio_out_queue_push (self->queue, gst_buffer_ref (block),
+        self->cyclic, &error);
+  } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
+  if (ret != GST_FLOW_ERROR)
+    return ret;
+  gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
+      GST_IIO_DEVICE_ERROR_NOT_FOUND);
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
+          "%s: %s%s", self->device->name, error->message, gone ?
+          ". The device was removed or its driver unbound" : ""), (NULL));
+  g_clear_error (&error);
+  return ret;
+}
 
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
-            "%s: %s%s", self->device->name, error->message, gone ?
-            ". The device was removed or its driver unbound" : ""), (NULL));
-    g_clear_error (&error);
-  }
-  if (ret != GST_FLOW_OK)
+/* Queues @block (transfer none), holding it across a pause. */
+static GstFlowReturn
+send_block (GstIioDmabufSink * self, GstBuffer * block)
+{
+  GstFlowReturn ret = push_block (self, block);
+
+  if (ret != GST_FLOW_OK)       /* also GST_IIO_OUT_QUEUE_NOT_IMPORTED */
     return ret;
   self->cyclic_queued = self->cyclic;
   check_fences (self);
@@ -770,14 +850,25 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
 }
 
-static void
-copy_into (GstBuffer * block, GstBuffer * buf, gsize offset, gsize size)
+static GstFlowReturn
+copy_into (GstIioDmabufSink * self, GstBuffer * block, GstBuffer * buf,
+    gsize offset, gsize size)
 {
   GstMapInfo map;
 
-  gst_buffer_map (block, &map, GST_MAP_WRITE);
-  gst_buffer_extract (buf, offset, map.data, size);
+  if (!gst_buffer_map (block, &map, GST_MAP_WRITE)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot write into a DMABUF "
+            "block for IIO device %s", self->device->name), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  if (gst_buffer_extract (buf, offset, map.data, size) != size) {
+    gst_buffer_unmap (block, &map);
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read the buffer's "
+            "memory"), (NULL));
+    return GST_FLOW_ERROR;
+  }
   gst_buffer_unmap (block, &map);
+  return GST_FLOW_OK;
 }
 
 /* Upstream memory that cannot go as it is: copied, a block at a time. */
@@ -800,11 +891,17 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
     if (ret != GST_FLOW_OK)
       break;
     gst_buffer_set_size (block, n);
-    copy_into (block, buf, done, n);
+    ret = copy_into (self, block, buf, done, n);
+    if (ret == GST_FLOW_OK)
+      ret = send_block (self, block);
+    gst_buffer_unref (block);
+    if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED)
+      ret = GST_FLOW_ERROR;     /* our own DMABUFs are never refused */
+    if (ret != GST_FLOW_OK)
+      break;
     GST_OBJECT_LOCK (self);
     self->stats.copies++;
     GST_OBJECT_UNLOCK (self);
-    ret = send_block (self, block);
     done += n;
   }
   return ret;
@@ -819,19 +916,25 @@ count_block (GstIioDmabufSink * self, GstBuffer * buf)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Our own pool's DMABUFs are the zero-copy path too; others are imports. */
+/* Our own pool's DMABUFs are the zero-copy path too; others are imports.
+ * A DMABUF the kernel will not take (attached elsewhere) is copied. */
 static GstFlowReturn
 send_dmabuf (GstIioDmabufSink * self, GstBuffer * buf)
 {
   GstMemory *mem = gst_buffer_peek_memory (buf, 0);
+  GstFlowReturn ret = send_block (self, buf);
 
+  if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED)
+    return send_copies (self, buf);
+  if (ret != GST_FLOW_OK)
+    return ret;
   GST_OBJECT_LOCK (self);
   if (mem->allocator == self->allocator)
     self->stats.pooled++;
   else
     self->stats.imports++;
   GST_OBJECT_UNLOCK (self);
-  return send_block (self, gst_buffer_ref (buf));
+  return GST_FLOW_OK;
 }
 
 static gboolean
@@ -913,6 +1016,10 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
         return FALSE;
       }
       break;
+    case GST_EVENT_STREAM_START:
+      if (self->device)
+        check_upstream_fits (self);
+      break;
     case GST_EVENT_FLUSH_STOP:
       /* what the converter still holds belongs to before the flush */
       stop_converter (self);
@@ -925,25 +1032,27 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
 }
 
+static void
+set_flushing (GstIioDmabufSink * self, gboolean flushing)
+{
+  gst_poll_set_flushing (self->poll, flushing);
+  GST_OBJECT_LOCK (self);
+  if (self->queue)
+    gst_iio_out_queue_set_flushing (self->queue, flushing);
+  GST_OBJECT_UNLOCK (self);
+}
+
 static gboolean
 gst_iio_dmabuf_sink_unlock (GstBaseSink * sink)
 {
-  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-
-  gst_poll_set_flushing (self->poll, TRUE);
-  if (self->queue)
-    gst_iio_out_queue_set_flushing (self->queue, TRUE);
+  set_flushing (GST_IIO_DMABUF_SINK (sink), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_iio_dmabuf_sink_unlock_stop (GstBaseSink * sink)
 {
-  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-
-  gst_poll_set_flushing (self->poll, FALSE);
-  if (self->queue)
-    gst_iio_out_queue_set_flushing (self->queue, FALSE);
+  set_flushing (GST_IIO_DMABUF_SINK (sink), FALSE);
   return TRUE;
 }
 
@@ -970,16 +1079,15 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
 
 /* --- properties ----------------------------------------------------------- */
 
+/* Called with the object lock held. */
 static GstStructure *
 stats_structure (GstIioDmabufSink * self)
 {
   GstIioOutQueueCounts counts = { 0, };
-  const gchar *origin = "none";
+  const gchar *origin = self->origin ? self->origin : "none";
 
   if (self->queue)
     gst_iio_out_queue_get_counts (self->queue, &counts);
-  if (self->use_dmabuf && self->allocator)
-    origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
   return gst_structure_new ("application/x-iiodmabufsink-stats",
       "blocks", G_TYPE_UINT64, self->stats.blocks,
       "bytes", G_TYPE_UINT64, self->stats.bytes,
@@ -989,7 +1097,8 @@ stats_structure (GstIioDmabufSink * self)
       "dropped", G_TYPE_UINT64, self->stats.dropped,
       "underflows", G_TYPE_UINT64, counts.underflows,
       "fence-errors", G_TYPE_UINT64, counts.fence_errors,
-      "io-mode", G_TYPE_STRING, self->use_dmabuf ? "dmabuf" : "rw",
+      "io-mode", G_TYPE_STRING, g_str_equal (origin, "none") ? "rw" :
+      "dmabuf",
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
@@ -1005,6 +1114,8 @@ gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
     return;
   }
   if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
+    /* read at NULL->READY: in READY, open the device again at start */
+    self->reopen |= GST_STATE (self) == GST_STATE_READY;
     GST_OBJECT_UNLOCK (self);
     return;
   }

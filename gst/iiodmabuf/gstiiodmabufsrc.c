@@ -22,7 +22,7 @@
 #include "gstiiodmabufallocator.h"
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
-#include "gstiiodmabufpool.h"
+#include "gstiiodmabufcapture.h"
 #include "gstiiodmabufsettings.h"
 #include "iiodmabuf-device.h"
 
@@ -64,11 +64,13 @@ struct _GstIioDmabufSrc
   GstIioDmabufSettings settings;
   guint sampling_frequency;
   GstStructure *attributes;
+  gboolean reopen;              /* a device setting changed in READY */
 
   /* streaming */
   GstIioDevice *device;
   GstAllocator *allocator;
-  GstBufferPool *pool;
+  GstIioCapture *capture;       /* DMABUF mode; replaced under object lock */
+  gboolean flushing;            /* object lock */
   GstPoll *poll;                /* read() waits in rw mode */
   gboolean use_dmabuf;
   gboolean enabled;
@@ -79,6 +81,7 @@ struct _GstIioDmabufSrc
   gboolean discont;
   guint failed_in_a_row;
   GstIioDmabufSrcStats stats;   /* object lock */
+  const gchar *origin;          /* of the DMABUFs, for stats; object lock */
 };
 
 
@@ -148,28 +151,27 @@ apply_settings (GstIioDmabufSrc * self)
 
 /* --- starting and stopping ------------------------------------------------ */
 
+static GstClockTime block_duration (GstIioDmabufSrc * self);
+
+/* Allocates and attaches the blocks; they are queued at the first create. */
 static gboolean
-start_pool (GstIioDmabufSrc * self, GError ** error)
+start_capture (GstIioDmabufSrc * self, GError ** error)
 {
-  GstStructure *config;
+  GstIioCapture *capture;
 
   gst_clear_object (&self->allocator);
   self->allocator = gst_iio_dmabuf_allocator_new (self->settings.dma_heap);
-  self->pool = gst_iio_dmabuf_pool_new (self->allocator,
-      self->device->buffer_fd, self->settings.timeout);
-  config = gst_buffer_pool_get_config (self->pool);
-  gst_buffer_pool_config_set_params (config, NULL, self->block_bytes,
-      self->settings.num_blocks, self->settings.num_blocks);
-  if (gst_buffer_pool_set_config (self->pool, config)
-      && gst_buffer_pool_set_active (self->pool, TRUE))
-    return TRUE;
-  *error = gst_iio_dmabuf_pool_take_error (GST_IIO_DMABUF_POOL (self->pool));
-  if (!*error)
-    *error = g_error_new (GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
-        "Cannot set up %u blocks of %" G_GSIZE_FORMAT " bytes",
-        self->settings.num_blocks, self->block_bytes);
-  gst_clear_object (&self->pool);
-  return FALSE;
+  capture = gst_iio_capture_new (self->allocator, self->device->buffer_fd,
+      self->block_bytes, self->settings.num_blocks, block_duration (self),
+      self->settings.timeout, error);
+  if (!capture)
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  self->capture = capture;
+  gst_iio_capture_set_flushing (capture, self->flushing);
+  self->origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
 }
 
 /* DMABUF blocks when the mode and the driver allow, else read(). */
@@ -181,7 +183,7 @@ choose_io (GstIioDmabufSrc * self)
   self->use_dmabuf = FALSE;
   if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
     return TRUE;
-  if (start_pool (self, &error)) {
+  if (start_capture (self, &error)) {
     self->use_dmabuf = TRUE;
     return TRUE;
   }
@@ -205,18 +207,20 @@ choose_io (GstIioDmabufSrc * self)
 static gboolean
 compute_block_size (GstIioDmabufSrc * self)
 {
+  GError *error = NULL;
+
   self->scan_bytes = gst_iio_device_scan_bytes (self->device);
-  self->block_bytes =
-      (gsize) self->scan_bytes * self->settings.samples_per_block;
-  if (self->scan_bytes && self->block_bytes <= G_MAXINT32) {
-    /* what downstream pools are sized by (iiodmabufsink's, say) */
-    gst_base_src_set_blocksize (GST_BASE_SRC (self), self->block_bytes);
-    return TRUE;
+  self->block_bytes = gst_iio_device_block_bytes (self->device,
+      self->settings.samples_per_block, self->settings.num_blocks, &error);
+  if (!self->block_bytes) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
+    return FALSE;
   }
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("A block of %u scans of %u "
-          "bytes is too large for the kernel: lower samples-per-block",
-          self->settings.samples_per_block, self->scan_bytes), (NULL));
-  return FALSE;
+  /* what downstream pools are sized by (iiodmabufsink's, say) */
+  gst_base_src_set_blocksize (GST_BASE_SRC (self), self->block_bytes);
+  return TRUE;
 }
 
 /* Sizes the blocks, configures the buffer, sets up DMABUF or read(). */
@@ -228,7 +232,7 @@ configure_stream (GstIioDmabufSrc * self)
   if (!compute_block_size (self))
     return FALSE;
   if (!gst_iio_device_configure (self->device,
-          self->settings.samples_per_block * self->settings.num_blocks,
+          self->settings.samples_per_block, self->settings.num_blocks,
           &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return FALSE;
@@ -245,19 +249,37 @@ configure_stream (GstIioDmabufSrc * self)
   return TRUE;
 }
 
+/* Disabling ends every pending transfer; then the blocks are detached.
+ * Blocks downstream still holds are freed when it lets them go. */
 static void
 stop_stream (GstIioDmabufSrc * self)
 {
-  /* disabling first ends every pending transfer; blocks queued to a buffer
-   * never enabled keep their fences pending until it runs (Linux 6.12) */
-  if (self->pool && !self->enabled)
-    gst_iio_device_set_enabled (self->device, TRUE, NULL);
+  GstIioCapture *capture;
+
   gst_iio_device_set_enabled (self->device, FALSE, NULL);
   self->enabled = FALSE;
-  if (self->pool) {
-    gst_buffer_pool_set_active (self->pool, FALSE);
-    gst_clear_object (&self->pool);
-  }
+  GST_OBJECT_LOCK (self);
+  capture = g_steal_pointer (&self->capture);
+  GST_OBJECT_UNLOCK (self);
+  if (capture)
+    gst_iio_capture_stop (capture);
+}
+
+/* device, buffer or channels changed in READY: open the device anew */
+static gboolean
+reopen_if_changed (GstIioDmabufSrc * self)
+{
+  gboolean reopen;
+
+  GST_OBJECT_LOCK (self);
+  reopen = self->reopen;
+  self->reopen = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (!reopen)
+    return TRUE;
+  GST_DEBUG_OBJECT (self, "device settings changed: opening it again");
+  g_clear_pointer (&self->device, gst_iio_device_close);
+  return open_device (self);
 }
 
 static gboolean
@@ -266,7 +288,12 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   GError *error = NULL;
 
+  if (!reopen_if_changed (self))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof self->stats);
+  self->origin = "none";
+  GST_OBJECT_UNLOCK (self);
   self->offset = 0;
   self->discont = TRUE;
   self->enabled = FALSE;
@@ -463,8 +490,8 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->device)
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   block = block_duration (self);
-  if (!GST_CLOCK_TIME_IS_VALID (block))
-    return FALSE;
+  if (!GST_CLOCK_TIME_IS_VALID (block))       /* no rate: as any live source */
+    return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   /* a block is seen when complete; the device can run num-blocks ahead */
   gst_query_set_latency (query, TRUE, block, block * self->settings.num_blocks);
   return TRUE;
@@ -472,12 +499,15 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
 
 /* --- streaming ------------------------------------------------------------ */
 
+/* Blocks are queued only now, just before the converter starts: blocks
+ * queued to a buffer that is never enabled keep their fences pending. */
 static GstFlowReturn
 enable_device (GstIioDmabufSrc * self)
 {
   GError *error = NULL;
 
-  if (gst_iio_device_set_enabled (self->device, TRUE, &error)) {
+  if ((!self->capture || gst_iio_capture_queue_all (self->capture, &error))
+      && gst_iio_device_set_enabled (self->device, TRUE, &error)) {
     self->enabled = TRUE;
     return GST_FLOW_OK;
   }
@@ -520,7 +550,13 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
   GstMapInfo map;
   gsize got = 0;
 
-  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  if (!gst_buffer_map (buf, &map, GST_MAP_WRITE)) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot map a block "
+            "of %" G_GSIZE_FORMAT " bytes: lower samples-per-block",
+            self->block_bytes), (NULL));
+    return GST_FLOW_ERROR;
+  }
   while (got < map.size && ret == GST_FLOW_OK) {
     gssize n = read (self->device->buffer_fd, map.data + got, map.size - got);
 
@@ -544,11 +580,8 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
 }
 
 static GstFlowReturn
-block_failed (GstIioDmabufSrc * self)
+block_failed (GstIioDmabufSrc * self, gint err)
 {
-  gint err = gst_iio_dmabuf_pool_last_block_error
-      (GST_IIO_DMABUF_POOL (self->pool));
-
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
   self->stats.lost_samples += self->settings.samples_per_block;
@@ -570,51 +603,60 @@ block_failed (GstIioDmabufSrc * self)
 }
 
 /* Copy rather than let the converter run dry when downstream holds on to
- * blocks (as v4l2src does). */
-static GstBuffer *
-maybe_copy (GstIioDmabufSrc * self, GstBuffer * buf)
+ * blocks (as v4l2src does). The block goes straight back to the kernel. */
+static GstFlowReturn
+maybe_copy (GstIioDmabufSrc * self, GstMemory * block, GstBuffer ** out)
 {
   guint threshold = MIN (2, self->settings.num_blocks - 1);
-  GstBuffer *copy;
   GstMapInfo map;
+  gboolean mapped;
 
-  if (gst_iio_dmabuf_pool_n_queued (GST_IIO_DMABUF_POOL (self->pool))
-      >= threshold)
-    return buf;
-  copy = gst_buffer_new_allocate (NULL, self->block_bytes, NULL);
-  gst_buffer_map (buf, &map, GST_MAP_READ);
-  gst_buffer_fill (copy, 0, map.data, map.size);
-  gst_buffer_unmap (buf, &map);
-  gst_buffer_unref (buf);
+  if (gst_iio_capture_n_queued (self->capture) >= threshold) {
+    *out = gst_buffer_new ();
+    gst_buffer_append_memory (*out, block);
+    return GST_FLOW_OK;
+  }
+  mapped = gst_memory_map (block, &map, GST_MAP_READ);
+  if (mapped) {
+    *out = gst_buffer_new_memdup (map.data, map.size);
+    gst_memory_unmap (block, &map);
+  }
+  gst_memory_unref (block);
+  if (!mapped) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read a DMABUF block "
+            "of IIO device %s", self->device->name), (NULL));
+    return GST_FLOW_ERROR;
+  }
   GST_OBJECT_LOCK (self);
   self->stats.copies++;
   GST_OBJECT_UNLOCK (self);
   GST_LOG_OBJECT (self, "downstream holds the blocks: copied one");
-  return copy;
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn
 dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
 {
+  GstMemory *block = NULL;
+  GError *error = NULL;
   GstFlowReturn ret;
-  GError *error;
+  gint err = 0;
 
   for (;;) {
-    ret = gst_buffer_pool_acquire_buffer (self->pool, out, NULL);
+    ret = gst_iio_capture_dequeue (self->capture, &block, &err, &error);
     if (ret == GST_FLOW_OK) {
       self->failed_in_a_row = 0;
-      *out = maybe_copy (self, *out);
-      return GST_FLOW_OK;
+      return maybe_copy (self, block, out);
     }
-    if (ret != GST_IIO_DMABUF_FLOW_BLOCK_FAILED)
+    if (ret != GST_IIO_CAPTURE_BLOCK_FAILED)
       break;
-    ret = block_failed (self);
+    ret = block_failed (self, err);
     if (ret != GST_FLOW_OK)
       return ret;
   }
-  error = gst_iio_dmabuf_pool_take_error (GST_IIO_DMABUF_POOL (self->pool));
-  if (ret == GST_FLOW_ERROR && error)
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message), (NULL));
+  if (ret == GST_FLOW_ERROR)
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
+        ("IIO device %s", self->device->name));
   g_clear_error (&error);
   return ret;
 }
@@ -670,25 +712,38 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   return GST_FLOW_OK;
 }
 
+static void
+set_flushing (GstIioDmabufSrc * self, gboolean flushing)
+{
+  gst_poll_set_flushing (self->poll, flushing);
+  GST_OBJECT_LOCK (self);
+  self->flushing = flushing;
+  if (self->capture)
+    gst_iio_capture_set_flushing (self->capture, flushing);
+  GST_OBJECT_UNLOCK (self);
+}
+
 static gboolean
 gst_iio_dmabuf_src_unlock (GstBaseSrc * src)
 {
-  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
-
-  gst_poll_set_flushing (self->poll, TRUE);
-  if (self->pool)
-    gst_buffer_pool_set_flushing (self->pool, TRUE);
+  set_flushing (GST_IIO_DMABUF_SRC (src), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_iio_dmabuf_src_unlock_stop (GstBaseSrc * src)
 {
-  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  set_flushing (GST_IIO_DMABUF_SRC (src), FALSE);
+  return TRUE;
+}
 
-  gst_poll_set_flushing (self->poll, FALSE);
-  if (self->pool)
-    gst_buffer_pool_set_flushing (self->pool, FALSE);
+/* Buffers are the converter's own blocks: a pool offered downstream (by
+ * iiodmabufsink, say) would be allocated and never used. */
+static gboolean
+gst_iio_dmabuf_src_decide_allocation (GstBaseSrc * src, GstQuery * query)
+{
+  while (gst_query_get_n_allocation_pools (query) > 0)
+    gst_query_remove_nth_allocation_pool (query, 0);
   return TRUE;
 }
 
@@ -713,20 +768,20 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
 
 /* --- properties ----------------------------------------------------------- */
 
+/* Called with the object lock held. */
 static GstStructure *
 stats_structure (GstIioDmabufSrc * self)
 {
-  const gchar *origin = "none";
+  const gchar *origin = self->origin ? self->origin : "none";
 
-  if (self->use_dmabuf && self->allocator)
-    origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
   return gst_structure_new ("application/x-iiodmabufsrc-stats",
       "blocks", G_TYPE_UINT64, self->stats.blocks,
       "bytes", G_TYPE_UINT64, self->stats.bytes,
       "copies", G_TYPE_UINT64, self->stats.copies,
       "failed-blocks", G_TYPE_UINT64, self->stats.failed_blocks,
       "lost-samples", G_TYPE_UINT64, self->stats.lost_samples,
-      "io-mode", G_TYPE_STRING, self->use_dmabuf ? "dmabuf" : "rw",
+      "io-mode", G_TYPE_STRING, self->origin
+      && !g_str_equal (self->origin, "none") ? "dmabuf" : "rw",
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
@@ -742,6 +797,8 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
     return;
   }
   if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
+    /* read at NULL->READY: in READY, open the device again at start */
+    self->reopen |= GST_STATE (self) == GST_STATE_READY;
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -865,6 +922,8 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
   basesrc_class->fixate = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_fixate);
   basesrc_class->set_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_set_caps);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_query);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_decide_allocation);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_unlock);
   basesrc_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_unlock_stop);

@@ -279,7 +279,7 @@ gst_iio_device_open (const gchar * spec, guint buffer_index, GError ** error)
     return NULL;
 
   dev = g_new0 (GstIioDevice, 1);
-  dev->dev_fd = dev->buffer_fd = -1;
+  dev->buffer_fd = -1;
   dev->sysfs_dir = g_build_filename (IIO_SYSFS, dir_name, NULL);
   dev->node = g_build_filename ("/dev", dir_name, NULL);
   path = g_build_filename (dev->sysfs_dir, "name", NULL);
@@ -318,6 +318,7 @@ gst_iio_device_close (GstIioDevice * dev)
   g_free (dev->name);
   g_free (dev->buffer_dir);
   g_free (dev->saved_length);
+  g_free (dev->saved_watermark);
   g_array_unref (dev->channels);
   g_hash_table_unref (dev->saved_attrs);
   g_free (dev);
@@ -598,18 +599,62 @@ write_channel_enable (const GstIioDevice * dev, const GstIioChannel * ch,
 }
 
 /**
+ * gst_iio_device_block_bytes:
+ * @dev: a device with its channels chosen
+ * @block_scans: scans in a block
+ * @n_blocks: blocks the kernel buffer holds
+ * @error: (nullable): why that geometry cannot be had, and what to do
+ *
+ * Sizes a block of the enabled channels, refusing what overflows: a block
+ * must fit a 32-bit size (DMABUFs and boards such as Zynq-7000 are 32-bit)
+ * and the kernel buffer's length, in scans, a 32-bit count.
+ *
+ * Returns: the block's size in bytes, or 0
+ */
+gsize
+gst_iio_device_block_bytes (const GstIioDevice * dev, guint block_scans,
+    guint n_blocks, GError ** error)
+{
+  guint64 scan = gst_iio_device_scan_bytes (dev);
+  guint64 bytes = scan * block_scans;
+  guint64 length = (guint64) block_scans * n_blocks;
+
+  if (scan && bytes <= G_MAXINT32 && length <= G_MAXINT32)
+    return (gsize) bytes;
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+      "%u blocks of %u scans of %" G_GUINT64_FORMAT " bytes are too large "
+      "for IIO device %s: lower samples-per-block or num-blocks", n_blocks,
+      block_scans, scan, dev->name);
+  return 0;
+}
+
+static gboolean
+write_uint (const GstIioDevice * dev, const gchar * attr, guint value,
+    GError ** error)
+{
+  gchar text[16];
+
+  g_snprintf (text, sizeof text, "%u", value);
+  return gst_iio_device_write_attr (dev, attr, text, error);
+}
+
+/**
  * gst_iio_device_configure:
  * @dev: a device whose buffer fd is open
- * @length_scans: the kernel buffer's length, in scans
+ * @block_scans: scans in a block: the watermark
+ * @n_blocks: blocks in the kernel buffer (length = @n_blocks * @block_scans)
  * @error: (nullable): why the device refused
  *
- * Disables the buffer, writes the channel enables and the buffer length
- * (and watermark). gst_iio_device_restore() puts back what was found.
+ * Disables the buffer, writes the channel enables, the length and the
+ * watermark (both always: FPGAs take the length as their transfer size, and
+ * a watermark above a block makes poll() wait forever). Check the geometry
+ * with gst_iio_device_block_bytes() first. gst_iio_device_restore() puts
+ * back what was found.
  */
 gboolean
-gst_iio_device_configure (GstIioDevice * dev, guint length_scans, GError ** error)
+gst_iio_device_configure (GstIioDevice * dev, guint block_scans,
+    guint n_blocks, GError ** error)
 {
-  gchar value[16];
   guint i;
 
   if (!gst_iio_device_set_enabled (dev, FALSE, error))
@@ -619,10 +664,14 @@ gst_iio_device_configure (GstIioDevice * dev, guint length_scans, GError ** erro
     if (!write_channel_enable (dev, ch, ch->enabled, error))
       return FALSE;
   }
-  if (!dev->saved_length)
+  if (!dev->saved_length) {
     dev->saved_length = gst_iio_device_read_attr (dev, "length", NULL);
-  g_snprintf (value, sizeof value, "%u", length_scans);
-  return gst_iio_device_write_attr (dev, "length", value, error);
+    dev->saved_watermark = gst_iio_device_read_attr (dev, "watermark", NULL);
+  }
+  /* the watermark may not exceed the length: shrink it first */
+  return write_uint (dev, "watermark", 1, error)
+      && write_uint (dev, "length", block_scans * n_blocks, error)
+      && write_uint (dev, "watermark", block_scans, error);
 }
 
 /**
@@ -630,27 +679,30 @@ gst_iio_device_configure (GstIioDevice * dev, guint length_scans, GError ** erro
  * @dev: a device
  * @error: (nullable): BUSY when another process holds the device
  *
- * Opens the device node and gets the buffer's own fd (the one DMABUF
- * ioctls, read() and write() go to).
+ * Gets the buffer's own fd (the one DMABUF ioctls, read() and write() go
+ * to). The device node is open only for that instant, so that other
+ * buffers of the same device can be streamed by other elements.
  */
 gboolean
 gst_iio_device_open_buffer (GstIioDevice * dev, GError ** error)
 {
-  gint fd, err;
+  gint node_fd, fd, err;
 
-  dev->dev_fd = open (dev->node, O_RDWR | O_CLOEXEC);
-  if (dev->dev_fd < 0)
+  node_fd = open (dev->node, O_RDWR | O_CLOEXEC);
+  if (node_fd < 0)
     goto open_failed;
   fd = dev->buffer_index;
-  if (ioctl (dev->dev_fd, IIO_BUFFER_GET_FD_IOCTL, &fd) < 0)
+  if (ioctl (node_fd, IIO_BUFFER_GET_FD_IOCTL, &fd) < 0)
     goto get_fd_failed;
+  close (node_fd);
   dev->buffer_fd = fd;
   return TRUE;
 
   /* ERRORS */
 open_failed:
   err = errno;
-  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
+  g_set_error (error, GST_IIO_DEVICE_ERROR,
+      gst_iio_device_error_code_for_errno (err),
       "Cannot open %s (IIO device %s): %s; %s", dev->node, dev->name,
       g_strerror (err), err == EBUSY ?
       "another process has the device open: stop it first" :
@@ -658,12 +710,12 @@ open_failed:
   return FALSE;
 get_fd_failed:
   err = errno;
-  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
+  close (node_fd);
+  g_set_error (error, GST_IIO_DEVICE_ERROR,
+      gst_iio_device_error_code_for_errno (err),
       "Cannot get buffer %u of IIO device %s: %s%s", dev->buffer_index,
       dev->name, g_strerror (err), err == EBUSY ?
       "; another process holds that buffer: stop it first" : "");
-  close (dev->dev_fd);
-  dev->dev_fd = -1;
   return FALSE;
 }
 
@@ -702,9 +754,7 @@ gst_iio_device_restore (GstIioDevice * dev)
     gst_iio_device_set_enabled (dev, FALSE, NULL);
   if (dev->buffer_fd >= 0)
     close (dev->buffer_fd);
-  if (dev->dev_fd >= 0)
-    close (dev->dev_fd);
-  dev->buffer_fd = dev->dev_fd = -1;
+  dev->buffer_fd = -1;
   restore_attrs (dev);
   if (!dev->saved_length)
     return;
@@ -712,6 +762,10 @@ gst_iio_device_restore (GstIioDevice * dev)
     const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     write_channel_enable (dev, ch, ch->was_enabled, NULL);
   }
+  gst_iio_device_write_attr (dev, "watermark", "1", NULL);
   gst_iio_device_write_attr (dev, "length", dev->saved_length, NULL);
+  if (dev->saved_watermark)
+    gst_iio_device_write_attr (dev, "watermark", dev->saved_watermark, NULL);
   g_clear_pointer (&dev->saved_length, g_free);
+  g_clear_pointer (&dev->saved_watermark, g_free);
 }

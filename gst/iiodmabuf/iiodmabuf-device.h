@@ -49,9 +49,9 @@ typedef struct
   gboolean is_output;
   GArray *channels;             /* GstIioChannel, sorted by index */
 
-  gint dev_fd;
   gint buffer_fd;
   gchar *saved_length;          /* bufferN/length as found */
+  gchar *saved_watermark;       /* bufferN/watermark as found */
   GHashTable *saved_attrs;      /* attribute -> value as found */
 } GstIioDevice;
 
@@ -76,8 +76,10 @@ gboolean gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
 gboolean gst_iio_device_get_sampling_frequency (const GstIioDevice * dev,
     guint * rate);
 
-gboolean gst_iio_device_configure (GstIioDevice * dev, guint length_scans,
-    GError ** error);
+gsize gst_iio_device_block_bytes (const GstIioDevice * dev,
+    guint block_scans, guint n_blocks, GError ** error);
+gboolean gst_iio_device_configure (GstIioDevice * dev, guint block_scans,
+    guint n_blocks, GError ** error);
 gboolean gst_iio_device_open_buffer (GstIioDevice * dev, GError ** error);
 gboolean gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
     GError ** error);

@@ -160,42 +160,83 @@ export_fence (gint dmabuf_fd)
   return req.fd;
 }
 
-/**
- * gst_iio_block_enqueue:
- * @buffer_fd: an IIO buffer fd
- * @dmabuf_fd: an attached DMABUF
- * @bytes: how many of its bytes to transfer
- * @cyclic: repeat it until the buffer is disabled (output buffers only)
- * @error: (nullable): why the kernel refused
- *
- * Returns: a sync_file fd for the block's fence (see gst_iio_fence_state()),
- * or -1
- */
-gint
-gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
-    gboolean cyclic, GError ** error)
+static gint
+enqueue_once (gint buffer_fd, gint dmabuf_fd, gsize bytes, gboolean cyclic)
 {
   struct iio_dmabuf req = {
     .fd = dmabuf_fd,
     .flags = cyclic ? IIO_BUFFER_DMABUF_CYCLIC : 0,
     .bytes_used = bytes,
   };
-  gint sync_fd, err;
 
   if (ioctl (buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) < 0)
-    goto failed;
-  sync_fd = export_fence (dmabuf_fd);
-  if (sync_fd < 0)
-    goto failed;
-  return sync_fd;
+    return -1;
+  return export_fence (dmabuf_fd);
+}
 
-  /* ERRORS */
-failed:
+/**
+ * gst_iio_block_enqueue:
+ * @buffer_fd: an IIO buffer fd
+ * @dmabuf_fd: an attached DMABUF
+ * @bytes: how many of its bytes to transfer
+ * @cyclic: repeat it until the buffer is disabled (output buffers only)
+ * @queued_at: (out) (optional): g_get_monotonic_time() just before the
+ *     block went to the kernel (see gst_iio_block_never_transferred())
+ * @error: (nullable): why the kernel refused
+ *
+ * A DMABUF whose earlier submit failed inside the kernel stays busy there
+ * (EBUSY) until it is attached again: that is done here, once.
+ *
+ * Returns: a sync_file fd for the block's fence (see gst_iio_fence_state()),
+ * or -1
+ */
+gint
+gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
+    gboolean cyclic, gint64 * queued_at, GError ** error)
+{
+  gint sync_fd, err;
+
+  if (queued_at)
+    *queued_at = g_get_monotonic_time ();
+  sync_fd = enqueue_once (buffer_fd, dmabuf_fd, bytes, cyclic);
+  if (sync_fd < 0 && errno == EBUSY) {
+    gst_iio_block_detach (buffer_fd, dmabuf_fd);
+    if (!gst_iio_block_attach (buffer_fd, dmabuf_fd, error))
+      return -1;
+    if (queued_at)
+      *queued_at = g_get_monotonic_time ();
+    sync_fd = enqueue_once (buffer_fd, dmabuf_fd, bytes, cyclic);
+  }
+  if (sync_fd >= 0)
+    return sync_fd;
   err = errno;
-  g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
+  g_set_error (error, GST_IIO_DEVICE_ERROR,
+      gst_iio_device_error_code_for_errno (err),
       "Cannot enqueue a block of %" G_GSIZE_FORMAT " bytes: %s", bytes,
       g_strerror (err));
   return -1;
+}
+
+/**
+ * gst_iio_block_never_transferred:
+ * @elapsed_us: from just before the enqueue to just after the export
+ * @block_us: how long the converter takes for one block; 0 if unknown
+ * @earlier_pending: a block queued before this one is still pending
+ *
+ * A fence already signalled when it was exported is one of two things: a
+ * submit that failed inside the kernel (the block was never transferred,
+ * its content is stale), or a block that really completed while this
+ * thread was preempted between the enqueue and the export. A block cannot
+ * complete before the blocks queued ahead of it, nor sooner than its own
+ * duration after it was queued: either proves a failed submit.
+ *
+ * Returns: whether the block certainly never reached the converter
+ */
+gboolean
+gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
+    gboolean earlier_pending)
+{
+  return earlier_pending || elapsed_us < block_us;
 }
 
 /**
