@@ -6,6 +6,7 @@
  */
 #include <gst/check/gstcheck.h>
 #include <gst/allocators/allocators.h>
+#include <gst/app/gstappsink.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@ typedef struct
   guint fault_at;               /* arm fault_eio_blocks at this block */
   const gchar *fault_attr;
   gchar *bad;                   /* the first mismatch */
+  gint seen;                    /* blocks checked, read from other threads */
 } Expect;
 
 static void
@@ -153,7 +155,7 @@ on_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, Expect * e)
 }
 
 static GstElement *
-make_pipeline (const gchar * src_props, Expect * e)
+make_pipeline_with (const gchar * src_props, GCallback handoff, gpointer data)
 {
   gchar *desc = g_strdup_printf ("iiodmabufsrc name=src %s ! "
       "fakesink name=sink signal-handoffs=true sync=false", src_props);
@@ -164,9 +166,15 @@ make_pipeline (const gchar * src_props, Expect * e)
       error ? error->message : "");
   g_free (desc);
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), e);
+  g_signal_connect (sink, "handoff", handoff, data);
   gst_object_unref (sink);
   return pipeline;
+}
+
+static GstElement *
+make_pipeline (const gchar * src_props, Expect * e)
+{
+  return make_pipeline_with (src_props, G_CALLBACK (on_handoff), e);
 }
 
 static GstStructure *
@@ -670,6 +678,775 @@ GST_START_TEST (test_block_too_large)
 
 GST_END_TEST;
 
+/* --- streams that are flushed, paused, restarted -------------------------- */
+
+/*
+ * Checks the data of a stream that may be flushed, paused or restarted:
+ * every sample against the formula for its buffer's OFFSET; a jump in
+ * OFFSET is counted, not judged.
+ */
+static void
+on_handoff_data (GstElement * sink, GstBuffer * buf, GstPad * pad, Expect * e)
+{
+  if (GST_BUFFER_OFFSET (buf) != e->next_offset)
+    e->discont_jumps++;
+  e->next_offset = GST_BUFFER_OFFSET_END (buf);
+  note_memory (e, buf);
+  check_samples (e, buf);
+  e->blocks++;
+  g_atomic_int_inc (&e->seen);
+}
+
+/* The text of the first error on @pipeline's bus, if any. */
+static gchar *
+pending_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  gchar *text = msg ? error_text (msg) : g_strdup ("no error posted");
+
+  if (msg)
+    gst_message_unref (msg);
+  gst_object_unref (bus);
+  return text;
+}
+
+/* Sets @state and waits for it, bounded; fails with the bus's error. */
+static void
+set_state_checked (GstElement * pipeline, GstState state)
+{
+  GstStateChangeReturn ret = gst_element_set_state (pipeline, state);
+
+  if (ret != GST_STATE_CHANGE_FAILURE)
+    ret = gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND);
+  if (ret == GST_STATE_CHANGE_FAILURE || ret == GST_STATE_CHANGE_ASYNC)
+    fail ("going to %s %s: %s", gst_element_state_get_name (state),
+        ret == GST_STATE_CHANGE_ASYNC ? "took over 30 s" : "failed",
+        pending_error (pipeline));
+}
+
+/* Waits until *@count reaches @target: fails on an error, or after 30 s
+ * rather than hang. */
+static void
+wait_count (GstElement * pipeline, gint * count, gint target)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+
+  while (g_atomic_int_get (count) < target) {
+    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_MSECOND,
+        GST_MESSAGE_ERROR);
+    if (msg)
+      fail ("waiting for block %d: %s", target, error_text (msg));
+    if (g_get_monotonic_time () > end)
+      fail ("only %d of %d blocks within 30 s", g_atomic_int_get (count),
+          target);
+  }
+  gst_object_unref (bus);
+}
+
+/*
+ * A deadlock must fail the test, not hang the suite: aborts if one
+ * iteration of a loop takes over 30 s.
+ */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  const gchar *what;
+  guint iteration;
+  gint64 since;
+  gboolean done;
+  GThread *thread;
+} Watchdog;
+
+/* Every thread's stack, for the deadlock's report, when gdb is there. */
+static void
+print_backtraces (void)
+{
+  gchar *gdb = g_find_program_in_path ("gdb"), *cmd, *out = NULL;
+
+  if (!gdb)
+    return;
+  cmd = g_strdup_printf ("%s -p %d -batch -ex \"thread apply all bt\"", gdb,
+      (gint) getpid ());
+  if (g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL))
+    g_printerr ("%s", out);
+  g_free (out);
+  g_free (cmd);
+  g_free (gdb);
+}
+
+static gpointer
+watchdog_run (gpointer data)
+{
+  Watchdog *w = data;
+
+  g_mutex_lock (&w->lock);
+  while (!w->done) {
+    g_cond_wait_until (&w->cond, &w->lock,
+        g_get_monotonic_time () + G_USEC_PER_SEC);
+    if (!w->done && g_get_monotonic_time () - w->since > 30 * G_USEC_PER_SEC) {
+      g_printerr ("%s: iteration %u did not finish within 30 s: deadlock\n",
+          w->what, w->iteration);
+      print_backtraces ();
+      abort ();
+    }
+  }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+static void
+watchdog_start (Watchdog * w, const gchar * what)
+{
+  memset (w, 0, sizeof *w);
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->what = what;
+  w->since = g_get_monotonic_time ();
+  w->thread = g_thread_new ("watchdog", watchdog_run, w);
+}
+
+static void
+watchdog_tick (Watchdog * w, guint iteration)
+{
+  g_mutex_lock (&w->lock);
+  w->iteration = iteration;
+  w->since = g_get_monotonic_time ();
+  g_mutex_unlock (&w->lock);
+}
+
+static void
+watchdog_stop (Watchdog * w)
+{
+  g_mutex_lock (&w->lock);
+  w->done = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  g_thread_join (w->thread);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+/* A "Name:   N kB" line of a /proc file, in KiB. */
+static guint64
+proc_kib (const gchar * path, const gchar * name)
+{
+  gchar *text = NULL, *line;
+  guint64 kib;
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, name);
+  fail_unless (line != NULL, "no %s in %s", name, path);
+  kib = g_ascii_strtoull (line + strlen (name), NULL, 10);
+  g_free (text);
+  return kib;
+}
+
+/* --- downstream keeps what it was given ----------------------------------- */
+
+/* Sub-buffers kept after their parent buffer was dropped. */
+typedef struct
+{
+  Expect *e;                    /* what the kept ones must still hold */
+  GQueue subs;                  /* oldest first */
+  guint keep;
+  guint shared;                 /* sub-buffers sharing the block's memory */
+} SubBuffers;
+
+static void
+drop_oldest_sub (SubBuffers * s)
+{
+  GstBuffer *sub = g_queue_pop_head (&s->subs);
+
+  check_samples (s->e, sub);
+  gst_buffer_unref (sub);
+}
+
+static void
+on_handoff_keep_sub (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    SubBuffers * s)
+{
+  GstBuffer *sub = gst_buffer_copy_region (buf, GST_BUFFER_COPY_ALL, 0,
+      gst_buffer_get_size (buf));
+  GstMemory *mem = gst_buffer_peek_memory (buf, 0);
+  GstMemory *sub_mem = gst_buffer_peek_memory (sub, 0);
+
+  if (sub_mem == mem || sub_mem->parent == mem)
+    s->shared++;
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (sub), GST_BUFFER_OFFSET (buf));
+  g_queue_push_tail (&s->subs, sub);
+  while (g_queue_get_length (&s->subs) > s->keep)
+    drop_oldest_sub (s);
+}
+
+/* rtpL16pay: payloads share the block's memory and outlive its buffer. */
+GST_START_TEST (test_subbuffers_outlive_buffer)
+{
+  Expect e, kept;
+  SubBuffers s = { &kept, G_QUEUE_INIT, 3, 0 };
+  GstElement *pipeline, *sink;
+  GstStructure *stats;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  expect_init (&kept, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=512 sampling-frequency=51200 num-blocks=4 "
+      "num-buffers=300", &e);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_keep_sub), &s);
+  gst_object_unref (sink);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+  while (!g_queue_is_empty (&s.subs))
+    drop_oldest_sub (&s);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless (kept.bad == NULL, "a kept sub-buffer changed: %s", kept.bad);
+  fail_unless_equals_uint64 (e.blocks, 300);
+  fail_unless_equals_int (s.shared, 300);
+  fail_unless_equals_uint64 (kept.samples_checked, e.samples_checked);
+  g_print ("sub-buffers: 300 kept 3 blocks past their buffer, exact; %"
+      G_GUINT64_FORMAT " copies\n", stat_u64 (stats, "copies"));
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+  expect_clear (&kept);
+}
+
+GST_END_TEST;
+
+/* --- an application pulling from appsink ---------------------------------- */
+
+static GstElement *
+make_app_pipeline (const gchar * src_props, GstAppSink ** sink)
+{
+  gchar *desc = g_strdup_printf ("iiodmabufsrc name=src %s ! appsink "
+      "name=sink max-buffers=2 drop=false sync=false", src_props);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+
+  fail_unless (pipeline != NULL && error == NULL, "%s: %s", desc,
+      error ? error->message : "");
+  g_free (desc);
+  *sink = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (pipeline), "sink"));
+  return pipeline;
+}
+
+/* Pulls a sample (bounded) and checks its every sample. */
+static GstSample *
+pull_checked (GstElement * pipeline, GstAppSink * sink, Expect * e)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (sink, 30 * GST_SECOND);
+
+  if (!sample)
+    fail ("no sample within 30 s: %s", pending_error (pipeline));
+  check_samples (e, gst_sample_get_buffer (sample));
+  e->blocks++;
+  return sample;
+}
+
+/* An application keeps a buffer across a stop and a restart. */
+GST_START_TEST (test_restart_while_app_holds_buffer)
+{
+  GstElement *pipeline;
+  GstAppSink *sink;
+  GstSample *sample, *held = NULL;
+  GstBuffer *buf;
+  GstMapInfo map;
+  gpointer snapshot = NULL;
+  gsize size = 0;
+  Expect e;
+  guint i;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_app_pipeline ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=512 "
+      "sampling-frequency=51200 num-blocks=4", &sink);
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++) {
+    sample = pull_checked (pipeline, sink, &e);
+    buf = gst_sample_get_buffer (sample);
+    if (!held && gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0))) {
+      held = sample;
+      fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+      snapshot = g_memdup2 (map.data, map.size);
+      size = map.size;
+      gst_buffer_unmap (buf, &map);
+    } else {
+      gst_sample_unref (sample);
+    }
+  }
+  fail_unless (held != NULL, "none of the first 5 blocks was a DMABUF");
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 100; i++)
+    gst_sample_unref (pull_checked (pipeline, sink, &e));
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+
+  buf = gst_sample_get_buffer (held);
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fail_unless (map.size == size && memcmp (map.data, snapshot, size) == 0,
+      "the held block changed after the stop");
+  gst_buffer_unmap (buf, &map);
+  check_samples (&e, buf);
+  gst_sample_unref (held);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 105);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
+  g_print ("restart with a held buffer: 100 blocks exact after, the held "
+      "one unchanged\n");
+  g_free (snapshot);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* The application's thread: pulls, checks and releases every sample,
+ * keeping up to two a moment longer; those it keeps when no sample comes
+ * are released while the pipeline stops. */
+typedef struct
+{
+  GstAppSink *sink;
+  Expect *e;
+  gint stop;
+  gint pulled;
+} Puller;
+
+static gpointer
+pull_loop (gpointer data)
+{
+  Puller *p = data;
+  GQueue kept = G_QUEUE_INIT;
+  GstSample *sample;
+  guint n = 0, keep;
+
+  while (!g_atomic_int_get (&p->stop)) {
+    sample = gst_app_sink_try_pull_sample (p->sink, 10 * GST_MSECOND);
+    if (!sample) {
+      g_queue_clear_full (&kept, (GDestroyNotify) gst_sample_unref);
+      g_usleep (1000);
+      continue;
+    }
+    check_samples (p->e, gst_sample_get_buffer (sample));
+    g_atomic_int_inc (&p->pulled);
+    g_queue_push_tail (&kept, sample);
+    keep = n++ % 3;
+    while (g_queue_get_length (&kept) > keep)
+      gst_sample_unref (g_queue_pop_head (&kept));
+  }
+  g_queue_clear_full (&kept, (GDestroyNotify) gst_sample_unref);
+  return NULL;
+}
+
+/* An application thread releases samples while the main one stops. */
+GST_START_TEST (test_release_while_stopping)
+{
+  GstElement *pipeline;
+  Puller p = { NULL };
+  Watchdog w;
+  GThread *thread;
+  Expect e;
+  guint i;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 256);
+  pipeline = make_app_pipeline ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=256 "
+      "sampling-frequency=25600 num-blocks=4", &p.sink);
+  p.e = &e;
+  thread = g_thread_new ("application", pull_loop, &p);
+  watchdog_start (&w, "PLAYING -> NULL while releasing");
+  for (i = 0; i < 100; i++) {
+    /* 1 to 4 samples: the stop comes at each point of keeping */
+    gint target = g_atomic_int_get (&p.pulled) + 1 + i % 4;
+
+    watchdog_tick (&w, i);
+    set_state_checked (pipeline, GST_STATE_PLAYING);
+    wait_count (pipeline, &p.pulled, target);
+    fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  watchdog_stop (&w);
+  g_atomic_int_set (&p.stop, 1);
+  g_thread_join (thread);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless (p.pulled >= 250);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
+  g_print ("release while stopping: 100 cycles, %d samples exact\n",
+      p.pulled);
+  gst_object_unref (p.sink);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* --- flushing, pausing, every state change -------------------------------- */
+
+/* The latest block, which the application keeps until it lets it go. */
+typedef struct
+{
+  Expect *e;
+  GMutex lock;
+  GstBuffer *last;
+} LastBlock;
+
+static void
+on_handoff_keep_last (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    LastBlock * l)
+{
+  GstBuffer *old;
+
+  on_handoff_data (sink, buf, pad, l->e);
+  g_mutex_lock (&l->lock);
+  old = l->last;
+  l->last = gst_buffer_ref (buf);
+  g_mutex_unlock (&l->lock);
+  if (old)
+    gst_buffer_unref (old);
+}
+
+static GstBuffer *
+take_last (LastBlock * l)
+{
+  GstBuffer *last;
+
+  g_mutex_lock (&l->lock);
+  last = l->last;
+  l->last = NULL;
+  g_mutex_unlock (&l->lock);
+  return last;
+}
+
+/* An application flushes a capture (as a seek does), releasing a block. */
+GST_START_TEST (test_flush_mid_capture)
+{
+  GstElement *pipeline, *src;
+  GstStructure *stats;
+  LastBlock l = { NULL };
+  GstBuffer *last;
+  Expect e;
+  gint target;
+  guint i;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  l.e = &e;
+  g_mutex_init (&l.lock);
+  pipeline = make_pipeline_with ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=512 "
+      "sampling-frequency=51200 num-blocks=4",
+      G_CALLBACK (on_handoff_keep_last), &l);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e.seen, 10);
+  for (i = 0; i < 3; i++) {
+    fail_unless (gst_element_send_event (src, gst_event_new_flush_start ()));
+    /* basesrc gets back the block in flight before the source is told to
+     * flush; a block released from another thread lands inside the flush */
+    last = take_last (&l);
+    fail_unless (last != NULL);
+    gst_buffer_unref (last);
+    fail_unless (gst_element_send_event (src,
+            gst_event_new_flush_stop (TRUE)));
+    wait_count (pipeline, &e.seen, g_atomic_int_get (&e.seen) + 5);
+  }
+  target = g_atomic_int_get (&e.seen) + 300;
+  wait_count (pipeline, &e.seen, target);
+  stats = get_stats (pipeline);
+  gst_clear_buffer (&l.last);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless_equals_uint64 (e.non_dmabuf, 0);
+  g_print ("3 flushes: %" G_GUINT64_FORMAT " blocks exact, %" G_GUINT64_FORMAT
+      " jumps in OFFSET, 0 copies\n", e.blocks, e.discont_jumps);
+  gst_structure_free (stats);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  g_mutex_clear (&l.lock);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* A player pauses and resumes a capture. */
+GST_START_TEST (test_pause_resume)
+{
+  GstElement *pipeline;
+  GstMessage *msg;
+  GstBus *bus;
+  Expect e;
+  guint i;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 256);
+  pipeline = make_pipeline_with ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=256 "
+      "sampling-frequency=25600 num-blocks=4 num-buffers=400",
+      G_CALLBACK (on_handoff_data), &e);
+  bus = gst_element_get_bus (pipeline);
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++) {
+    wait_count (pipeline, &e.seen, 40 * (i + 1));
+    set_state_checked (pipeline, GST_STATE_PAUSED);
+    g_usleep (300 * 1000);
+    set_state_checked (pipeline, GST_STATE_PLAYING);
+  }
+  msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no EOS within 120 s, %d blocks", e.seen);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    fail ("%s", error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 400);
+  fail_unless_equals_uint64 (e.discont_jumps, 0);
+  fail_unless_equals_uint64 (e.next_offset, 400 * 256);
+  g_print ("5 pauses: 400 blocks exact, OFFSETs without a gap\n");
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* An application drives the pipeline through any state in any order. */
+GST_START_TEST (test_every_state_order)
+{
+  static const GstState states[] = { GST_STATE_NULL, GST_STATE_READY,
+    GST_STATE_PAUSED, GST_STATE_PLAYING
+  };
+  gboolean done[4][4] = { {FALSE} };
+  GRand *rand = g_rand_new_with_seed (20250611);
+  guint fds, i, from = 0, to, pairs = 0, playing = 0;
+  guint64 rss_before, rss_after;
+  GstElement *pipeline;
+  Expect e;
+
+  expect_init (&e, "voltage0,voltage2", 16, 0, 256);
+  pipeline = make_pipeline_with ("device=iio-sim-adc "
+      "channels=voltage0,voltage2 samples-per-block=256 "
+      "sampling-frequency=25600 num-blocks=4",
+      G_CALLBACK (on_handoff_data), &e);
+  /* one cycle first: GStreamer's own lazily made fds and memory */
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e.seen, 1);
+  set_state_checked (pipeline, GST_STATE_NULL);
+  fds = count_fds ();
+  rss_before = proc_kib ("/proc/self/status", "VmRSS:");
+
+  for (i = 0; i < 1000; i++) {
+    gint target = g_atomic_int_get (&e.seen) + 1;
+
+    to = (from + 1 + g_rand_int_range (rand, 0, 3)) % 4;
+    set_state_checked (pipeline, states[to]);
+    if (states[to] == GST_STATE_PLAYING) {
+      wait_count (pipeline, &e.seen, target);
+      playing++;
+    }
+    pairs += !done[from][to];
+    done[from][to] = TRUE;
+    from = to;
+  }
+  set_state_checked (pipeline, GST_STATE_NULL);
+  rss_after = proc_kib ("/proc/self/status", "VmRSS:");
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_int (pairs, 12);
+  fail_unless_equals_int (count_fds (), fds);
+  fail_unless (rss_after < rss_before + 8 * 1024, "RSS grew from %"
+      G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " KiB", rss_before,
+      rss_after);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
+  g_print ("1000 state changes, all 12 orders, %u times PLAYING: %"
+      G_GUINT64_FORMAT " blocks exact, %u fds, RSS %" G_GUINT64_FORMAT
+      " -> %" G_GUINT64_FORMAT " KiB\n", playing, e.blocks, fds, rss_before,
+      rss_after);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* Reads the stats in a loop, checking their fields. */
+typedef struct
+{
+  GstElement *src;
+  gint stop;
+  guint reads;
+} StatsReader;
+
+static gpointer
+read_stats_loop (gpointer data)
+{
+  StatsReader *r = data;
+  GstStructure *stats;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    g_object_get (r->src, "stats", &stats, NULL);
+    fail_unless (stats != NULL, "no stats");
+    fail_unless (gst_structure_has_field_typed (stats, "blocks",
+            G_TYPE_UINT64) && gst_structure_has_field_typed (stats, "bytes",
+            G_TYPE_UINT64) && gst_structure_has_field_typed (stats, "copies",
+            G_TYPE_UINT64), "stats %s", gst_structure_to_string (stats));
+    gst_structure_free (stats);
+    r->reads++;
+    g_thread_yield ();
+  }
+  return NULL;
+}
+
+/* A monitoring thread reads the stats while the pipeline starts and stops. */
+GST_START_TEST (test_stats_from_another_thread)
+{
+  StatsReader r = { NULL };
+  GstElement *pipeline;
+  GThread *thread;
+  Watchdog w;
+  Expect e;
+  guint i;
+
+  expect_init (&e, "voltage1", 16, 0, 256);
+  pipeline = make_pipeline_with ("device=iio-sim-adc channels=voltage1 "
+      "samples-per-block=256 sampling-frequency=25600 num-blocks=4",
+      G_CALLBACK (on_handoff_data), &e);
+  r.src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  thread = g_thread_new ("monitor", read_stats_loop, &r);
+  watchdog_start (&w, "PLAYING <-> NULL while reading stats");
+  for (i = 0; i < 200; i++) {
+    gint target = g_atomic_int_get (&e.seen) + 1;
+
+    watchdog_tick (&w, i);
+    set_state_checked (pipeline, GST_STATE_PLAYING);
+    wait_count (pipeline, &e.seen, target);
+    fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  watchdog_stop (&w);
+  g_atomic_int_set (&r.stop, 1);
+  g_thread_join (thread);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless (r.reads > 0);
+  g_print ("stats read %u times during 200 cycles; %" G_GUINT64_FORMAT
+      " blocks exact\n", r.reads, e.blocks);
+  gst_object_unref (r.src);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* --- settings ------------------------------------------------------------- */
+
+/* An application opens the device, then picks channels and block size. */
+GST_START_TEST (test_settings_changed_in_ready)
+{
+  GstElement *pipeline, *src;
+  GstStructure *stats;
+  Expect e;
+
+  expect_init (&e, "voltage1,voltage3", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "sampling-frequency=51200 num-buffers=50", &e);
+  set_state_checked (pipeline, GST_STATE_READY);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  g_object_set (src, "channels", "voltage1,voltage3", "samples-per-block",
+      512, NULL);
+  gst_object_unref (src);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 50);
+  fail_unless_equals_uint64 (e.next_offset, 50 * 512);
+  fail_unless_equals_uint64 (stat_u64 (stats, "bytes"), 50 * 512 * 4);
+  g_print ("set in READY: voltage1,voltage3 in blocks of 512, %"
+      G_GUINT64_FORMAT " samples exact\n", e.samples_checked);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/*
+ * Watches MemAvailable while a stream is refused: fails at once when over
+ * 256 MiB went, before the OOM killer ends the test without a word.
+ */
+typedef struct
+{
+  gint stop;
+  guint64 before;               /* KiB */
+  guint64 least;
+} MemWatch;
+
+static guint64
+mem_available_kib (void)
+{
+  return proc_kib ("/proc/meminfo", "MemAvailable:");
+}
+
+static gpointer
+watch_memory (gpointer data)
+{
+  MemWatch *m = data;
+
+  while (!g_atomic_int_get (&m->stop)) {
+    m->least = MIN (m->least, mem_available_kib ());
+    if (m->least + 256 * 1024 < m->before)
+      fail ("%" G_GUINT64_FORMAT " MiB allocated for a stream that must be "
+          "refused", (m->before - m->least) / 1024);
+    g_usleep (2000);
+  }
+  return NULL;
+}
+
+/* A configuration whose kernel buffer length overflows is refused. */
+GST_START_TEST (test_size_overflow_refused)
+{
+  MemWatch m = { 0, mem_available_kib (), G_MAXUINT64 };
+  GThread *thread = g_thread_new ("meminfo", watch_memory, &m);
+  gchar *text;
+
+  /* a block of 2^29 scans is 1 GiB; 8 of them are 2^32 scans */
+  text = start_error ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=536870912 num-blocks=8");
+  g_atomic_int_set (&m.stop, 1);
+  g_thread_join (thread);
+
+  fail_unless (strstr (text, "samples-per-block")
+      || strstr (text, "num-blocks"), "%s", text);
+  g_print ("overflow refused: '%s'; at most %" G_GUINT64_FORMAT " MiB "
+      "taken\n", text, (m.before - MIN (m.before, m.least)) / 1024);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+/*
+ * Checked fixture: lossless inputs, and the ADCs' buffers disabled, since
+ * a test that crashed or was killed (a deadlock's watchdog, the OOM killer)
+ * leaves its buffer enabled and would fail the next test too.
+ */
+static void
+setup_inputs (void)
+{
+  sysfs_lossless_inputs ();
+  sysfs_write ("iio-sim-adc/buffer0/enable", "0");
+  sysfs_write ("iio-sim-adc12/buffer0/enable", "0");
+}
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -677,7 +1454,7 @@ iiodmabufsrc_suite (void)
   TCase *tc = tcase_create ("kernel");
 
   tcase_set_timeout (tc, 600);
-  tcase_add_checked_fixture (tc, sysfs_lossless_inputs, NULL);
+  tcase_add_checked_fixture (tc, setup_inputs, NULL);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_capture_all_channels);
   tcase_add_test (tc, test_capture_subset);
@@ -697,6 +1474,15 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_udmabuf_fallback);
   tcase_add_test (tc, test_block_too_large);
+  tcase_add_test (tc, test_subbuffers_outlive_buffer);
+  tcase_add_test (tc, test_restart_while_app_holds_buffer);
+  tcase_add_test (tc, test_release_while_stopping);
+  tcase_add_test (tc, test_flush_mid_capture);
+  tcase_add_test (tc, test_pause_resume);
+  tcase_add_test (tc, test_every_state_order);
+  tcase_add_test (tc, test_stats_from_another_thread);
+  tcase_add_test (tc, test_settings_changed_in_ready);
+  tcase_add_test (tc, test_size_overflow_refused);
   return s;
 }
 
