@@ -1447,6 +1447,111 @@ setup_inputs (void)
   sysfs_write ("iio-sim-adc12/buffer0/enable", "0");
 }
 
+/* A fast converter: a block can complete while the thread that queued it
+ * is preempted before it reads the fence. Such a block is data, not a
+ * failed submit (the fence is a signalled stub either way). */
+GST_START_TEST (test_fast_converter_no_false_failures)
+{
+  Expect e;
+  GstElement *pipeline;
+  GstStructure *stats;
+  guint warnings = 0;
+
+  expect_init (&e, "voltage0", 16, 0, 64);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=64 sampling-frequency=5120000 num-blocks=4 "
+      "num-buffers=3000", &e);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 0);
+  fail_unless_equals_int (warnings, 0);
+  fail_unless_equals_uint64 (e.blocks, 3000);
+  fail_unless_equals_uint64 (e.next_offset, 3000 * 64);
+  g_print ("5.12 MHz, 64-scan blocks: 3000 blocks exact, none taken for a "
+      "failed submit\n");
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* What test_failed_submit_dropped saw: the samples run on without a gap
+ * (lossless: the converter never got the failed blocks), OFFSET skips them. */
+typedef struct
+{
+  guint64 blocks, next_sample, offset_jump, jumps, disconts;
+  gint armed;
+  gchar *bad;
+} SubmitFault;
+
+static void
+on_handoff_submit_fault (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    SubmitFault * f)
+{
+  guint64 first = 0, expected_offset = f->blocks * 1024 + f->offset_jump;
+  GstMapInfo map;
+  guint i;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  for (i = 0; i < 1024 && !f->bad; i++) {
+    guint16 got = GUINT16_FROM_LE (((const guint16 *) map.data)[i]);
+
+    if (i == 0)
+      first = got;
+    if (got != ((f->next_sample + i) & 0xffff))
+      f->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " sample %u: "
+          "0x%04x, want 0x%04x (stale or lost data)", f->blocks, i, got,
+          (guint) ((f->next_sample + i) & 0xffff));
+  }
+  gst_buffer_unmap (buf, &map);
+  f->next_sample = first + 1024;
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && f->blocks)
+    f->disconts++;
+  if (GST_BUFFER_OFFSET (buf) != expected_offset) {
+    f->jumps++;
+    f->offset_jump += GST_BUFFER_OFFSET (buf) - expected_offset;
+  }
+  if (++f->blocks == 20)
+    sysfs_write ("iio-sim-adc/fault_submit_blocks", "2");
+}
+
+/* A submit that fails inside the kernel (a driver's DMA prep error): the
+ * block is dropped with a warning and DISCONT, never passed on stale, and
+ * its DMABUF is recovered (the kernel keeps it busy until re-attached). */
+GST_START_TEST (test_failed_submit_dropped)
+{
+  SubmitFault f = { 0, };
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0 samples-per-block=1024 "
+      "sampling-frequency=102400 num-blocks=4 num-buffers=60 ! fakesink "
+      "name=sink signal-handoffs=true sync=false", NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstStructure *stats;
+  guint warnings = 0;
+
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_submit_fault),
+      &f);
+  gst_object_unref (sink);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
+
+  fail_unless (f.bad == NULL, "%s", f.bad);
+  fail_unless_equals_uint64 (f.blocks, 60);
+  fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 2);
+  fail_unless_equals_int (warnings, 2);
+  fail_unless_equals_uint64 (f.jumps, 1);
+  fail_unless_equals_uint64 (f.offset_jump, 2 * 1024);
+  fail_unless_equals_uint64 (f.disconts, 1);
+  g_print ("failed submits: 2 blocks dropped with warnings, one DISCONT, "
+      "60 blocks of continuous samples, none stale\n");
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  g_free (f.bad);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1483,6 +1588,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_stats_from_another_thread);
   tcase_add_test (tc, test_settings_changed_in_ready);
   tcase_add_test (tc, test_size_overflow_refused);
+  tcase_add_test (tc, test_fast_converter_no_false_failures);
+  tcase_add_test (tc, test_failed_submit_dropped);
   return s;
 }
 
