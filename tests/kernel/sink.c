@@ -877,6 +877,653 @@ GST_START_TEST (test_stall_error_and_prompt_stop)
 
 GST_END_TEST;
 
+/* --- state changes, faults and queries ---------------------------------- */
+
+/* What reached the sink and what the DAC played, for a failure message. */
+static gchar *
+sent_and_played (const Fnv * sent)
+{
+  Fnv played;
+
+  dac_played (&played);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " bytes reached the sink, the "
+      "DAC played %" G_GUINT64_FORMAT, sent->bytes, played.bytes);
+}
+
+/* Plays @desc, paused for 0.4 s three times, until EOS (within 60 s of the
+ * last resume), hashing what reaches the sink into @sent. */
+static void
+play_with_pauses (const gchar * desc, Fnv * sent)
+{
+  GstElement *pipeline = launch (desc);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gchar *text = NULL, *counts;
+  GstMessage *msg;
+  guint i;
+
+  tap_sink (pipeline, sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++) {
+    g_usleep (200 * 1000);
+    gst_element_set_state (pipeline, GST_STATE_PAUSED);
+    g_usleep (400 * 1000);
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  }
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  counts = sent_and_played (sent);
+  fail_unless (msg != NULL, "no EOS within 60 s of the last resume: %s",
+      counts);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  fail_unless (text == NULL, "error: %s (%s)", text, counts);
+  g_free (counts);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+/* A player paused and resumed by its user, from a file (not live). */
+GST_START_TEST (test_pause_resume_non_live)
+{
+  Fnv sent;
+
+  play_with_pauses ("audiotestsrc num-buffers=120 samplesperbuffer=480 "
+      "wave=saw ! audio/x-raw,format=S16LE,channels=2,rate=48000 ! "
+      "iiodmabufsink name=sink device=" DAC, &sent);
+
+  fail_unless_equals_uint64 (sent.bytes, 120 * 480 * DAC_SCAN);
+  assert_dac_played (&sent);
+  g_print ("paused and resumed three times (not live): %" G_GUINT64_FORMAT
+      " bytes played exactly, then EOS\n", sent.bytes);
+}
+
+GST_END_TEST;
+
+/* A signal generator (live) paused and resumed by its user. */
+GST_START_TEST (test_pause_resume_live)
+{
+  Fnv sent;
+
+  play_with_pauses ("audiotestsrc is-live=true num-buffers=120 "
+      "samplesperbuffer=480 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink device=" DAC, &sent);
+
+  assert_dac_played (&sent);
+  g_print ("paused and resumed three times (live): %" G_GUINT64_FORMAT
+      " bytes played exactly, then EOS\n", sent.bytes);
+}
+
+GST_END_TEST;
+
+/* A DAC driver whose DMA prep fails now and then: the lost blocks are
+ * counted and reported, the rest plays. */
+GST_START_TEST (test_failed_submit_counted)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=4");
+  GRand *rand = g_rand_new_with_seed (19);
+  GstStructure *stats;
+  GstMessage *msg;
+  guint warnings = 0, i;
+  gchar *text = NULL;
+  Fnv want;
+
+  fnv_init (&want);             /* the first two blocks are the failed ones */
+  sysfs_write (DAC "/fault_submit_blocks", "2");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 40; i++) {
+    GstBuffer *buf = pattern_buffer (rand, 480 * DAC_SCAN, 1);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    if (i >= 2)
+      fnv_add (&want, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+    push (pipeline, buf);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  msg = run (pipeline, 120 * GST_SECOND, &warnings);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  gst_message_unref (msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  /* a fault left armed would fail blocks of the next test */
+  sysfs_write (DAC "/fault_submit_blocks", "0");
+
+  fail_unless (text == NULL, "error: %s", text);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 2);
+  fail_unless (warnings >= 1, "no warning posted");
+  assert_dac_played (&want);
+  g_print ("2 failed submits: counted, %u warning(s), the other %"
+      G_GUINT64_FORMAT " bytes played exactly\n", warnings, want.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static void
+assert_enable_count (guint64 before, const gchar * when)
+{
+  guint64 now = sysfs_read_u64 (DAC, "enable_count");
+
+  fail_unless (now == before, "%s: the DAC was enabled %" G_GUINT64_FORMAT
+      " time(s), with stale blocks", when, now - before);
+}
+
+/* A player stopped or seeking before its first blocks began to play: the
+ * DAC never plays them. */
+GST_START_TEST (test_stop_before_start_plays_nothing)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=8");
+  GstElement *in = get_by_name (pipeline, "in");
+  guint64 before = sysfs_read_u64 (DAC, "enable_count");
+  GRand *rand = g_rand_new_with_seed (23);
+  GstStructure *stats;
+  Fnv sent;
+  guint i;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)       /* queued, not started: num-blocks=8 */
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  g_usleep (200 * 1000);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  assert_enable_count (before, "stopped before the start");
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  g_usleep (200 * 1000);
+  flush (in);
+  assert_enable_count (before, "flushed before the start");
+  tap_sink (pipeline, &sent);
+  for (i = 0; i < 30; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (in));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 30 * 480 * DAC_SCAN);
+  assert_dac_played (&sent);
+  g_print ("stop and flush before the start: the DAC never enabled; then %"
+      G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A player sending plain memory (a decoder's) starts the DAC with its queue
+ * full, so it does not run dry at once. */
+GST_START_TEST (test_prefilled_start)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=4");
+  GRand *rand = g_rand_new_with_seed (29);
+  GstMessage *msg;
+  guint64 queued;
+  gchar *text = NULL;
+  Fnv sent;
+  guint i;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 12; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  msg = run (pipeline, 120 * GST_SECOND, NULL);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  gst_message_unref (msg);
+  queued = sysfs_read_u64 (DAC, "queued_at_enable");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (text == NULL, "error: %s", text);
+  fail_unless_equals_uint64 (queued, 4);
+  assert_dac_played (&sent);
+  g_print ("prefilled: the DAC started with 4 blocks queued, %"
+      G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static void
+wait_consumed (guint64 bytes)
+{
+  gint tries = 0;
+
+  while (sysfs_read_u64 (DAC, "consumed_bytes") < bytes) {
+    fail_unless (++tries < 3000, "the DAC did not play %" G_GUINT64_FORMAT
+        " bytes", bytes);
+    g_usleep (10 * 1000);
+  }
+}
+
+/* A producer that hands out the same DMABUF under two memories (two
+ * imports of one buffer): the kernel refuses the second attach (EBUSY), the
+ * sink copies it instead. */
+GST_START_TEST (test_import_busy_falls_back_to_copy)
+{
+  const gsize size = 1024 * DAC_SCAN;
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=1");
+  GstAllocator *allocator = gst_dmabuf_allocator_new ();
+  GRand *rand = g_rand_new_with_seed (31);
+  struct dma_heap_allocation_data req = {.len = size,
+    .fd_flags = O_RDWR | O_CLOEXEC
+  };
+  gint heap = open ("/dev/dma_heap/system", O_RDWR | O_CLOEXEC);
+  GstBuffer *held = gst_buffer_new (), *again = gst_buffer_new ();
+  GstStructure *stats;
+  GstMapInfo map;
+  Fnv sent;
+  gsize i;
+
+  fail_unless (heap >= 0 && ioctl (heap, DMA_HEAP_IOCTL_ALLOC, &req) == 0);
+  close (heap);
+  gst_buffer_append_memory (held, gst_dmabuf_allocator_alloc (allocator,
+          dup (req.fd), size));
+  gst_buffer_append_memory (again, gst_dmabuf_allocator_alloc (allocator,
+          req.fd, size));
+  fail_unless (gst_buffer_map (held, &map, GST_MAP_WRITE));
+  for (i = 0; i < size; i++)
+    map.data[i] = g_rand_int (rand);
+  gst_buffer_unmap (held, &map);
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push (pipeline, gst_buffer_ref (held));       /* kept: stays attached */
+  wait_consumed (size);
+  push (pipeline, again);
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 2 * size);
+  assert_dac_played (&sent);
+  fail_unless (stat_u64 (stats, "copies") >= 1, "no copy");
+  g_print ("one DMABUF under two memories: the again copied (%"
+      G_GUINT64_FORMAT " copies), %" G_GUINT64_FORMAT " bytes exact\n",
+      stat_u64 (stats, "copies"), sent.bytes);
+  gst_structure_free (stats);
+  gst_buffer_unref (held);
+  g_rand_free (rand);
+  gst_object_unref (allocator);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Fails a step that takes over 30 s (a deadlock) instead of hanging. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  const gchar *what;
+  guint step;
+  gint64 deadline;
+  gboolean done;
+  GThread *thread;
+} Watchdog;
+
+static gpointer
+watchdog_run (gpointer data)
+{
+  Watchdog *w = data;
+
+  g_mutex_lock (&w->lock);
+  while (!w->done) {
+    if (g_get_monotonic_time () >= w->deadline)
+      g_error ("%s: step %u took over 30 s, a deadlock?", w->what, w->step);
+    g_cond_wait_until (&w->cond, &w->lock, w->deadline);
+  }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+static void
+watchdog_kick (Watchdog * w, guint step)
+{
+  g_mutex_lock (&w->lock);
+  w->step = step;
+  w->deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_mutex_unlock (&w->lock);
+}
+
+static void
+watchdog_start (Watchdog * w, const gchar * what)
+{
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->what = what;
+  w->done = FALSE;
+  watchdog_kick (w, 0);
+  w->thread = g_thread_new ("watchdog", watchdog_run, w);
+}
+
+static void
+watchdog_stop (Watchdog * w)
+{
+  g_mutex_lock (&w->lock);
+  w->done = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  g_thread_join (w->thread);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+#define LIVE_TONE "audiotestsrc is-live=true samplesperbuffer=480 wave=saw ! " \
+    "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink " \
+    "name=sink device=" DAC
+
+/* Sets @to and waits for it (bounded); a live pipeline does not preroll. */
+static void
+change_state (GstElement * pipeline, GstState to, guint step)
+{
+  GstStateChangeReturn ret;
+  GstState state = GST_STATE_VOID_PENDING;
+
+  gst_element_set_state (pipeline, to);
+  ret = gst_element_get_state (pipeline, &state, NULL, 10 * GST_SECOND);
+  fail_unless ((ret == GST_STATE_CHANGE_SUCCESS
+          || ret == GST_STATE_CHANGE_NO_PREROLL) && state == to,
+      "step %u, to %s: %s, in %s", step, gst_element_state_get_name (to),
+      gst_element_state_change_return_get_name (ret),
+      gst_element_state_get_name (state));
+}
+
+/* Empties the bus (so that messages do not pile up), failing on an error. */
+static void
+fail_on_bus_error (GstElement * pipeline, guint step)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  gchar *text = NULL;
+
+  while (!text && (msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+      text = error_text (msg);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  fail_unless (text == NULL, "step %u: error: %s", step, text);
+}
+
+/* A live pipeline (its sink tapped into @sent) in NULL plays for 0.3 s and
+ * ends with EOS: the DAC played what reached the sink. */
+static void
+play_live_to_eos (GstElement * pipeline, Fnv * sent)
+{
+  GstMessage *msg;
+  gchar *text = NULL;
+
+  fnv_init (sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_usleep (300 * 1000);
+  fail_unless (gst_element_send_event (pipeline, gst_event_new_eos ()));
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (text == NULL, "error: %s", text);
+  fail_unless (sent->bytes > 0, "nothing reached the sink");
+  assert_dac_played (sent);
+}
+
+static guint64
+vm_rss_kib (void)
+{
+  gchar *status = NULL, *line;
+  guint64 kib;
+
+  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmRSS:");
+  fail_unless (line != NULL, "no VmRSS");
+  kib = g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+  g_free (status);
+  return kib;
+}
+
+/* An application that drives the pipeline through any order of states
+ * (a media player's UI, a control script): no leak, no hang. */
+GST_START_TEST (test_every_state_order)
+{
+  GstElement *pipeline = launch (LIVE_TONE);
+  GRand *rand = g_rand_new_with_seed (37);
+  GstState at = GST_STATE_NULL, to;
+  guint64 rss_before, rss_after, enables;
+  guint fds_before, step;
+  Watchdog watchdog;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  watchdog_start (&watchdog, "state walk");
+  /* one cycle first: GStreamer's own lazily opened fds are not ours */
+  change_state (pipeline, GST_STATE_PLAYING, 0);
+  change_state (pipeline, GST_STATE_NULL, 0);
+  fds_before = count_fds ();
+  rss_before = vm_rss_kib ();
+  enables = sysfs_read_u64 (DAC, "enable_count");
+
+  for (step = 1; step <= 1000; step++) {
+    do
+      to = g_rand_int_range (rand, GST_STATE_NULL, GST_STATE_PLAYING + 1);
+    while (to == at);
+    watchdog_kick (&watchdog, step);
+    change_state (pipeline, to, step);
+    if (to == GST_STATE_PLAYING)        /* 4 blocks take 40 ms to come */
+      g_usleep (g_rand_int_range (rand, 0, 60 * 1000));
+    fail_on_bus_error (pipeline, step);
+    at = to;
+  }
+  watchdog_kick (&watchdog, step);
+  change_state (pipeline, GST_STATE_NULL, step);
+  enables = sysfs_read_u64 (DAC, "enable_count") - enables;
+  fail_unless_equals_int (count_fds (), fds_before);
+  rss_after = vm_rss_kib ();
+  fail_unless (rss_after < rss_before + 8 * 1024, "VmRSS grew from %"
+      G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " KiB", rss_before, rss_after);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+
+  /* and it still plays exactly */
+  watchdog_kick (&watchdog, step + 1);
+  play_live_to_eos (pipeline, &sent);
+  watchdog_stop (&watchdog);
+  g_print ("1000 state changes in every order (the DAC enabled %"
+      G_GUINT64_FORMAT " times): %u fds before and after, VmRSS %"
+      G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " KiB; then %"
+      G_GUINT64_FORMAT " bytes exact\n", enables, fds_before, rss_before,
+      rss_after, sent.bytes);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *sink;
+  gint stop;
+  guint reads;
+} StatsReader;
+
+static gpointer
+read_stats (gpointer data)
+{
+  StatsReader *r = data;
+  GstStructure *stats;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    g_object_get (r->sink, "stats", &stats, NULL);
+    fail_unless (stats != NULL, "no stats");
+    stat_u64 (stats, "blocks");
+    stat_u64 (stats, "bytes");
+    stat_u64 (stats, "underflows");
+    gst_structure_free (stats);
+    r->reads++;
+  }
+  return NULL;
+}
+
+/* A monitoring UI polls the stats while the application starts and stops
+ * the pipeline. */
+GST_START_TEST (test_stats_from_another_thread)
+{
+  GstElement *pipeline = launch (LIVE_TONE);
+  StatsReader reader = { get_by_name (pipeline, "sink"), 0, 0 };
+  GThread *thread;
+  Watchdog watchdog;
+  guint cycle;
+  Fnv sent;
+
+  tap_sink (pipeline, &sent);
+  watchdog_start (&watchdog, "PLAYING <-> NULL with a stats reader");
+  thread = g_thread_new ("stats", read_stats, &reader);
+  for (cycle = 1; cycle <= 200; cycle++) {
+    watchdog_kick (&watchdog, cycle);
+    change_state (pipeline, GST_STATE_PLAYING, cycle);
+    g_usleep (10 * 1000);
+    change_state (pipeline, GST_STATE_NULL, cycle);
+    fail_on_bus_error (pipeline, cycle);
+  }
+  watchdog_kick (&watchdog, cycle);
+  play_live_to_eos (pipeline, &sent);
+  g_atomic_int_set (&reader.stop, 1);
+  g_thread_join (thread);
+  watchdog_stop (&watchdog);
+
+  fail_unless (reader.reads > 0);
+  g_print ("stats read %u times while PLAYING <-> NULL 200 times; then %"
+      G_GUINT64_FORMAT " bytes exact\n", reader.reads, sent.bytes);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* An application checking formats before linking (as decodebin and
+ * playbin do): accept-caps says what set_caps will do, and a caps query
+ * posts nothing. */
+GST_START_TEST (test_accept_caps_agrees)
+{
+  GstElement *pipeline = appsrc_pipeline ("");
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"),
+      "sink");
+  GstCaps *three = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "layout=interleaved,channels=3,rate=48000");
+  GstCaps *two = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "layout=interleaved,channels=2,rate=48000");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GRand *rand = g_rand_new_with_seed (41);
+  GstStructure *stats;
+  GstMessage *msg;
+  GstCaps *caps;
+  gchar *text = NULL;
+  Fnv sent;
+  guint i;
+
+  change_state (pipeline, GST_STATE_READY, 0);
+  fail_if (gst_pad_query_accept_caps (pad, three), "3 channels accepted");
+  fail_unless (gst_pad_query_accept_caps (pad, two), "2 channels refused");
+  while ((msg = gst_bus_pop (bus)))
+    gst_message_unref (msg);
+  caps = gst_pad_query_caps (pad, three);
+  fail_unless (gst_caps_is_empty (caps));
+  gst_caps_unref (caps);
+  msg = gst_bus_timed_pop (bus, 0);
+  if (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+    text = error_text (msg);
+  fail_unless (msg == NULL, "a caps query posted a %s message: %s",
+      msg ? GST_MESSAGE_TYPE_NAME (msg) : "", text ? text : "");
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+  assert_dac_played (&sent);
+  g_print ("accept-caps: 3 channels refused, 2 accepted; a caps query "
+      "posted nothing; %" G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  gst_structure_free (stats);
+  gst_caps_unref (three);
+  gst_caps_unref (two);
+  g_rand_free (rand);
+  gst_object_unref (bus);
+  gst_object_unref (pad);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static guint
+count_dmabuf_fds (void)
+{
+  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
+  const gchar *name;
+  guint n = 0;
+
+  while ((name = g_dir_read_name (d))) {
+    gchar *path = g_build_filename ("/proc/self/fd", name, NULL);
+    gchar *target = g_file_read_link (path, NULL);
+
+    if (target && strstr (target, "dmabuf"))
+      n++;
+    g_free (target);
+    g_free (path);
+  }
+  g_dir_close (d);
+  return n;
+}
+
+/* A capture-to-playback loop (an SDR repeater): the source's blocks go to
+ * the DAC, and no DMABUF is allocated that nothing uses. */
+GST_START_TEST (test_loopback_allocates_no_unused_pool)
+{
+  GstElement *pipeline = launch ("iiodmabufsrc name=src device=iio-sim-adc "
+      "channels=voltage0,voltage1 num-blocks=4 samples-per-block=480 "
+      "num-buffers=200 ! iiodmabufsink name=sink device=" DAC);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstStructure *stats, *src_stats;
+  GstMessage *msg = NULL;
+  guint most = 0, polls;
+  gchar *text = NULL;
+  Fnv want;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (polls = 0; !msg && polls < 2400; polls++) {      /* 120 s */
+    most = MAX (most, count_dmabuf_fds ());
+    msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  }
+  stats = sink_stats (pipeline);
+  g_object_get (get_by_name (pipeline, "src"), "stats", &src_stats, NULL);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (msg != NULL, "no EOS within 120 s");
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    text = error_text (msg);
+  fail_unless (text == NULL, "error: %s", text);
+
+  adc_formula (&want, 200 * 480);
+  assert_dac_played (&want);
+  fail_unless (most <= 4, "%u DMABUFs open while playing, the source has 4 "
+      "blocks (source copies %" G_GUINT64_FORMAT ", sink copies %"
+      G_GUINT64_FORMAT ")", most, stat_u64 (src_stats, "copies"),
+      stat_u64 (stats, "copies"));
+  g_print ("loopback: at most %u DMABUFs open, %" G_GUINT64_FORMAT " bytes "
+      "at the DAC match the formula\n", most, want.bytes);
+  gst_message_unref (msg);
+  gst_structure_free (src_stats);
+  gst_structure_free (stats);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsink_suite (void)
 {
@@ -905,6 +1552,16 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_busy_dac);
   tcase_add_test (tc, test_removed_while_playing);
   tcase_add_test (tc, test_stall_error_and_prompt_stop);
+  tcase_add_test (tc, test_pause_resume_non_live);
+  tcase_add_test (tc, test_pause_resume_live);
+  tcase_add_test (tc, test_failed_submit_counted);
+  tcase_add_test (tc, test_stop_before_start_plays_nothing);
+  tcase_add_test (tc, test_prefilled_start);
+  tcase_add_test (tc, test_import_busy_falls_back_to_copy);
+  tcase_add_test (tc, test_every_state_order);
+  tcase_add_test (tc, test_stats_from_another_thread);
+  tcase_add_test (tc, test_accept_caps_agrees);
+  tcase_add_test (tc, test_loopback_allocates_no_unused_pool);
   return s;
 }
 
