@@ -137,8 +137,8 @@ gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
     g_set_error (error, GST_IIO_DEVICE_ERROR, err == EBUSY ?
         GST_IIO_DEVICE_ERROR_BUSY : GST_IIO_DEVICE_ERROR_IO,
         "Cannot attach a DMABUF to the IIO buffer: %s%s", g_strerror (err),
-        err == EBUSY ? " (the buffer is enabled in read()/write() mode: "
-        "disable it first)" : "");
+        err == EBUSY ? " (this DMABUF is already attached to it, or the "
+        "buffer is enabled in read()/write() mode)" : "");
   return FALSE;
 }
 
