@@ -141,8 +141,11 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
 
   block->error = 0;
   g_queue_push_tail (&capture->queued, block);
+  /* a stuck block is re-attached only while the buffer runs: an attach
+   * drops the blocks queued to a disabled one */
   block->sync_fd = gst_iio_block_enqueue (capture->buffer_fd,
-      block->dmabuf_fd, capture->block_bytes, FALSE, &queued_at, &error);
+      block->dmabuf_fd, capture->block_bytes, FALSE, capture->running,
+      &queued_at, &error);
   if (block->sync_fd < 0) {
     GST_WARNING ("%s", error->message);
     block->error = -EIO;
@@ -282,7 +285,6 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
   gboolean ok = TRUE;
 
   g_mutex_lock (&capture->lock);
-  capture->running = TRUE;
   while ((block = g_queue_pop_head (&capture->idle))) {
     enqueue_block (capture, block);
     if (block->sync_fd < 0 && ok) {
@@ -292,6 +294,7 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
       ok = FALSE;
     }
   }
+  capture->running = TRUE;
   g_mutex_unlock (&capture->lock);
   return ok;
 }
@@ -303,7 +306,8 @@ wait_returned (GstIioCapture * capture, GError ** error)
   gint64 end = g_get_monotonic_time () + capture->timeout / GST_USECOND;
 
   while (!capture->flushing && g_queue_is_empty (&capture->queued)) {
-    if (g_cond_wait_until (&capture->returned, &capture->lock, end))
+    if (g_cond_wait_until (&capture->returned, &capture->lock, end)
+        || capture->flushing)
       continue;
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "Downstream held every block for %" GST_TIME_FORMAT ": raise "
@@ -319,7 +323,7 @@ static GstFlowReturn
 wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
 {
   GstPollFD pfd = GST_POLL_FD_INIT;
-  gint ret;
+  gint ret, err;
 
   if (block->error || block->sync_fd < 0)
     return GST_FLOW_OK;
@@ -329,11 +333,12 @@ wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
   g_mutex_unlock (&capture->lock);
   do {
     ret = gst_poll_wait (capture->poll, capture->timeout);
-  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+    err = errno;
+  } while (ret < 0 && (err == EINTR || err == EAGAIN));
   g_mutex_lock (&capture->lock);
   gst_poll_remove_fd (capture->poll, &pfd);
 
-  if (capture->flushing || (ret < 0 && errno == EBUSY))
+  if (capture->flushing || (ret < 0 && err == EBUSY))
     return GST_FLOW_FLUSHING;
   if (ret > 0 && gst_poll_fd_has_error (capture->poll, &pfd))
     ret = -1;
@@ -428,8 +433,25 @@ gst_iio_capture_n_queued (GstIioCapture * capture)
 }
 
 /**
+ * gst_iio_capture_halt:
+ * @capture: a capture
+ *
+ * From now on a block that comes back is not queued again. Call before
+ * disabling the buffer: a block queued after the disable would never run
+ * and its fence would never signal.
+ */
+void
+gst_iio_capture_halt (GstIioCapture * capture)
+{
+  g_mutex_lock (&capture->lock);
+  capture->running = FALSE;
+  g_mutex_unlock (&capture->lock);
+}
+
+/**
  * gst_iio_capture_stop:
- * @capture: (transfer full): a capture whose buffer was just disabled
+ * @capture: (transfer full): a capture halted (gst_iio_capture_halt())
+ *     whose buffer was then disabled
  *
  * Detaches every block, the queued ones and those downstream still holds
  * (closing each fence first: in Linux 6.12 a sync_file closed after the

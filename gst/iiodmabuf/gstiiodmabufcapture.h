@@ -26,6 +26,7 @@ GstFlowReturn gst_iio_capture_dequeue (GstIioCapture * capture,
 void gst_iio_capture_set_flushing (GstIioCapture * capture,
     gboolean flushing);
 guint gst_iio_capture_n_queued (GstIioCapture * capture);
+void gst_iio_capture_halt (GstIioCapture * capture);
 void gst_iio_capture_stop (GstIioCapture * capture);
 
 G_END_DECLS

@@ -35,6 +35,7 @@ typedef struct
   GstIioOutQueue *queue;        /* NULL once detached; imports_lock */
   gint dmabuf_fd;
   guint busy;                   /* blocks of it in flight */
+  gboolean stuck;               /* a submit failed: busy in the kernel */
 } IioImport;
 
 typedef struct
@@ -197,9 +198,10 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
 
   block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd,
       block->import->dmabuf_fd, gst_buffer_get_size (block->buffer),
-      block->cyclic, &queued_at, error);
+      block->cyclic, queue->started, &queued_at, error);
   if (block->sync_fd < 0)
     return FALSE;
+  block->import->stuck = FALSE;
   if (gst_iio_fence_state (block->sync_fd, &code) == GST_IIO_FENCE_PENDING)
     return TRUE;
   elapsed = g_get_monotonic_time () - queued_at;
@@ -208,6 +210,28 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
     GST_WARNING ("block on DMABUF %d was never transferred",
         block->import->dmabuf_fd);
     block->error = code ? code : -EIO;
+    block->import->stuck = TRUE;
+  }
+  return TRUE;
+}
+
+/* A DMABUF whose submit failed stays busy in the kernel until attached
+ * again; that must happen before anything is queued to the disabled
+ * buffer (an attach drops those blocks). */
+static gboolean
+reattach_stuck (GstIioOutQueue * queue, GError ** error)
+{
+  GList *l;
+
+  for (l = queue->in_flight.head; l; l = l->next) {
+    IioImport *import = ((IioOutBlock *) l->data)->import;
+
+    if (!import->stuck)
+      continue;
+    gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
+    if (!gst_iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
+      return FALSE;
+    import->stuck = FALSE;
   }
   return TRUE;
 }
@@ -220,6 +244,8 @@ start_converter (GstIioOutQueue * queue, GError ** error)
 
   if (queue->started)
     return TRUE;
+  if (!reattach_stuck (queue, error))
+    return FALSE;
   for (l = queue->in_flight.head; l; l = l->next)
     if (!enqueue_block (queue, l->data, error))
       return FALSE;
@@ -283,18 +309,19 @@ static GstFlowReturn
 wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
 {
   GstPollFD pfd = GST_POLL_FD_INIT;
-  gint ret;
+  gint ret, err;
 
   pfd.fd = sync_fd;
   gst_poll_add_fd (queue->poll, &pfd);
   gst_poll_fd_ctl_read (queue->poll, &pfd, TRUE);
   do {
     ret = gst_poll_wait (queue->poll, queue->timeout);
-  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+    err = errno;
+  } while (ret < 0 && (err == EINTR || err == EAGAIN));
   if (ret > 0 && gst_poll_fd_has_error (queue->poll, &pfd))
     ret = -1;
   gst_poll_remove_fd (queue->poll, &pfd);
-  if (ret < 0 && errno == EBUSY)
+  if (ret < 0 && err == EBUSY)
     return GST_FLOW_FLUSHING;
   if (ret > 0)
     return GST_FLOW_OK;
@@ -349,13 +376,33 @@ retire_completed (GstIioOutQueue * queue)
       && complete_oldest (queue, FALSE, NULL) == GST_FLOW_OK);
 }
 
+/* How many blocks of @buffer's kind to hold: the depth, or less when it
+ * comes from a bounded pool that cannot fill it; its producer would wait
+ * for a buffer back that we only return on a later push. */
+static guint
+depth_for (GstIioOutQueue * queue, GstBuffer * buffer)
+{
+  GstStructure *config;
+  guint max = 0;
+
+  if (!buffer->pool)
+    return queue->depth;
+  config = gst_buffer_pool_get_config (buffer->pool);
+  gst_buffer_pool_config_get_params (config, NULL, NULL, NULL, &max);
+  gst_structure_free (config);
+  if (!max || max > queue->depth)
+    return queue->depth;
+  return MAX (max - 1, 1);       /* one for the producer to fill */
+}
+
 /* Waits until a block may be added, and its DMABUF is not in flight. */
 static GstFlowReturn
-make_room (GstIioOutQueue * queue, IioImport * import, GError ** error)
+make_room (GstIioOutQueue * queue, IioImport * import, guint depth,
+    GError ** error)
 {
   GstFlowReturn ret = GST_FLOW_OK;
 
-  while (ret == GST_FLOW_OK && (queue->in_flight.length >= queue->depth
+  while (ret == GST_FLOW_OK && (queue->in_flight.length >= depth
           || import->busy)) {
     if (!start_converter (queue, error))
       return GST_FLOW_ERROR;
@@ -378,7 +425,7 @@ count_underflow (GstIioOutQueue * queue)
 /* Adds a block; queued to the kernel at once if the converter runs. */
 static gboolean
 add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
-    gboolean cyclic, GError ** error)
+    guint depth, gboolean cyclic, GError ** error)
 {
   IioOutBlock *block = g_new0 (IioOutBlock, 1);
 
@@ -395,7 +442,7 @@ add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
   g_queue_push_tail (&queue->in_flight, block);
   if (queue->started)
     return enqueue_block (queue, block, error);
-  if (cyclic || queue->in_flight.length >= queue->depth)
+  if (cyclic || queue->in_flight.length >= depth)
     return start_converter (queue, error);
   return TRUE;
 }
@@ -409,18 +456,21 @@ add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
  * @error: why it could not be queued
  *
  * Queues @buffer's DMABUF as one block, waiting (bounded by the timeout,
- * cancelled by flushing) while @depth blocks are in flight. The converter is
- * started with @depth blocks queued, or at once for a cyclic block.
+ * cancelled by flushing) while @depth blocks are in flight (fewer for a
+ * buffer from a bounded pool that cannot fill @depth). The converter is
+ * started with that many blocks queued, or at once for a cyclic block.
  *
  * Returns: GST_FLOW_OK, GST_FLOW_FLUSHING, GST_IIO_OUT_QUEUE_NOT_IMPORTED
- * when the kernel would not take the DMABUF (it is attached elsewhere:
- * copy it instead) or GST_FLOW_ERROR with @error set
+ * when the kernel would not attach the DMABUF (attached elsewhere, memory
+ * the converter's DMA cannot reach, ...: copy it instead) or
+ * GST_FLOW_ERROR with @error set
  */
 GstFlowReturn
 gst_iio_out_queue_push (GstIioOutQueue * queue, GstBuffer * buffer,
     gboolean cyclic, GError ** error)
 {
   GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
+  guint depth = depth_for (queue, buffer);
   GError *attach_error = NULL;
   IioImport *import;
   GstFlowReturn ret;
@@ -428,19 +478,19 @@ gst_iio_out_queue_push (GstIioOutQueue * queue, GstBuffer * buffer,
   import = ensure_import (queue, mem, &attach_error);
   if (!import)
     goto not_attached;
-  ret = make_room (queue, import, error);
+  ret = make_room (queue, import, depth, error);
   if (ret != GST_FLOW_OK) {
     gst_buffer_unref (buffer);
     return ret;
   }
-  return add_block (queue, buffer, import, cyclic, error) ? GST_FLOW_OK :
-      GST_FLOW_ERROR;
+  return add_block (queue, buffer, import, depth, cyclic, error) ?
+      GST_FLOW_OK : GST_FLOW_ERROR;
 
   /* ERRORS */
 not_attached:
   gst_buffer_unref (buffer);
-  if (g_error_matches (attach_error, GST_IIO_DEVICE_ERROR,
-          GST_IIO_DEVICE_ERROR_BUSY)) {
+  if (!g_error_matches (attach_error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NOT_FOUND)) {
     GST_INFO ("%s: copying instead", attach_error->message);
     g_error_free (attach_error);
     return GST_IIO_OUT_QUEUE_NOT_IMPORTED;

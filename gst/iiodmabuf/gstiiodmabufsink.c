@@ -355,7 +355,7 @@ reopen_if_changed (GstIioDmabufSink * self)
   gboolean reopen;
 
   GST_OBJECT_LOCK (self);
-  reopen = self->reopen;
+  reopen = self->reopen || !self->device;
   self->reopen = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (!reopen)
@@ -803,10 +803,15 @@ push_block (GstIioDmabufSink * self, GstBuffer * block)
   GstFlowReturn ret;
   gboolean gone;
 
-  do {
+  for (;;) {
     ret = gst_iio_out_queue_push (self->queue, gst_buffer_ref (block),
         self->cyclic, &error);
-  } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
+    if (ret != GST_FLOW_FLUSHING)
+      break;
+    ret = wait_resume (self, ret);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
   if (ret != GST_FLOW_ERROR)
     return ret;
   gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
@@ -895,8 +900,12 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
     if (ret == GST_FLOW_OK)
       ret = send_block (self, block);
     gst_buffer_unref (block);
-    if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED)
-      ret = GST_FLOW_ERROR;     /* our own DMABUFs are never refused */
+    if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED) {
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s refused its "
+              "own DMABUFs: set dma-heap to a heap its DMA can reach",
+              self->device->name), (NULL));
+      ret = GST_FLOW_ERROR;
+    }
     if (ret != GST_FLOW_OK)
       break;
     GST_OBJECT_LOCK (self);
@@ -979,15 +988,18 @@ gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
   return ret;
 }
 
+/* Plays what is queued to the end; a pause meanwhile waits (the event
+ * function runs with the preroll lock held, as render does). */
 static GstFlowReturn
 drain (GstIioDmabufSink * self)
 {
   GError *error = NULL;
   GstFlowReturn ret;
 
-  if (!self->use_dmabuf)
-    return drain_writes (self);
-  ret = gst_iio_out_queue_drain (self->queue, &error);
+  do {
+    ret = self->use_dmabuf ? gst_iio_out_queue_drain (self->queue, &error) :
+        drain_writes (self);
+  } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
   if (ret == GST_FLOW_ERROR) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot finish playing to IIO "
             "device %s: %s", self->device->name, error->message), (NULL));
@@ -1011,7 +1023,7 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
         gst_event_unref (event);
         return TRUE;
       }
-      if (drain (self) == GST_FLOW_ERROR) {
+      if (drain (self) != GST_FLOW_OK) {
         gst_event_unref (event);
         return FALSE;
       }

@@ -73,6 +73,7 @@ struct _GstIioDmabufSrc
   gboolean flushing;            /* object lock */
   GstPoll *poll;                /* read() waits in rw mode */
   gboolean use_dmabuf;
+  gboolean configured;          /* the buffer is set up for the caps */
   gboolean enabled;
   guint rate;
   guint scan_bytes;
@@ -241,6 +242,7 @@ configure_stream (GstIioDmabufSrc * self)
     return FALSE;
   if (!self->use_dmabuf)
     fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  self->configured = TRUE;
   GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
       "block, %u Hz, %s", self->device->name,
       gst_iio_device_n_enabled (self->device), self->scan_bytes,
@@ -256,11 +258,15 @@ stop_stream (GstIioDmabufSrc * self)
 {
   GstIioCapture *capture;
 
-  gst_iio_device_set_enabled (self->device, FALSE, NULL);
-  self->enabled = FALSE;
   GST_OBJECT_LOCK (self);
   capture = g_steal_pointer (&self->capture);
   GST_OBJECT_UNLOCK (self);
+  /* no block may go back to the kernel once the buffer is disabled */
+  if (capture)
+    gst_iio_capture_halt (capture);
+  gst_iio_device_set_enabled (self->device, FALSE, NULL);
+  self->enabled = FALSE;
+  self->configured = FALSE;
   if (capture)
     gst_iio_capture_stop (capture);
 }
@@ -272,7 +278,7 @@ reopen_if_changed (GstIioDmabufSrc * self)
   gboolean reopen;
 
   GST_OBJECT_LOCK (self);
-  reopen = self->reopen;
+  reopen = self->reopen || !self->device;
   self->reopen = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (!reopen)
@@ -455,7 +461,7 @@ gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
 
   gst_structure_get_int (s, "rate", &rate);
   gst_structure_get_int (s, "channels", &channels);
-  if (rate == (gint) self->rate && channels == n)
+  if (rate == (gint) self->rate && channels == n && self->configured)
     return TRUE;
   if (self->enabled) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is "
@@ -691,6 +697,12 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   GstFlowReturn ret = GST_FLOW_OK;
 
+  if (!self->configured) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s could not "
+            "be set up for the stream (see the error before)",
+            self->device->name), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
   if (!self->enabled)
     ret = enable_device (self);
   if (ret != GST_FLOW_OK)

@@ -1527,6 +1527,113 @@ GST_START_TEST (test_loopback_allocates_no_unused_pool)
 
 GST_END_TEST;
 
+/* A producer that takes the offered pool but caps it at 3 buffers, with
+ * num-blocks=8: the sink must neither wait for 8 before starting the DAC
+ * nor hold all 3, or the producer waits forever for a buffer back. */
+GST_START_TEST (test_bounded_producer_pool)
+{
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=8");
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "in"),
+      "src");
+  GstCaps *caps = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "layout=interleaved,channels=2,rate=48000,channel-mask=(bitmask)0");
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GRand *rand = g_rand_new_with_seed (21);
+  GstBufferPool *pool = NULL;
+  GstBufferPoolAcquireParams params = {.flags =
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT };
+  GstStructure *config, *stats;
+  GstBuffer *buf;
+  GstMapInfo map;
+  Fnv sent;
+  guint i, j, tries;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (gst_pad_peer_query (pad, query));
+  fail_unless (gst_query_get_n_allocation_pools (query) > 0);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  fail_unless (pool != NULL, "the sink offered no pool");
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, 480 * DAC_SCAN, 0, 3);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (i = 0; i < 40; i++) {
+    for (tries = 0; gst_buffer_pool_acquire_buffer (pool, &buf, &params)
+        != GST_FLOW_OK; tries++) {
+      fail_unless (tries < 1000, "buffer %u: the sink held all 3 of the "
+          "producer's buffers for 10 s", i);
+      g_usleep (10 * 1000);
+    }
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+    for (j = 0; j < map.size; j++)
+      map.data[j] = g_rand_int (rand);
+    gst_buffer_unmap (buf, &map);
+    push (pipeline, buf);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 40 * 480 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 40);
+  g_print ("a producer's pool of 3 with num-blocks=8: %" G_GUINT64_FORMAT
+      " bytes exact, 40 pooled\n", sent.bytes);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  gst_structure_free (stats);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* PLAYING -> PAUSED -> PLAYING while the sink plays out its last blocks
+ * after EOS: EOS comes only once every block has played. */
+GST_START_TEST (test_pause_during_drain)
+{
+  GstElement *pipeline = launch ("appsrc name=in format=time "
+      "caps=audio/x-raw,format=S16LE,layout=interleaved,channels=2,"
+      "rate=8000,channel-mask=(bitmask)0 ! iiodmabufsink name=sink "
+      "num-blocks=16 device=" DAC);
+  GRand *rand = g_rand_new_with_seed (23);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  Fnv sent, played;
+  guint i;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  /* 16 blocks of 60 ms: the DAC starts with all queued, then EOS drains */
+  for (i = 0; i < 16; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  g_usleep (150 * 1000);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  g_usleep (100 * 1000);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR);
+  dac_played (&played);         /* at EOS, before anything else */
+
+  fail_unless (msg != NULL, "no EOS within 60 s");
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  fail_unless_equals_uint64 (played.bytes, sent.bytes);
+  fail_unless (played.hash == sent.hash, "DAC checksum differs at EOS");
+  g_print ("paused while draining: EOS after all %" G_GUINT64_FORMAT
+      " bytes played\n", played.bytes);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsink_suite (void)
 {
@@ -1565,6 +1672,8 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_stats_from_another_thread);
   tcase_add_test (tc, test_accept_caps_agrees);
   tcase_add_test (tc, test_loopback_allocates_no_unused_pool);
+  tcase_add_test (tc, test_bounded_producer_pool);
+  tcase_add_test (tc, test_pause_during_drain);
   return s;
 }
 

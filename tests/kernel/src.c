@@ -1552,6 +1552,55 @@ GST_START_TEST (test_failed_submit_dropped)
 
 GST_END_TEST;
 
+/* The application sets a wrong device in READY, the start fails; it tries
+ * again (same error, no crash), then fixes the device and captures. */
+GST_START_TEST (test_failed_start_retried)
+{
+  Expect e;
+  GstElement *pipeline, *src;
+  GstBus *bus;
+  GstMessage *msg;
+  GstStructure *stats;
+  gboolean named;
+  gchar *text;
+  guint i;
+
+  expect_init (&e, "voltage0", 16, 0, 256);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=256 num-buffers=20", &e);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  bus = gst_element_get_bus (pipeline);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (src, "device", "no-such-adc", NULL);
+  for (i = 0; i < 2; i++) {
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    /* ours, then GstBaseSrc's own "failed to start" */
+    named = FALSE;
+    while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR))) {
+      text = error_text (msg);
+      named |= strstr (text, "no-such-adc") != NULL;
+      g_free (text);
+      gst_message_unref (msg);
+    }
+    fail_unless (named, "attempt %u: no error naming the device", i);
+  }
+  g_object_set (src, "device", "iio-sim-adc", NULL);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND, NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 20);
+  g_print ("failed start retried twice, then 20 blocks exact\n");
+  gst_structure_free (stats);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1590,6 +1639,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_size_overflow_refused);
   tcase_add_test (tc, test_fast_converter_no_false_failures);
   tcase_add_test (tc, test_failed_submit_dropped);
+  tcase_add_test (tc, test_failed_start_retried);
   return s;
 }
 
