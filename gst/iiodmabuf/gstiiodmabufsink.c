@@ -1005,7 +1005,7 @@ drain (GstIioDmabufSink * self)
             "device %s: %s", self->device->name, error->message), (NULL));
     g_clear_error (&error);
   }
-  if (ret == GST_FLOW_OK)
+  if (ret == GST_FLOW_OK && self->use_dmabuf)
     check_fences (self);
   return ret;
 }

@@ -1634,6 +1634,15 @@ GST_START_TEST (test_pause_during_drain)
 
 GST_END_TEST;
 
+/* Before each test: lossless inputs, and the DAC disabled (a test that
+ * failed half-way must not leave it running for the next). */
+static void
+setup_devices (void)
+{
+  sysfs_lossless_inputs ();
+  sysfs_write (DAC "/buffer0/enable", "0");
+}
+
 static Suite *
 iiodmabufsink_suite (void)
 {
@@ -1642,7 +1651,7 @@ iiodmabufsink_suite (void)
 
   tcase_set_timeout (tc, 600);
   suite_add_tcase (s, tc);
-  tcase_add_checked_fixture (tc, sysfs_lossless_inputs, NULL);
+  tcase_add_checked_fixture (tc, setup_devices, NULL);
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
   tcase_add_test (tc, test_producer_larger_than_block);
   tcase_add_test (tc, test_transform_sizes_pool);
