@@ -177,6 +177,10 @@ block_returned (GstMiniObject * obj)
     gst_memory_resize (mem, -(gssize) mem->offset, capture->block_bytes);
     enqueue_block (capture, block);
     g_cond_broadcast (&capture->returned);
+  } else if (g_ptr_array_remove_fast (capture->attached, block)) {
+    /* halted, not stopped yet: the block is freed now, detached first */
+    close_sync_fd (block);
+    gst_iio_block_detach (capture->buffer_fd, block->dmabuf_fd);
   }
   g_mutex_unlock (&capture->lock);
   return !keep;
