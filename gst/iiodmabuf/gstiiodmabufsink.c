@@ -39,7 +39,7 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufoutqueue.h"
-#include "gstiiodmabufsettings.h"
+#include "gstiiodmabufobject.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
 
@@ -84,29 +84,20 @@ struct _GstIioDmabufSink
 {
   GstBaseSink parent;
 
+  GstIioDmabufObject obj;       /* settings, device, I/O mode, geometry */
+
   /* properties (object lock) */
-  GstIioDmabufSettings settings;
   gboolean cyclic;
-  gboolean reopen;              /* a device setting changed in READY */
 
   /* streaming */
-  GstIioDevice *device;
-  GstAllocator *allocator;
   GstBufferPool *copy_pool;
   GstIioOutQueue *queue;        /* DMABUF mode; set under object lock */
-  GstPoll *poll;                /* write() mode */
-  gboolean use_dmabuf;
-  gboolean enabled;
   gboolean cyclic_queued;
   gboolean warned_no_fit;
-  guint rate;
-  guint scan_bytes;
-  gsize block_bytes;
   gsize rw_partial;             /* bytes in the kernel's unfinished block */
   guint64 fence_errors_seen;
   guint failed_in_a_row;
   GstIioDmabufSinkStats stats;  /* object lock */
-  const gchar *origin;          /* of the DMABUFs, for stats; object lock */
 };
 
 #define gst_iio_dmabuf_sink_parent_class parent_class
@@ -117,27 +108,13 @@ GST_ELEMENT_REGISTER_DEFINE (iiodmabufsink, "iiodmabufsink", GST_RANK_NONE,
 /* --- the device ----------------------------------------------------------- */
 
 static gboolean
-open_device (GstIioDmabufSink * self)
-{
-  self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->settings.device, self->settings.buffer_index,
-      self->settings.channels, TRUE);
-  if (!self->device)
-    return FALSE;
-  self->warned_no_fit = FALSE;
-  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
-    self->rate = 0;
-  return TRUE;
-}
-
-static gboolean
 enable_converter (gpointer user_data, GError ** error)
 {
   GstIioDmabufSink *self = user_data;
 
-  if (!gst_iio_device_set_enabled (self->device, TRUE, error))
+  if (!gst_iio_device_set_enabled (self->obj.device, TRUE, error))
     return FALSE;
-  self->enabled = TRUE;
+  self->obj.enabled = TRUE;
   return TRUE;
 }
 
@@ -147,85 +124,11 @@ enable_converter (gpointer user_data, GError ** error)
 static void
 stop_converter (GstIioDmabufSink * self)
 {
-  gst_iio_device_set_enabled (self->device, FALSE, NULL);
-  self->enabled = FALSE;
+  gst_iio_dmabuf_object_disable (&self->obj);
   self->cyclic_queued = FALSE;
   self->rw_partial = 0;
   if (self->queue)
     gst_iio_out_queue_abort (self->queue);
-}
-
-/* --- starting and stopping ------------------------------------------------ */
-
-/* Whether the IIO buffer takes DMABUFs: attach one and see. */
-static gboolean
-probe_dmabuf (GstIioDmabufSink * self, GError ** error)
-{
-  GstMemory *mem;
-  gint fd;
-
-  mem = gst_iio_dmabuf_allocator_alloc_block (self->allocator,
-      self->scan_bytes, error);
-  if (!mem)
-    return FALSE;
-  fd = gst_dmabuf_memory_get_fd (mem);
-  if (gst_iio_block_attach (self->device->buffer_fd, fd, error))
-    gst_iio_block_detach (self->device->buffer_fd, fd);
-  else
-    fd = -1;
-  gst_memory_unref (mem);
-  return fd >= 0;
-}
-
-static gboolean
-choose_io (GstIioDmabufSink * self)
-{
-  GError *error = NULL;
-
-  self->use_dmabuf = FALSE;
-  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
-    return TRUE;
-  if (probe_dmabuf (self, &error)) {
-    self->use_dmabuf = TRUE;
-    return TRUE;
-  }
-  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
-          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
-    GST_INFO_OBJECT (self, "%s: writing with write() instead", error->message);
-    g_error_free (error);
-    return TRUE;
-  }
-  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF))
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
-            "fall back to write().", error->message), (NULL));
-  else
-    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), g_steal_pointer
-        (&error));
-  g_clear_error (&error);
-  return FALSE;
-}
-
-/* write() has the kernel's own two blocks; DMABUF mode num-blocks. */
-static guint
-kernel_blocks (GstIioDmabufSink * self)
-{
-  return self->use_dmabuf ? self->settings.num_blocks : 2;
-}
-
-static gboolean
-compute_block_size (GstIioDmabufSink * self)
-{
-  GError *error = NULL;
-
-  self->scan_bytes = gst_iio_device_scan_bytes (self->device);
-  self->block_bytes = gst_iio_device_block_bytes (self->device,
-      self->settings.samples_per_block, self->settings.num_blocks, &error);
-  if (self->block_bytes)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message), (NULL));
-  g_error_free (error);
-  return FALSE;
 }
 
 static GstBufferPool *
@@ -236,8 +139,8 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps, gsize size)
 
   /* num-blocks in flight, one being filled, one being handed over */
   gst_buffer_pool_config_set_params (config, caps, size,
-      self->settings.num_blocks + 2, 0);
-  gst_buffer_pool_config_set_allocator (config, self->allocator, NULL);
+      self->obj.settings.num_blocks + 2, 0);
+  gst_buffer_pool_config_set_allocator (config, self->obj.allocator, NULL);
   if (!gst_buffer_pool_set_config (pool, config))
     gst_clear_object (&pool);
   return pool;
@@ -323,88 +226,50 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
   return blocksize;
 }
 
-/* In DMABUF mode blocks are enqueued first and the converter started when
- * they are; write() needs the kernel's own blocks, made at enable. */
+/* --- starting and stopping ------------------------------------------------ */
+
+/* DMABUF mode: blocks are held, then queued, and the converter started
+ * once enough are; write() needs the kernel's own blocks, made at enable. */
 static gboolean
-start_io (GstIioDmabufSink * self, GError ** error)
+start_io (GstIioDmabufSink * self)
 {
   GstIioOutQueue *queue;
 
-  if (!gst_iio_device_configure (self->device,
-          self->settings.samples_per_block, kernel_blocks (self), error))
-    return FALSE;
-  if (self->use_dmabuf) {
-    queue = gst_iio_out_queue_new (self->device->buffer_fd,
-        self->settings.num_blocks, (guint64) self->scan_bytes * self->rate,
-        self->settings.timeout, enable_converter, self);
-    self->copy_pool = new_pool (self, NULL, self->block_bytes);
-    GST_OBJECT_LOCK (self);
-    self->queue = queue;
-    self->origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
-    GST_OBJECT_UNLOCK (self);
-    return TRUE;
+  if (!self->obj.use_dmabuf) {
+    self->rw_partial = 0;
+    return gst_iio_dmabuf_object_enable (&self->obj);
   }
-  fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
-  return enable_converter (self, error);
-}
-
-/* device, buffer or channels changed in READY: open the device anew */
-static gboolean
-reopen_if_changed (GstIioDmabufSink * self)
-{
-  gboolean reopen;
-
+  queue = gst_iio_out_queue_new (self->obj.device->buffer_fd,
+      self->obj.settings.num_blocks,
+      (guint64) self->obj.scan_bytes * self->obj.rate,
+      self->obj.settings.timeout, enable_converter, self);
+  self->copy_pool = new_pool (self, NULL, self->obj.block_bytes);
   GST_OBJECT_LOCK (self);
-  reopen = self->reopen || !self->device;
-  self->reopen = FALSE;
+  self->queue = queue;
   GST_OBJECT_UNLOCK (self);
-  if (!reopen)
-    return TRUE;
-  GST_DEBUG_OBJECT (self, "device settings changed: opening it again");
-  g_clear_pointer (&self->device, gst_iio_device_close);
-  return open_device (self);
+  return TRUE;
 }
 
 static gboolean
 gst_iio_dmabuf_sink_start (GstBaseSink * sink)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-  GError *error = NULL;
 
-  if (!reopen_if_changed (self))
-    return FALSE;
   GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof self->stats);
-  self->origin = "none";
   GST_OBJECT_UNLOCK (self);
-  self->enabled = FALSE;
   self->cyclic_queued = FALSE;
-  self->rw_partial = 0;
   self->fence_errors_seen = 0;
   self->failed_in_a_row = 0;
-  if (!gst_iio_device_open_buffer (self->device, &error))
-    goto device_error;
+  if (!gst_iio_dmabuf_object_start (&self->obj))
+    return FALSE;
   /* a rate negotiated last time was put back at stop */
-  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
-    self->rate = 0;
-  if (!compute_block_size (self))
-    goto failed;
-  gst_clear_object (&self->allocator);
-  self->allocator = gst_iio_dmabuf_allocator_new (self->settings.dma_heap);
-  if (!choose_io (self))
-    goto failed;
-  if (!start_io (self, &error))
-    goto device_error;
-  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %s",
-      self->device->name, gst_iio_device_n_enabled (self->device),
-      self->scan_bytes, self->use_dmabuf ? "DMABUF" : "write()");
-  return TRUE;
-
-  /* ERRORS */
-device_error:
-  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
-failed:
-  gst_iio_device_restore (self->device);
+  if (!gst_iio_device_get_sampling_frequency (self->obj.device,
+          &self->obj.rate))
+    self->obj.rate = 0;
+  if (gst_iio_dmabuf_object_configure (&self->obj) && start_io (self))
+    return TRUE;
+  gst_iio_dmabuf_object_stop (&self->obj);
   return FALSE;
 }
 
@@ -423,7 +288,7 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
   }
-  gst_iio_device_restore (self->device);
+  gst_iio_dmabuf_object_stop (&self->obj);
   return TRUE;
 }
 
@@ -456,12 +321,12 @@ allow_positions (GstCaps * caps)
 static GstCaps *
 device_caps (GstIioDmabufSink * self, gboolean any_rate)
 {
-  GstCaps *caps = gst_iio_dmabuf_caps_for_device (self->device, self->rate);
+  GstCaps *caps = gst_iio_dmabuf_caps_for_device (self->obj.device, self->obj.rate);
   GValue rates = G_VALUE_INIT;
   gchar *available = NULL;
 
-  if (any_rate && self->rate)
-    available = gst_iio_device_read_attr (self->device,
+  if (any_rate && self->obj.rate)
+    available = gst_iio_device_read_attr (self->obj.device,
         "sampling_frequency_available", NULL);
   if (available && gst_iio_dmabuf_rates_parse (available, &rates)) {
     gst_iio_dmabuf_caps_set_rates (caps, &rates);
@@ -500,7 +365,7 @@ warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
   GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream offers %s, but IIO "
           "device %s takes %s with its enabled channels. Convert before the "
           "sink (audioconvert, audioresample) or choose the channels with "
-          "channels=", got, self->device->name, need), (NULL));
+          "channels=", got, self->obj.device->name, need), (NULL));
   g_free (got);
   g_free (need);
 }
@@ -511,7 +376,7 @@ gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstCaps *caps;
 
-  if (!self->device)
+  if (!self->obj.device)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
   else
     caps = device_caps (self, TRUE);
@@ -532,10 +397,10 @@ gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstCaps *caps, *want;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS || !self->device)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS || !self->obj.device)
     return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
   gst_query_parse_accept_caps (query, &caps);
-  want = device_caps (self, !self->enabled);
+  want = device_caps (self, !self->obj.enabled);
   gst_query_set_accept_caps_result (query, gst_caps_is_fixed (caps)
       && gst_caps_can_intersect (caps, want));
   gst_caps_unref (want);
@@ -561,32 +426,18 @@ check_upstream_fits (GstIioDmabufSink * self)
 static gboolean
 set_rate (GstIioDmabufSink * self, GstCaps * caps)
 {
-  GError *error = NULL;
-  gchar value[16];
   guint rate = 0;
 
-  if (!gst_iio_dmabuf_caps_parse_rate (caps, &rate) || !self->rate
-      || rate == self->rate)
+  if (!gst_iio_dmabuf_caps_parse_rate (caps, &rate) || !self->obj.rate
+      || rate == self->obj.rate)
     return TRUE;
-  if (self->enabled) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is playing: "
-            "its rate can only change while stopped", self->device->name),
-        (NULL));
+  if (!gst_iio_dmabuf_object_set_rate (&self->obj, rate))
     return FALSE;
-  }
-  g_snprintf (value, sizeof value, "%u", rate);
-  if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
-          &error)) {
-    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
-    return FALSE;
-  }
-  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
-    self->rate = 0;
   if (self->queue)
     gst_iio_out_queue_set_bytes_per_second (self->queue,
-        (guint64) self->scan_bytes * self->rate);
-  GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->device->name,
-      self->rate);
+        (guint64) self->obj.scan_bytes * self->obj.rate);
+  GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->obj.device->name,
+      self->obj.rate);
   return TRUE;
 }
 
@@ -607,7 +458,7 @@ gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
             "device %s: it sends %s, the device's enabled channels take %s. "
             "Convert before the sink (audioconvert, audioresample) or choose "
-            "the channels with channels=", self->device->name, got, need),
+            "the channels with channels=", self->obj.device->name, got, need),
         (NULL));
     g_free (got);
     g_free (need);
@@ -621,13 +472,13 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstBufferPool *pool = NULL;
-  gsize size = self->block_bytes;
+  gsize size = self->obj.block_bytes;
   GstCaps *caps;
   gboolean need_pool;
   gdouble upstream;
   gboolean resampled;
 
-  if (!self->use_dmabuf)
+  if (!self->obj.use_dmabuf)
     return TRUE;
   /* Pooled blocks may be larger than samples-per-block: each is enqueued
    * whole. They must be, for a source that fills its own size into them. */
@@ -638,12 +489,12 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
     return TRUE;
   }
   if (resampled)                /* one frame more now and then */
-    upstream += 2 * self->scan_bytes;
+    upstream += 2 * self->obj.scan_bytes;
   if (upstream > size) {
-    gdouble scans = upstream / self->scan_bytes;
+    gdouble scans = upstream / self->obj.scan_bytes;
 
     size = (gsize) scans;       /* whole scans, rounded up */
-    size = (size + (size < scans)) * self->scan_bytes;
+    size = (size + (size < scans)) * self->obj.scan_bytes;
     GST_INFO_OBJECT (self, "upstream fills up to %.0f bytes a buffer: pool "
         "blocks of %" G_GSIZE_FORMAT " bytes", upstream, size);
   }
@@ -651,39 +502,14 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   if (need_pool)
     pool = new_pool (self, caps, size);
   gst_query_add_allocation_pool (query, pool, size,
-      self->settings.num_blocks + 2, 0);
-  gst_query_add_allocation_param (query, self->allocator, NULL);
+      self->obj.settings.num_blocks + 2, 0);
+  gst_query_add_allocation_param (query, self->obj.allocator, NULL);
   if (pool)
     gst_object_unref (pool);
   return TRUE;
 }
 
 /* --- write() -------------------------------------------------------------- */
-
-static GstFlowReturn
-wait_writable (GstIioDmabufSink * self)
-{
-  GstPollFD pfd = GST_POLL_FD_INIT;
-  gint ret;
-
-  pfd.fd = self->device->buffer_fd;
-  gst_poll_add_fd (self->poll, &pfd);
-  gst_poll_fd_ctl_write (self->poll, &pfd, TRUE);
-  do {
-    ret = gst_poll_wait (self->poll, self->settings.timeout);
-  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
-  gst_poll_remove_fd (self->poll, &pfd);
-  if (ret < 0 && errno == EBUSY)
-    return GST_FLOW_FLUSHING;
-  if (ret == 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s took no data "
-            "within %" GST_TIME_FORMAT ": the converter is stalled or not "
-            "clocked, or raise timeout", self->device->name,
-            GST_TIME_ARGS (self->settings.timeout)), (NULL));
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
 
 /* PLAYING -> PAUSED unlocked a wait: hold the data until PLAYING again
  * (or a flush), as audio sinks do. Called from render. */
@@ -696,30 +522,21 @@ wait_resume (GstIioDmabufSink * self, GstFlowReturn ret)
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
 }
 
+/* Writes all of @data; with @resume, a pause meanwhile holds it until
+ * PLAYING again (from render only: it needs the preroll lock). */
 static GstFlowReturn
 write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size,
     gboolean resume)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
+  GstFlowReturn ret;
   gsize done = 0;
 
-  while (done < size && ret == GST_FLOW_OK) {
-    gssize n = write (self->device->buffer_fd, data + done, size - done);
-
-    if (n > 0)
-      done += n;
-    else if (n < 0 && errno == EAGAIN && resume)
-      ret = wait_resume (self, wait_writable (self));
-    else if (n < 0 && errno == EAGAIN)
-      ret = wait_writable (self);
-    else if (n < 0 && errno != EINTR) {
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Writing to IIO device %s "
-              "failed: is it still there?", self->device->name),
-          GST_ERROR_SYSTEM);
-      ret = GST_FLOW_ERROR;
-    }
-  }
-  self->rw_partial = (self->rw_partial + done) % self->block_bytes;
+  do {
+    ret = gst_iio_dmabuf_object_transfer (&self->obj, (guint8 *) data, size,
+        &done);
+  } while (resume && ret == GST_FLOW_FLUSHING
+      && wait_resume (self, ret) == GST_FLOW_OK);
+  self->rw_partial = (self->rw_partial + done) % self->obj.block_bytes;
   return ret;
 }
 
@@ -745,31 +562,32 @@ static GstFlowReturn
 drain_writes (GstIioDmabufSink * self)
 {
   GstClockTime waited = 0;
-  guint64 idle = 2 * (guint64) self->block_bytes, free_bytes;
+  guint64 idle = 2 * (guint64) self->obj.block_bytes, free_bytes;
   GstFlowReturn ret = GST_FLOW_OK;
   gchar *text;
 
   if (self->rw_partial) {
-    guint8 *zeros = g_malloc0 (self->block_bytes - self->rw_partial);
+    guint8 *zeros = g_malloc0 (self->obj.block_bytes - self->rw_partial);
 
-    ret = write_bytes (self, zeros, self->block_bytes - self->rw_partial,
+    ret = write_bytes (self, zeros, self->obj.block_bytes - self->rw_partial,
         FALSE);
     g_free (zeros);
   }
-  while (ret == GST_FLOW_OK && waited < self->settings.timeout) {
-    text = gst_iio_device_read_attr (self->device, "data_available", NULL);
+  while (ret == GST_FLOW_OK && waited < self->obj.settings.timeout) {
+    text = gst_iio_device_read_attr (self->obj.device, "data_available", NULL);
     free_bytes = text ? g_ascii_strtoull (text, NULL, 10) : idle;
     g_free (text);
     if (free_bytes >= idle)
       return GST_FLOW_OK;
-    if (gst_poll_wait (self->poll, DRAIN_POLL_INTERVAL) < 0 && errno == EBUSY)
+    if (gst_poll_wait (self->obj.poll, DRAIN_POLL_INTERVAL) < 0
+        && errno == EBUSY)
       return GST_FLOW_FLUSHING;
     waited += DRAIN_POLL_INTERVAL;
   }
   if (ret == GST_FLOW_OK)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("IIO device %s did not play "
-            "its last blocks within %" GST_TIME_FORMAT, self->device->name,
-            GST_TIME_ARGS (self->settings.timeout)), (NULL));
+            "its last blocks within %" GST_TIME_FORMAT, self->obj.device->name,
+            GST_TIME_ARGS (self->obj.settings.timeout)), (NULL));
   return ret;
 }
 
@@ -791,7 +609,7 @@ check_fences (GstIioDmabufSink * self)
   self->failed_in_a_row += failed;
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%" G_GUINT64_FORMAT " block(s) "
           "to %s failed (%s): the converter skipped them",
-          failed, self->device->name, g_strerror (-counts.last_error)), (NULL));
+          failed, self->obj.device->name, g_strerror (-counts.last_error)), (NULL));
 }
 
 /* Queues @block (transfer none). A FLUSHING push queued nothing: after a
@@ -817,7 +635,7 @@ push_block (GstIioDmabufSink * self, GstBuffer * block)
   gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
       GST_IIO_DEVICE_ERROR_NOT_FOUND);
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
-          "%s: %s%s", self->device->name, error->message, gone ?
+          "%s: %s%s", self->obj.device->name, error->message, gone ?
           ". The device was removed or its driver unbound" : ""), (NULL));
   g_clear_error (&error);
   return ret;
@@ -837,7 +655,7 @@ send_block (GstIioDmabufSink * self, GstBuffer * block)
     return GST_FLOW_OK;
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%u blocks in a row failed: IIO "
           "device %s is failing or was removed", self->failed_in_a_row,
-          self->device->name), (NULL));
+          self->obj.device->name), (NULL));
   return GST_FLOW_ERROR;
 }
 
@@ -848,8 +666,8 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
           && !gst_buffer_pool_set_active (self->copy_pool, TRUE))) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot allocate "
             "DMABUFs of %" G_GSIZE_FORMAT " bytes from %s or udmabuf: lower "
-            "samples-per-block or set dma-heap", self->block_bytes,
-            self->settings.dma_heap), (NULL));
+            "samples-per-block or set dma-heap", self->obj.block_bytes,
+            self->obj.settings.dma_heap), (NULL));
     return GST_FLOW_ERROR;
   }
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
@@ -863,7 +681,7 @@ copy_into (GstIioDmabufSink * self, GstBuffer * block, GstBuffer * buf,
 
   if (!gst_buffer_map (block, &map, GST_MAP_WRITE)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot write into a DMABUF "
-            "block for IIO device %s", self->device->name), (NULL));
+            "block for IIO device %s", self->obj.device->name), (NULL));
     return GST_FLOW_ERROR;
   }
   if (gst_buffer_extract (buf, offset, map.data, size) != size) {
@@ -884,14 +702,14 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
   GstFlowReturn ret = GST_FLOW_OK;
   GstBuffer *block;
 
-  if (self->cyclic && size > self->block_bytes) {
+  if (self->cyclic && size > self->obj.block_bytes) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The cyclic buffer of %"
             G_GSIZE_FORMAT " bytes does not fit one block of %" G_GSIZE_FORMAT
-            ": raise samples-per-block", size, self->block_bytes), (NULL));
+            ": raise samples-per-block", size, self->obj.block_bytes), (NULL));
     return GST_FLOW_ERROR;
   }
   while (done < size && ret == GST_FLOW_OK) {
-    n = MIN (size - done, self->block_bytes);
+    n = MIN (size - done, self->obj.block_bytes);
     ret = acquire_copy_block (self, &block);
     if (ret != GST_FLOW_OK)
       break;
@@ -903,7 +721,7 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
     if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED) {
       GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s refused its "
               "own DMABUFs: set dma-heap to a heap its DMA can reach",
-              self->device->name), (NULL));
+              self->obj.device->name), (NULL));
       ret = GST_FLOW_ERROR;
     }
     if (ret != GST_FLOW_OK)
@@ -938,7 +756,7 @@ send_dmabuf (GstIioDmabufSink * self, GstBuffer * buf)
   if (ret != GST_FLOW_OK)
     return ret;
   GST_OBJECT_LOCK (self);
-  if (mem->allocator == self->allocator)
+  if (mem->allocator == self->obj.allocator)
     self->stats.pooled++;
   else
     self->stats.imports++;
@@ -951,12 +769,12 @@ check_size (GstIioDmabufSink * self, GstBuffer * buf)
 {
   gsize size = gst_buffer_get_size (buf);
 
-  if (size % self->scan_bytes == 0)
+  if (size % self->obj.scan_bytes == 0)
     return TRUE;
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("A buffer of %" G_GSIZE_FORMAT
           " bytes is not a whole number of %u-byte scans for IIO device %s: "
           "upstream must send whole samples of every channel", size,
-          self->scan_bytes, self->device->name), (NULL));
+          self->obj.scan_bytes, self->obj.device->name), (NULL));
   return FALSE;
 }
 
@@ -977,7 +795,7 @@ gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
     return GST_FLOW_ERROR;
   if (!gst_buffer_get_size (buf))
     return GST_FLOW_OK;
-  if (!self->use_dmabuf)
+  if (!self->obj.use_dmabuf)
     ret = write_buffer (self, buf);
   else if (gst_iio_out_queue_can_import (self->queue, buf))
     ret = send_dmabuf (self, buf);
@@ -997,15 +815,15 @@ drain (GstIioDmabufSink * self)
   GstFlowReturn ret;
 
   do {
-    ret = self->use_dmabuf ? gst_iio_out_queue_drain (self->queue, &error) :
+    ret = self->obj.use_dmabuf ? gst_iio_out_queue_drain (self->queue, &error) :
         drain_writes (self);
   } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
   if (ret == GST_FLOW_ERROR) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot finish playing to IIO "
-            "device %s: %s", self->device->name, error->message), (NULL));
+            "device %s: %s", self->obj.device->name, error->message), (NULL));
     g_clear_error (&error);
   }
-  if (ret == GST_FLOW_OK && self->use_dmabuf)
+  if (ret == GST_FLOW_OK && self->obj.use_dmabuf)
     check_fences (self);
   return ret;
 }
@@ -1029,13 +847,13 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
       }
       break;
     case GST_EVENT_STREAM_START:
-      if (self->device)
+      if (self->obj.device)
         check_upstream_fits (self);
       break;
     case GST_EVENT_FLUSH_STOP:
       /* what the converter still holds belongs to before the flush */
       stop_converter (self);
-      if (!self->use_dmabuf)
+      if (!self->obj.use_dmabuf)
         enable_converter (self, NULL);
       break;
     default:
@@ -1047,7 +865,7 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
 static void
 set_flushing (GstIioDmabufSink * self, gboolean flushing)
 {
-  gst_poll_set_flushing (self->poll, flushing);
+  gst_iio_dmabuf_object_set_flushing (&self->obj, flushing);
   GST_OBJECT_LOCK (self);
   if (self->queue)
     gst_iio_out_queue_set_flushing (self->queue, flushing);
@@ -1075,18 +893,11 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
     GstStateChange transition)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
-  GstStateChangeReturn ret;
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_device (self))
-    return GST_STATE_CHANGE_FAILURE;
-  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_READY_TO_NULL
-      || (transition == GST_STATE_CHANGE_NULL_TO_READY
-          && ret == GST_STATE_CHANGE_FAILURE)) {
-    g_clear_pointer (&self->device, gst_iio_device_close);
-    gst_clear_object (&self->allocator);
-  }
-  return ret;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    self->warned_no_fit = FALSE;
+  return gst_iio_dmabuf_object_change_state (&self->obj, transition,
+      GST_ELEMENT_CLASS (parent_class));
 }
 
 /* --- properties ----------------------------------------------------------- */
@@ -1096,8 +907,9 @@ static GstStructure *
 stats_structure (GstIioDmabufSink * self)
 {
   GstIioOutQueueCounts counts = { 0, };
-  const gchar *origin = self->origin ? self->origin : "none";
+  const gchar *io_mode, *origin;
 
+  gst_iio_dmabuf_object_stats_io (&self->obj, &io_mode, &origin);
   if (self->queue)
     gst_iio_out_queue_get_counts (self->queue, &counts);
   return gst_structure_new ("application/x-iiodmabufsink-stats",
@@ -1109,8 +921,7 @@ stats_structure (GstIioDmabufSink * self)
       "dropped", G_TYPE_UINT64, self->stats.dropped,
       "underflows", G_TYPE_UINT64, counts.underflows,
       "fence-errors", G_TYPE_UINT64, counts.fence_errors,
-      "io-mode", G_TYPE_STRING, g_str_equal (origin, "none") ? "rw" :
-      "dmabuf",
+      "io-mode", G_TYPE_STRING, io_mode,
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
@@ -1121,13 +932,8 @@ gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   GST_OBJECT_LOCK (self);
-  if (!gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
-    GST_OBJECT_UNLOCK (self);
-    return;
-  }
-  if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
-    /* read at NULL->READY: in READY, open the device again at start */
-    self->reopen |= GST_STATE (self) == GST_STATE_READY;
+  if (gst_iio_dmabuf_object_set_property (&self->obj, prop_id, value, pspec)
+      || !gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -1149,7 +955,7 @@ gst_iio_dmabuf_sink_get_property (GObject * object, guint prop_id,
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   GST_OBJECT_LOCK (self);
-  if (gst_iio_dmabuf_settings_get (&self->settings, prop_id, value)) {
+  if (gst_iio_dmabuf_object_get_property (&self->obj, prop_id, value)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -1172,10 +978,7 @@ gst_iio_dmabuf_sink_finalize (GObject * object)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
-  gst_iio_dmabuf_settings_clear (&self->settings);
-  g_clear_pointer (&self->device, gst_iio_device_close);
-  gst_clear_object (&self->allocator);
-  gst_poll_free (self->poll);
+  gst_iio_dmabuf_object_clear (&self->obj);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -1251,9 +1054,8 @@ gst_iio_dmabuf_sink_class_init (GstIioDmabufSinkClass * klass)
 static void
 gst_iio_dmabuf_sink_init (GstIioDmabufSink * self)
 {
-  gst_iio_dmabuf_settings_init (&self->settings);
+  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), TRUE);
   self->cyclic = DEFAULT_CYCLIC;
-  self->poll = gst_poll_new (TRUE);
   /* the converter's clock paces playback */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
   /* a block held as the last sample would be one less for its producer */

@@ -23,11 +23,10 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufcapture.h"
-#include "gstiiodmabufsettings.h"
+#include "gstiiodmabufobject.h"
 #include "iiodmabuf-device.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
@@ -60,29 +59,20 @@ struct _GstIioDmabufSrc
 {
   GstPushSrc parent;
 
+  GstIioDmabufObject obj;       /* settings, device, I/O mode, geometry */
+
   /* properties (object lock) */
-  GstIioDmabufSettings settings;
   guint sampling_frequency;
   GstStructure *attributes;
-  gboolean reopen;              /* a device setting changed in READY */
 
   /* streaming */
-  GstIioDevice *device;
-  GstAllocator *allocator;
   GstIioCapture *capture;       /* DMABUF mode; replaced under object lock */
   gboolean flushing;            /* object lock */
-  GstPoll *poll;                /* read() waits in rw mode */
-  gboolean use_dmabuf;
   gboolean configured;          /* the buffer is set up for the caps */
-  gboolean enabled;
-  guint rate;
-  guint scan_bytes;
-  gsize block_bytes;
   guint64 offset;
   gboolean discont;
   guint failed_in_a_row;
   GstIioDmabufSrcStats stats;   /* object lock */
-  const gchar *origin;          /* of the DMABUFs, for stats; object lock */
 };
 
 
@@ -92,22 +82,6 @@ GST_ELEMENT_REGISTER_DEFINE (iiodmabufsrc, "iiodmabufsrc", GST_RANK_NONE,
     GST_TYPE_IIO_DMABUF_SRC);
 
 /* --- the device ----------------------------------------------------------- */
-
-static gboolean
-open_device (GstIioDmabufSrc * self)
-{
-  self->device = gst_iio_dmabuf_open_device (GST_ELEMENT (self),
-      self->settings.device, self->settings.buffer_index,
-      self->settings.channels, FALSE);
-  if (!self->device)
-    return FALSE;
-  /* caps can be asked for in READY: the rate it will run at */
-  self->rate = self->sampling_frequency;
-  if (!self->rate && !gst_iio_device_get_sampling_frequency (self->device,
-          &self->rate))
-    self->rate = 0;
-  return TRUE;
-}
 
 static gboolean
 write_attribute (GQuark field, const GValue * value, gpointer user_data)
@@ -120,7 +94,7 @@ write_attribute (GQuark field, const GValue * value, gpointer user_data)
   g_value_init (&text, G_TYPE_STRING);
   if (!g_value_transform (value, &text))
     g_value_take_string (&text, gst_value_serialize (value));
-  ok = gst_iio_device_change_attr (self->device, g_quark_to_string (field),
+  ok = gst_iio_device_change_attr (self->obj.device, g_quark_to_string (field),
       g_value_get_string (&text), &error);
   g_value_unset (&text);
   if (!ok)
@@ -139,14 +113,14 @@ apply_settings (GstIioDmabufSrc * self)
     return FALSE;
   if (self->sampling_frequency) {
     g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
-    if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
+    if (!gst_iio_device_change_attr (self->obj.device, "sampling_frequency", value,
             &error)) {
       gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
       return FALSE;
     }
   }
-  if (!gst_iio_device_get_sampling_frequency (self->device, &self->rate))
-    self->rate = 0;
+  if (!gst_iio_device_get_sampling_frequency (self->obj.device, &self->obj.rate))
+    self->obj.rate = 0;
   return TRUE;
 }
 
@@ -156,71 +130,24 @@ static GstClockTime block_duration (GstIioDmabufSrc * self);
 
 /* Allocates and attaches the blocks; they are queued at the first create. */
 static gboolean
-start_capture (GstIioDmabufSrc * self, GError ** error)
+start_capture (GstIioDmabufSrc * self)
 {
+  GError *error = NULL;
   GstIioCapture *capture;
 
-  gst_clear_object (&self->allocator);
-  self->allocator = gst_iio_dmabuf_allocator_new (self->settings.dma_heap);
-  capture = gst_iio_capture_new (self->allocator, self->device->buffer_fd,
-      self->block_bytes, self->settings.num_blocks, block_duration (self),
-      self->settings.timeout, error);
-  if (!capture)
+  capture = gst_iio_capture_new (self->obj.allocator, self->obj.device->buffer_fd,
+      self->obj.block_bytes, self->obj.settings.num_blocks,
+      block_duration (self), self->obj.settings.timeout, &error);
+  if (!capture) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
     return FALSE;
+  }
   GST_OBJECT_LOCK (self);
   self->capture = capture;
   gst_iio_capture_set_flushing (capture, self->flushing);
-  self->origin = gst_iio_dmabuf_allocator_get_origin (self->allocator);
   GST_OBJECT_UNLOCK (self);
-  return TRUE;
-}
-
-/* DMABUF blocks when the mode and the driver allow, else read(). */
-static gboolean
-choose_io (GstIioDmabufSrc * self)
-{
-  GError *error = NULL;
-
-  self->use_dmabuf = FALSE;
-  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
-    return TRUE;
-  if (start_capture (self, &error)) {
-    self->use_dmabuf = TRUE;
-    return TRUE;
-  }
-  if (self->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
-      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
-          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
-    GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
-    g_error_free (error);
-    return TRUE;
-  }
-  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF))
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s. Use io-mode=auto to "
-            "fall back to read().", error->message), (NULL));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("%s", error->message),
-        (NULL));
-  g_error_free (error);
-  return FALSE;
-}
-
-static gboolean
-compute_block_size (GstIioDmabufSrc * self)
-{
-  GError *error = NULL;
-
-  self->scan_bytes = gst_iio_device_scan_bytes (self->device);
-  self->block_bytes = gst_iio_device_block_bytes (self->device,
-      self->settings.samples_per_block, self->settings.num_blocks, &error);
-  if (!self->block_bytes) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
-        (NULL));
-    g_error_free (error);
-    return FALSE;
-  }
-  /* what downstream pools are sized by (iiodmabufsink's, say) */
-  gst_base_src_set_blocksize (GST_BASE_SRC (self), self->block_bytes);
   return TRUE;
 }
 
@@ -228,26 +155,13 @@ compute_block_size (GstIioDmabufSrc * self)
 static gboolean
 configure_stream (GstIioDmabufSrc * self)
 {
-  GError *error = NULL;
-
-  if (!compute_block_size (self))
+  if (!gst_iio_dmabuf_object_configure (&self->obj))
     return FALSE;
-  if (!gst_iio_device_configure (self->device,
-          self->settings.samples_per_block, self->settings.num_blocks,
-          &error)) {
-    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+  /* what downstream pools are sized by (iiodmabufsink's, say) */
+  gst_base_src_set_blocksize (GST_BASE_SRC (self), self->obj.block_bytes);
+  if (self->obj.use_dmabuf && !start_capture (self))
     return FALSE;
-  }
-  if (!choose_io (self))
-    return FALSE;
-  if (!self->use_dmabuf)
-    fcntl (self->device->buffer_fd, F_SETFL, O_NONBLOCK);
   self->configured = TRUE;
-  GST_INFO_OBJECT (self, "%s: %u channels, %u bytes a scan, %u scans a "
-      "block, %u Hz, %s", self->device->name,
-      gst_iio_device_n_enabled (self->device), self->scan_bytes,
-      self->settings.samples_per_block, self->rate,
-      self->use_dmabuf ? "DMABUF" : "read()");
   return TRUE;
 }
 
@@ -264,53 +178,28 @@ stop_stream (GstIioDmabufSrc * self)
   /* no block may go back to the kernel once the buffer is disabled */
   if (capture)
     gst_iio_capture_halt (capture);
-  gst_iio_device_set_enabled (self->device, FALSE, NULL);
-  self->enabled = FALSE;
+  gst_iio_dmabuf_object_disable (&self->obj);
   self->configured = FALSE;
   if (capture)
     gst_iio_capture_stop (capture);
-}
-
-/* device, buffer or channels changed in READY: open the device anew */
-static gboolean
-reopen_if_changed (GstIioDmabufSrc * self)
-{
-  gboolean reopen;
-
-  GST_OBJECT_LOCK (self);
-  reopen = self->reopen || !self->device;
-  self->reopen = FALSE;
-  GST_OBJECT_UNLOCK (self);
-  if (!reopen)
-    return TRUE;
-  GST_DEBUG_OBJECT (self, "device settings changed: opening it again");
-  g_clear_pointer (&self->device, gst_iio_device_close);
-  return open_device (self);
 }
 
 static gboolean
 gst_iio_dmabuf_src_start (GstBaseSrc * src)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
-  GError *error = NULL;
 
-  if (!reopen_if_changed (self))
-    return FALSE;
   GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof self->stats);
-  self->origin = "none";
   GST_OBJECT_UNLOCK (self);
   self->offset = 0;
   self->discont = TRUE;
-  self->enabled = FALSE;
   self->failed_in_a_row = 0;
-  if (!gst_iio_device_open_buffer (self->device, &error)) {
-    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+  if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
-  }
   if (apply_settings (self) && configure_stream (self))
     return TRUE;
-  gst_iio_device_restore (self->device);
+  gst_iio_dmabuf_object_stop (&self->obj);
   return FALSE;
 }
 
@@ -320,7 +209,7 @@ gst_iio_dmabuf_src_stop (GstBaseSrc * src)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
 
   stop_stream (self);
-  gst_iio_device_restore (self->device);
+  gst_iio_dmabuf_object_stop (&self->obj);
   return TRUE;
 }
 
@@ -335,15 +224,15 @@ offered_rates (GstIioDmabufSrc * self, GValue * rates)
   gboolean ok = FALSE;
 
   if (!self->sampling_frequency)
-    available = gst_iio_device_read_attr (self->device,
+    available = gst_iio_device_read_attr (self->obj.device,
         "sampling_frequency_available", NULL);
   if (available)
     ok = gst_iio_dmabuf_rates_parse (available, rates);
   g_free (available);
-  if (ok || !self->rate)
+  if (ok || !self->obj.rate)
     return ok;
   g_value_init (rates, G_TYPE_INT);
-  g_value_set_int (rates, self->rate);
+  g_value_set_int (rates, self->obj.rate);
   return TRUE;
 }
 
@@ -354,11 +243,11 @@ offered_channels (GstIioDmabufSrc * self)
   GPtrArray *channels = g_ptr_array_new ();
   guint i;
 
-  for (i = 0; i < self->device->channels->len; i++) {
-    const GstIioChannel *ch = &g_array_index (self->device->channels,
+  for (i = 0; i < self->obj.device->channels->len; i++) {
+    const GstIioChannel *ch = &g_array_index (self->obj.device->channels,
         GstIioChannel, i);
 
-    if (self->settings.channels ? ch->enabled : g_strcmp0 (ch->id,
+    if (self->obj.settings.channels ? ch->enabled : g_strcmp0 (ch->id,
             "timestamp") != 0)
       g_ptr_array_add (channels, (gpointer) ch);
   }
@@ -380,10 +269,10 @@ offered_caps (GstIioDmabufSrc * self)
 
   for (n = channels->len; n > 0 && audio; n--) {
     one = gst_iio_dmabuf_caps_for_channels ((const GstIioChannel * const *)
-        channels->pdata, n, have_rates ? MAX (self->rate, 1) : 0);
+        channels->pdata, n, have_rates ? MAX (self->obj.rate, 1) : 0);
     if (have_rates)
       gst_iio_dmabuf_caps_set_rates (one, &rates);
-    audio = !self->settings.channels && gst_structure_has_name
+    audio = !self->obj.settings.channels && gst_structure_has_name
         (gst_caps_get_structure (one, 0), "audio/x-raw");
     gst_caps_append (caps, one);
   }
@@ -399,7 +288,7 @@ gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   GstCaps *caps;
 
-  if (!self->device)
+  if (!self->obj.device)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
   else
     caps = offered_caps (self);
@@ -421,33 +310,9 @@ gst_iio_dmabuf_src_fixate (GstBaseSrc * src, GstCaps * caps)
 
   caps = gst_caps_make_writable (gst_caps_truncate (caps));
   s = gst_caps_get_structure (caps, 0);
-  if (self->rate && gst_structure_has_field (s, "rate"))
-    gst_structure_fixate_field_nearest_int (s, "rate", self->rate);
+  if (self->obj.rate && gst_structure_has_field (s, "rate"))
+    gst_structure_fixate_field_nearest_int (s, "rate", self->obj.rate);
   return GST_BASE_SRC_CLASS (parent_class)->fixate (src, caps);
-}
-
-static gboolean
-set_rate (GstIioDmabufSrc * self, guint rate)
-{
-  GError *error = NULL;
-  gchar value[16];
-  guint actual = 0;
-
-  g_snprintf (value, sizeof value, "%u", rate);
-  if (!gst_iio_device_change_attr (self->device, "sampling_frequency", value,
-          &error)) {
-    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
-    return FALSE;
-  }
-  if (gst_iio_device_get_sampling_frequency (self->device, &actual)
-      && actual != rate) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("IIO device %s runs at %u "
-            "Hz, not the %u Hz negotiated: ask for a rate it can run at",
-            self->device->name, actual, rate), (NULL));
-    return FALSE;
-  }
-  self->rate = rate;
-  return TRUE;
 }
 
 /* Downstream chose a rate or a channel count: reconfigure the buffer. */
@@ -456,35 +321,36 @@ gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   const GstStructure *s = gst_caps_get_structure (caps, 0);
-  gint n = gst_iio_device_n_enabled (self->device), rate = self->rate;
+  gint n = gst_iio_device_n_enabled (self->obj.device), rate = self->obj.rate;
   gint channels = n;
 
   gst_structure_get_int (s, "rate", &rate);
   gst_structure_get_int (s, "channels", &channels);
-  if (rate == (gint) self->rate && channels == n && self->configured)
+  if (rate == (gint) self->obj.rate && channels == n && self->configured)
     return TRUE;
-  if (self->enabled) {
+  if (self->obj.enabled) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is "
             "capturing: its rate and channels can only change while stopped",
-            self->device->name), (NULL));
+            self->obj.device->name), (NULL));
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "negotiated %d Hz, %d channels", rate, channels);
   stop_stream (self);
-  if (rate != (gint) self->rate && !set_rate (self, rate))
+  if (rate != (gint) self->obj.rate
+      && !gst_iio_dmabuf_object_set_rate (&self->obj, rate))
     return FALSE;
   if (channels != n)
-    gst_iio_device_select_first (self->device, channels);
+    gst_iio_device_select_first (self->obj.device, channels);
   return configure_stream (self);
 }
 
 static GstClockTime
 block_duration (GstIioDmabufSrc * self)
 {
-  if (!self->rate)
+  if (!self->obj.rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale_int (self->settings.samples_per_block,
-      GST_SECOND, self->rate);
+  return gst_util_uint64_scale_int (self->obj.settings.samples_per_block,
+      GST_SECOND, self->obj.rate);
 }
 
 static gboolean
@@ -493,13 +359,13 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   GstClockTime block;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->device)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->obj.device)
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   block = block_duration (self);
   if (!GST_CLOCK_TIME_IS_VALID (block))       /* no rate: as any live source */
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   /* a block is seen when complete; the device can run num-blocks ahead */
-  gst_query_set_latency (query, TRUE, block, block * self->settings.num_blocks);
+  gst_query_set_latency (query, TRUE, block, block * self->obj.settings.num_blocks);
   return TRUE;
 }
 
@@ -512,46 +378,18 @@ enable_device (GstIioDmabufSrc * self)
 {
   GError *error = NULL;
 
-  if ((!self->capture || gst_iio_capture_queue_all (self->capture, &error))
-      && gst_iio_device_set_enabled (self->device, TRUE, &error)) {
-    self->enabled = TRUE;
-    return GST_FLOW_OK;
-  }
-  gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
-  return GST_FLOW_ERROR;
-}
-
-/* Waits for the buffer fd to be readable; FLUSHING when unlocked. */
-static GstFlowReturn
-wait_readable (GstIioDmabufSrc * self)
-{
-  GstPollFD pfd = GST_POLL_FD_INIT;
-  gint ret;
-
-  pfd.fd = self->device->buffer_fd;
-  gst_poll_add_fd (self->poll, &pfd);
-  gst_poll_fd_ctl_read (self->poll, &pfd, TRUE);
-  do {
-    ret = gst_poll_wait (self->poll, self->settings.timeout);
-  } while (ret < 0 && (errno == EINTR || errno == EAGAIN));
-  gst_poll_remove_fd (self->poll, &pfd);
-  if (ret < 0 && errno == EBUSY)
-    return GST_FLOW_FLUSHING;
-  if (ret == 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("No data from IIO device %s "
-            "within %" GST_TIME_FORMAT ": the converter is stalled or not "
-            "clocked, or raise timeout", self->device->name,
-            GST_TIME_ARGS (self->settings.timeout)), (NULL));
+  if (self->capture && !gst_iio_capture_queue_all (self->capture, &error)) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return GST_FLOW_ERROR;
   }
-  return GST_FLOW_OK;
+  return gst_iio_dmabuf_object_enable (&self->obj) ? GST_FLOW_OK :
+      GST_FLOW_ERROR;
 }
 
-/* read() path: fills a whole block, waiting as data arrives. */
 static GstFlowReturn
 read_block (GstIioDmabufSrc * self, GstBuffer ** out)
 {
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, self->block_bytes, NULL);
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, self->obj.block_bytes, NULL);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   gsize got = 0;
@@ -560,23 +398,11 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
     gst_buffer_unref (buf);
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot map a block "
             "of %" G_GSIZE_FORMAT " bytes: lower samples-per-block",
-            self->block_bytes), (NULL));
+            self->obj.block_bytes), (NULL));
     return GST_FLOW_ERROR;
   }
-  while (got < map.size && ret == GST_FLOW_OK) {
-    gssize n = read (self->device->buffer_fd, map.data + got, map.size - got);
-
-    if (n > 0)
-      got += n;
-    else if (n < 0 && errno == EAGAIN)
-      ret = wait_readable (self);
-    else if (n < 0 && errno != EINTR) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Reading IIO device %s "
-              "failed: is it still there?", self->device->name),
-          GST_ERROR_SYSTEM);
-      ret = GST_FLOW_ERROR;
-    }
-  }
+  ret = gst_iio_dmabuf_object_transfer (&self->obj, map.data, map.size,
+      &got);
   gst_buffer_unmap (buf, &map);
   if (ret == GST_FLOW_OK)
     *out = buf;
@@ -590,20 +416,20 @@ block_failed (GstIioDmabufSrc * self, gint err)
 {
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
-  self->stats.lost_samples += self->settings.samples_per_block;
+  self->stats.lost_samples += self->obj.settings.samples_per_block;
   GST_OBJECT_UNLOCK (self);
-  self->offset += self->settings.samples_per_block;
+  self->offset += self->obj.settings.samples_per_block;
   self->discont = TRUE;
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
             "(%s): IIO device %s is failing or was removed",
-            self->failed_in_a_row, g_strerror (-err), self->device->name),
+            self->failed_in_a_row, g_strerror (-err), self->obj.device->name),
         (NULL));
     return GST_FLOW_ERROR;
   }
   GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
           "%s failed (%s) and was dropped; the stream goes on",
-          self->settings.samples_per_block, self->device->name,
+          self->obj.settings.samples_per_block, self->obj.device->name,
           g_strerror (-err)), (NULL));
   return GST_FLOW_OK;
 }
@@ -613,7 +439,7 @@ block_failed (GstIioDmabufSrc * self, gint err)
 static GstFlowReturn
 maybe_copy (GstIioDmabufSrc * self, GstMemory * block, GstBuffer ** out)
 {
-  guint threshold = MIN (2, self->settings.num_blocks - 1);
+  guint threshold = MIN (2, self->obj.settings.num_blocks - 1);
   GstMapInfo map;
   gboolean mapped;
 
@@ -630,7 +456,7 @@ maybe_copy (GstIioDmabufSrc * self, GstMemory * block, GstBuffer ** out)
   gst_memory_unref (block);
   if (!mapped) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read a DMABUF block "
-            "of IIO device %s", self->device->name), (NULL));
+            "of IIO device %s", self->obj.device->name), (NULL));
     return GST_FLOW_ERROR;
   }
   GST_OBJECT_LOCK (self);
@@ -662,7 +488,7 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
   }
   if (ret == GST_FLOW_ERROR)
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
-        ("IIO device %s", self->device->name));
+        ("IIO device %s", self->obj.device->name));
   g_clear_error (&error);
   return ret;
 }
@@ -675,8 +501,8 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf)
 
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = self->offset;
-  GST_BUFFER_OFFSET_END (buf) = self->offset + self->settings.samples_per_block;
-  self->offset += self->settings.samples_per_block;
+  GST_BUFFER_OFFSET_END (buf) = self->offset + self->obj.settings.samples_per_block;
+  self->offset += self->obj.settings.samples_per_block;
   if (clock) {
     /* the block was complete when we saw it: it started a block earlier */
     now = gst_clock_get_time (clock) - GST_ELEMENT_CAST (self)->base_time;
@@ -700,14 +526,14 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   if (!self->configured) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s could not "
             "be set up for the stream (see the error before)",
-            self->device->name), (NULL));
+            self->obj.device->name), (NULL));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (!self->enabled)
+  if (!self->obj.enabled)
     ret = enable_device (self);
   if (ret != GST_FLOW_OK)
     return ret;
-  if (self->use_dmabuf)
+  if (self->obj.use_dmabuf)
     ret = dequeue_block (self, out);
   else
     ret = read_block (self, out);
@@ -717,7 +543,7 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   stamp (self, *out);
   GST_OBJECT_LOCK (self);
   self->stats.blocks++;
-  self->stats.bytes += self->block_bytes;
+  self->stats.bytes += self->obj.block_bytes;
   GST_OBJECT_UNLOCK (self);
   GST_LOG_OBJECT (self, "block %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT,
       self->stats.blocks, GST_TIME_ARGS (GST_BUFFER_PTS (*out)));
@@ -727,7 +553,7 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
 static void
 set_flushing (GstIioDmabufSrc * self, gboolean flushing)
 {
-  gst_poll_set_flushing (self->poll, flushing);
+  gst_iio_dmabuf_object_set_flushing (&self->obj, flushing);
   GST_OBJECT_LOCK (self);
   self->flushing = flushing;
   if (self->capture)
@@ -768,13 +594,11 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GstStateChangeReturn ret;
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_device (self))
-    return GST_STATE_CHANGE_FAILURE;
-  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_READY_TO_NULL
-      || (transition == GST_STATE_CHANGE_NULL_TO_READY
-          && ret == GST_STATE_CHANGE_FAILURE))
-    g_clear_pointer (&self->device, gst_iio_device_close);
+  ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
+      GST_ELEMENT_CLASS (parent_class));
+  /* caps can be asked for in READY: the rate it will run at */
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->sampling_frequency)
+    self->obj.rate = self->sampling_frequency;
   return ret;
 }
 
@@ -784,16 +608,16 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
 static GstStructure *
 stats_structure (GstIioDmabufSrc * self)
 {
-  const gchar *origin = self->origin ? self->origin : "none";
+  const gchar *io_mode, *origin;
 
+  gst_iio_dmabuf_object_stats_io (&self->obj, &io_mode, &origin);
   return gst_structure_new ("application/x-iiodmabufsrc-stats",
       "blocks", G_TYPE_UINT64, self->stats.blocks,
       "bytes", G_TYPE_UINT64, self->stats.bytes,
       "copies", G_TYPE_UINT64, self->stats.copies,
       "failed-blocks", G_TYPE_UINT64, self->stats.failed_blocks,
       "lost-samples", G_TYPE_UINT64, self->stats.lost_samples,
-      "io-mode", G_TYPE_STRING, self->origin
-      && !g_str_equal (self->origin, "none") ? "dmabuf" : "rw",
+      "io-mode", G_TYPE_STRING, io_mode,
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
 
@@ -804,13 +628,8 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
   GST_OBJECT_LOCK (self);
-  if (!gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
-    GST_OBJECT_UNLOCK (self);
-    return;
-  }
-  if (gst_iio_dmabuf_settings_set (&self->settings, prop_id, value)) {
-    /* read at NULL->READY: in READY, open the device again at start */
-    self->reopen |= GST_STATE (self) == GST_STATE_READY;
+  if (gst_iio_dmabuf_object_set_property (&self->obj, prop_id, value, pspec)
+      || !gst_iio_dmabuf_settings_settable (GST_ELEMENT (self), pspec)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -837,7 +656,7 @@ gst_iio_dmabuf_src_get_property (GObject * object, guint prop_id,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
   GST_OBJECT_LOCK (self);
-  if (gst_iio_dmabuf_settings_get (&self->settings, prop_id, value)) {
+  if (gst_iio_dmabuf_object_get_property (&self->obj, prop_id, value)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -863,11 +682,8 @@ gst_iio_dmabuf_src_finalize (GObject * object)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (object);
 
-  gst_iio_dmabuf_settings_clear (&self->settings);
+  gst_iio_dmabuf_object_clear (&self->obj);
   g_clear_pointer (&self->attributes, gst_structure_free);
-  g_clear_pointer (&self->device, gst_iio_device_close);
-  gst_clear_object (&self->allocator);
-  gst_poll_free (self->poll);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -953,9 +769,8 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
 static void
 gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
 {
-  gst_iio_dmabuf_settings_init (&self->settings);
+  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), FALSE);
   self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
-  self->poll = gst_poll_new (TRUE);
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
 }

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The device side both elements share (see gstiiodmabufobject.h). Errors
+ * are posted on the owning element, their user text saying what to do.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiodmabufobject.h"
+#include "gstiiodmabufallocator.h"
+#include "gstiiodmabufelements.h"
+#include "iiodmabuf-dmabuf.h"
+
+#include <gst/allocators/allocators.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_object_debug);
+#define GST_CAT_DEFAULT gst_iio_dmabuf_object_debug
+
+#define ELEMENT(obj) ((obj)->element)
+
+void
+gst_iio_dmabuf_object_init (GstIioDmabufObject * obj, GstElement * element,
+    gboolean output)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (gst_iio_dmabuf_object_debug, "iiodmabufobject",
+        0, "IIO device shared by iiodmabufsrc and iiodmabufsink");
+    g_once_init_leave (&done, 1);
+  }
+  memset (obj, 0, sizeof *obj);
+  obj->element = element;
+  obj->output = output;
+  obj->origin = "none";
+  obj->poll = gst_poll_new (TRUE);
+  gst_iio_dmabuf_settings_init (&obj->settings);
+}
+
+void
+gst_iio_dmabuf_object_clear (GstIioDmabufObject * obj)
+{
+  gst_iio_dmabuf_settings_clear (&obj->settings);
+  g_clear_pointer (&obj->device, gst_iio_device_close);
+  gst_clear_object (&obj->allocator);
+  g_clear_pointer (&obj->poll, gst_poll_free);
+}
+
+/* --- properties ----------------------------------------------------------- */
+
+/**
+ * gst_iio_dmabuf_object_set_property:
+ *
+ * Sets a shared setting; one changed in READY opens the device anew at the
+ * next start (it is read at NULL->READY). Call with the object lock held.
+ *
+ * Returns: %FALSE if @prop_id is not a shared setting
+ */
+gboolean
+gst_iio_dmabuf_object_set_property (GstIioDmabufObject * obj, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  if (prop_id >= GST_IIO_DMABUF_N_SETTINGS)
+    return FALSE;
+  if (gst_iio_dmabuf_settings_settable (ELEMENT (obj), pspec)
+      && gst_iio_dmabuf_settings_set (&obj->settings, prop_id, value))
+    obj->reopen |= GST_STATE (ELEMENT (obj)) == GST_STATE_READY;
+  return TRUE;
+}
+
+/* Call with the object lock held. */
+gboolean
+gst_iio_dmabuf_object_get_property (GstIioDmabufObject * obj, guint prop_id,
+    GValue * value)
+{
+  return gst_iio_dmabuf_settings_get (&obj->settings, prop_id, value);
+}
+
+/* For stats, with the object lock held: "dmabuf" or "rw", and where the
+ * DMABUFs come from. */
+void
+gst_iio_dmabuf_object_stats_io (GstIioDmabufObject * obj,
+    const gchar ** io_mode, const gchar ** origin)
+{
+  *origin = obj->origin;
+  *io_mode = g_str_equal (obj->origin, "none") ? "rw" : "dmabuf";
+}
+
+/* --- opening and closing -------------------------------------------------- */
+
+/**
+ * gst_iio_dmabuf_object_open:
+ *
+ * Opens the device and selects the channels (at NULL->READY, so caps can
+ * be asked for), or posts an error that says what to do.
+ */
+gboolean
+gst_iio_dmabuf_object_open (GstIioDmabufObject * obj)
+{
+  GstIioDmabufSettings *s = &obj->settings;
+
+  obj->device = gst_iio_dmabuf_open_device (ELEMENT (obj), s->device,
+      s->buffer_index, s->channels, obj->output);
+  if (!obj->device)
+    return FALSE;
+  if (!gst_iio_device_get_sampling_frequency (obj->device, &obj->rate))
+    obj->rate = 0;
+  return TRUE;
+}
+
+void
+gst_iio_dmabuf_object_close (GstIioDmabufObject * obj)
+{
+  g_clear_pointer (&obj->device, gst_iio_device_close);
+  gst_clear_object (&obj->allocator);
+}
+
+/**
+ * gst_iio_dmabuf_object_change_state:
+ * @parent_class: the element's parent class, chained up to
+ *
+ * Opens the device at NULL->READY and closes it at READY->NULL (or when
+ * NULL->READY failed).
+ */
+GstStateChangeReturn
+gst_iio_dmabuf_object_change_state (GstIioDmabufObject * obj,
+    GstStateChange transition, GstElementClass * parent_class)
+{
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY
+      && !gst_iio_dmabuf_object_open (obj))
+    return GST_STATE_CHANGE_FAILURE;
+  ret = parent_class->change_state (ELEMENT (obj), transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL
+      || (transition == GST_STATE_CHANGE_NULL_TO_READY
+          && ret == GST_STATE_CHANGE_FAILURE))
+    gst_iio_dmabuf_object_close (obj);
+  return ret;
+}
+
+/* A setting changed in READY, or an earlier start failed to open: open
+ * the device anew. */
+static gboolean
+reopen_if_changed (GstIioDmabufObject * obj)
+{
+  gboolean reopen;
+
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  reopen = obj->reopen || !obj->device;
+  obj->reopen = FALSE;
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  if (!reopen)
+    return TRUE;
+  GST_DEBUG_OBJECT (ELEMENT (obj), "device settings changed: opening anew");
+  g_clear_pointer (&obj->device, gst_iio_device_close);
+  return gst_iio_dmabuf_object_open (obj);
+}
+
+/**
+ * gst_iio_dmabuf_object_start:
+ *
+ * Gets the buffer's fd (the device node is open only for that instant).
+ */
+gboolean
+gst_iio_dmabuf_object_start (GstIioDmabufObject * obj)
+{
+  GError *error = NULL;
+
+  obj->enabled = FALSE;
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->origin = "none";
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  if (!reopen_if_changed (obj))
+    return FALSE;
+  if (gst_iio_device_open_buffer (obj->device, &error))
+    return TRUE;
+  gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
+  return FALSE;
+}
+
+/**
+ * gst_iio_dmabuf_object_stop:
+ *
+ * Disables the buffer and leaves the device as it was found, fd closed.
+ */
+void
+gst_iio_dmabuf_object_stop (GstIioDmabufObject * obj)
+{
+  gst_iio_dmabuf_object_disable (obj);
+  if (obj->device)
+    gst_iio_device_restore (obj->device);
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->origin = "none";
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+}
+
+/* --- configuring ---------------------------------------------------------- */
+
+/* write() gets the kernel's own two blocks; everything else num-blocks. */
+static guint
+kernel_blocks (GstIioDmabufObject * obj)
+{
+  return obj->output && !obj->use_dmabuf ? 2 : obj->settings.num_blocks;
+}
+
+static gboolean
+compute_block_size (GstIioDmabufObject * obj)
+{
+  GError *error = NULL;
+
+  obj->scan_bytes = gst_iio_device_scan_bytes (obj->device);
+  obj->block_bytes = gst_iio_device_block_bytes (obj->device,
+      obj->settings.samples_per_block, obj->settings.num_blocks, &error);
+  if (obj->block_bytes)
+    return TRUE;
+  GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("%s",
+          error->message), (NULL));
+  g_error_free (error);
+  return FALSE;
+}
+
+/* Whether the IIO buffer takes DMABUFs: attach one and see. */
+static gboolean
+probe_dmabuf (GstIioDmabufObject * obj, GError ** error)
+{
+  gint buffer_fd = obj->device->buffer_fd, fd;
+  GstMemory *mem;
+
+  mem = gst_iio_dmabuf_allocator_alloc_block (obj->allocator,
+      obj->scan_bytes, error);
+  if (!mem)
+    return FALSE;
+  fd = gst_dmabuf_memory_get_fd (mem);
+  if (gst_iio_block_attach (buffer_fd, fd, error))
+    gst_iio_block_detach (buffer_fd, fd);
+  else
+    fd = -1;
+  gst_memory_unref (mem);
+  return fd >= 0;
+}
+
+/* DMABUF blocks when the mode and the driver allow, else read()/write(). */
+static gboolean
+choose_io (GstIioDmabufObject * obj)
+{
+  const gchar *rw = obj->output ? "write()" : "read()";
+  GError *error = NULL;
+
+  obj->use_dmabuf = FALSE;
+  if (obj->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+    return TRUE;
+  if (probe_dmabuf (obj, &error)) {
+    obj->use_dmabuf = TRUE;
+    return TRUE;
+  }
+  if (obj->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
+    GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message,
+        rw);
+    g_error_free (error);
+    return TRUE;
+  }
+  if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF))
+    GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("%s. Use "
+            "io-mode=auto to fall back to %s.", error->message, rw), (NULL));
+  else
+    gst_iio_dmabuf_post_device_error (ELEMENT (obj), g_steal_pointer (&error));
+  g_clear_error (&error);
+  return FALSE;
+}
+
+/**
+ * gst_iio_dmabuf_object_configure:
+ *
+ * Sizes the blocks of the enabled channels, chooses the I/O mode and
+ * writes the buffer's length and watermark (the buffer disabled). Posts
+ * an error that says what to do.
+ */
+gboolean
+gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
+{
+  GError *error = NULL;
+
+  if (!compute_block_size (obj))
+    return FALSE;
+  if (!obj->allocator)
+    obj->allocator = gst_iio_dmabuf_allocator_new (obj->settings.dma_heap);
+  if (!choose_io (obj))
+    return FALSE;
+  if (!gst_iio_device_configure (obj->device,
+          obj->settings.samples_per_block, kernel_blocks (obj), &error)) {
+    gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
+    return FALSE;
+  }
+  if (!obj->use_dmabuf)
+    fcntl (obj->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->origin = obj->use_dmabuf ?
+      gst_iio_dmabuf_allocator_get_origin (obj->allocator) : "none";
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  GST_INFO_OBJECT (ELEMENT (obj), "%s: %u channels, %u bytes a scan, %u "
+      "scans a block, %u Hz, %s", obj->device->name,
+      gst_iio_device_n_enabled (obj->device), obj->scan_bytes,
+      obj->settings.samples_per_block, obj->rate, obj->use_dmabuf ?
+      "DMABUF" : obj->output ? "write()" : "read()");
+  return TRUE;
+}
+
+/**
+ * gst_iio_dmabuf_object_set_rate:
+ * @rate: Hz
+ *
+ * Sets the converter's sampling frequency (remembering the old one for
+ * the stop) and checks it took it. Only while disabled.
+ */
+gboolean
+gst_iio_dmabuf_object_set_rate (GstIioDmabufObject * obj, guint rate)
+{
+  GError *error = NULL;
+  gchar value[16];
+  guint actual = 0;
+
+  if (obj->enabled) {
+    GST_ELEMENT_ERROR (ELEMENT (obj), CORE, NEGOTIATION, ("IIO device %s "
+            "is streaming: its rate can only change while stopped",
+            obj->device->name), (NULL));
+    return FALSE;
+  }
+  g_snprintf (value, sizeof value, "%u", rate);
+  if (!gst_iio_device_change_attr (obj->device, "sampling_frequency", value,
+          &error)) {
+    gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
+    return FALSE;
+  }
+  if (gst_iio_device_get_sampling_frequency (obj->device, &actual)
+      && actual != rate) {
+    GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("IIO device %s "
+            "runs at %u Hz, not the %u Hz asked for: use a rate it can run "
+            "at", obj->device->name, actual, rate), (NULL));
+    return FALSE;
+  }
+  obj->rate = rate;
+  return TRUE;
+}
+
+/* --- streaming ------------------------------------------------------------ */
+
+gboolean
+gst_iio_dmabuf_object_enable (GstIioDmabufObject * obj)
+{
+  GError *error = NULL;
+
+  if (gst_iio_device_set_enabled (obj->device, TRUE, &error)) {
+    obj->enabled = TRUE;
+    return TRUE;
+  }
+  gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
+  return FALSE;
+}
+
+void
+gst_iio_dmabuf_object_disable (GstIioDmabufObject * obj)
+{
+  if (obj->device)
+    gst_iio_device_set_enabled (obj->device, FALSE, NULL);
+  obj->enabled = FALSE;
+}
+
+/* A read error for a source, a write error for a sink (@text and @debug
+ * are taken). */
+static void
+post_io_error (GstIioDmabufObject * obj, gchar * text, gchar * debug)
+{
+  gst_element_message_full (ELEMENT (obj), GST_MESSAGE_ERROR,
+      GST_RESOURCE_ERROR, obj->output ? GST_RESOURCE_ERROR_WRITE :
+      GST_RESOURCE_ERROR_READ, text, debug, __FILE__, GST_FUNCTION, __LINE__);
+}
+
+/* Waits, bounded and cancellable, until the buffer fd can be read (or
+ * written); a poll error on it is an error. */
+static GstFlowReturn
+wait_ready (GstIioDmabufObject * obj)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
+  gint ret, err;
+
+  pfd.fd = obj->device->buffer_fd;
+  gst_poll_add_fd (obj->poll, &pfd);
+  gst_poll_fd_ctl_read (obj->poll, &pfd, !obj->output);
+  gst_poll_fd_ctl_write (obj->poll, &pfd, obj->output);
+  do {
+    ret = gst_poll_wait (obj->poll, obj->settings.timeout);
+    err = errno;
+  } while (ret < 0 && (err == EINTR || err == EAGAIN));
+  if (ret > 0 && gst_poll_fd_has_error (obj->poll, &pfd))
+    ret = -1;
+  gst_poll_remove_fd (obj->poll, &pfd);
+  if (ret < 0 && err == EBUSY)
+    return GST_FLOW_FLUSHING;
+  if (ret > 0)
+    return GST_FLOW_OK;
+  post_io_error (obj, g_strdup_printf ("IIO device %s %s within %"
+          GST_TIME_FORMAT ": %s", obj->device->name, obj->output ?
+          "took no data" : "gave no data",
+          GST_TIME_ARGS (obj->settings.timeout), ret == 0 ? "the converter "
+          "is stalled or not clocked, or raise timeout" :
+          "is it still there?"), NULL);
+  return GST_FLOW_ERROR;
+}
+
+/**
+ * gst_iio_dmabuf_object_transfer:
+ * @data: what to write, or where to read to
+ * @size: how many bytes
+ * @done: (inout): bytes moved so far; on FLUSHING, call again to go on
+ *
+ * read()/write() mode: moves @size bytes, waiting as the converter makes
+ * room or data (bounded by the timeout, cancelled by flushing).
+ */
+GstFlowReturn
+gst_iio_dmabuf_object_transfer (GstIioDmabufObject * obj, guint8 * data,
+    gsize size, gsize * done)
+{
+  gint fd = obj->device->buffer_fd;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  while (*done < size && ret == GST_FLOW_OK) {
+    gssize n = obj->output ? write (fd, data + *done, size - *done) :
+        read (fd, data + *done, size - *done);
+    gint err = errno;
+
+    if (n > 0)
+      *done += n;
+    else if (n == 0 || err == EAGAIN)
+      ret = wait_ready (obj);
+    else if (err != EINTR) {
+      post_io_error (obj, g_strdup_printf ("%s IIO device %s failed: is it "
+              "still there?", obj->output ? "Writing to" : "Reading",
+              obj->device->name), g_strdup (g_strerror (err)));
+      ret = GST_FLOW_ERROR;
+    }
+  }
+  return ret;
+}
+
+void
+gst_iio_dmabuf_object_set_flushing (GstIioDmabufObject * obj,
+    gboolean flushing)
+{
+  gst_poll_set_flushing (obj->poll, flushing);
+}
