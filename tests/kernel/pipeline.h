@@ -8,6 +8,10 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 /* Plays until EOS or error, within @limit; warnings are counted. */
 static inline GstMessage *
 run (GstElement * pipeline, GstClockTime limit, guint * warnings)
@@ -76,6 +80,135 @@ count_fds (void)
     n++;
   g_dir_close (d);
   return n;
+}
+
+/*
+ * A deadlock must fail the test, not hang the suite: aborts if one
+ * iteration of a loop takes over 30 s.
+ */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  const gchar *what;
+  guint iteration;
+  gint64 since;
+  gboolean done;
+  GThread *thread;
+} Watchdog;
+
+/* Every thread's stack, for the deadlock's report, when gdb is there. */
+static inline void
+print_backtraces (void)
+{
+  gchar *gdb = g_find_program_in_path ("gdb"), *cmd, *out = NULL;
+
+  if (!gdb)
+    return;
+  cmd = g_strdup_printf ("%s -p %d -batch -ex \"thread apply all bt\"", gdb,
+      (gint) getpid ());
+  if (g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL))
+    g_printerr ("%s", out);
+  g_free (out);
+  g_free (cmd);
+  g_free (gdb);
+}
+
+static inline gpointer
+watchdog_run (gpointer data)
+{
+  Watchdog *w = data;
+
+  g_mutex_lock (&w->lock);
+  while (!w->done) {
+    g_cond_wait_until (&w->cond, &w->lock,
+        g_get_monotonic_time () + G_USEC_PER_SEC);
+    if (!w->done && g_get_monotonic_time () - w->since > 30 * G_USEC_PER_SEC) {
+      g_printerr ("%s: iteration %u did not finish within 30 s: deadlock\n",
+          w->what, w->iteration);
+      print_backtraces ();
+      abort ();
+    }
+  }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+static inline void
+watchdog_start (Watchdog * w, const gchar * what)
+{
+  memset (w, 0, sizeof *w);
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->what = what;
+  w->since = g_get_monotonic_time ();
+  w->thread = g_thread_new ("watchdog", watchdog_run, w);
+}
+
+static inline void
+watchdog_tick (Watchdog * w, guint iteration)
+{
+  g_mutex_lock (&w->lock);
+  w->iteration = iteration;
+  w->since = g_get_monotonic_time ();
+  g_mutex_unlock (&w->lock);
+}
+
+static inline void
+watchdog_stop (Watchdog * w)
+{
+  g_mutex_lock (&w->lock);
+  w->done = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  g_thread_join (w->thread);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+/* A "Name:   N kB" line of a /proc file, in KiB. */
+static inline guint64
+proc_kib (const gchar * path, const gchar * name)
+{
+  gchar *text = NULL, *line;
+  guint64 kib;
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, name);
+  fail_unless (line != NULL, "no %s in %s", name, path);
+  kib = g_ascii_strtoull (line + strlen (name), NULL, 10);
+  g_free (text);
+  return kib;
+}
+
+/* A monitoring thread: reads an element's "stats" until told to stop,
+ * checking each structure has @fields (guint64). */
+typedef struct
+{
+  GstElement *element;
+  const gchar *fields[4];       /* NULL-terminated */
+  gint stop;
+  guint reads;
+} StatsReader;
+
+static inline gpointer
+read_stats_loop (gpointer data)
+{
+  StatsReader *r = data;
+  GstStructure *stats;
+  guint i;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    g_object_get (r->element, "stats", &stats, NULL);
+    fail_unless (stats != NULL, "no stats");
+    for (i = 0; r->fields[i]; i++)
+      fail_unless (gst_structure_has_field_typed (stats, r->fields[i],
+              G_TYPE_UINT64), "no %s in the stats", r->fields[i]);
+    gst_structure_free (stats);
+    r->reads++;
+    g_thread_yield ();
+  }
+  return NULL;
 }
 
 #endif /* __TESTS_PIPELINE_H__ */

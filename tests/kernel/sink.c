@@ -1156,64 +1156,6 @@ GST_START_TEST (test_import_busy_falls_back_to_copy)
 
 GST_END_TEST;
 
-/* Fails a step that takes over 30 s (a deadlock) instead of hanging. */
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  const gchar *what;
-  guint step;
-  gint64 deadline;
-  gboolean done;
-  GThread *thread;
-} Watchdog;
-
-static gpointer
-watchdog_run (gpointer data)
-{
-  Watchdog *w = data;
-
-  g_mutex_lock (&w->lock);
-  while (!w->done) {
-    if (g_get_monotonic_time () >= w->deadline)
-      g_error ("%s: step %u took over 30 s, a deadlock?", w->what, w->step);
-    g_cond_wait_until (&w->cond, &w->lock, w->deadline);
-  }
-  g_mutex_unlock (&w->lock);
-  return NULL;
-}
-
-static void
-watchdog_kick (Watchdog * w, guint step)
-{
-  g_mutex_lock (&w->lock);
-  w->step = step;
-  w->deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  g_mutex_unlock (&w->lock);
-}
-
-static void
-watchdog_start (Watchdog * w, const gchar * what)
-{
-  g_mutex_init (&w->lock);
-  g_cond_init (&w->cond);
-  w->what = what;
-  w->done = FALSE;
-  watchdog_kick (w, 0);
-  w->thread = g_thread_new ("watchdog", watchdog_run, w);
-}
-
-static void
-watchdog_stop (Watchdog * w)
-{
-  g_mutex_lock (&w->lock);
-  w->done = TRUE;
-  g_cond_signal (&w->cond);
-  g_mutex_unlock (&w->lock);
-  g_thread_join (w->thread);
-  g_mutex_clear (&w->lock);
-  g_cond_clear (&w->cond);
-}
 
 #define LIVE_TONE "audiotestsrc is-live=true samplesperbuffer=480 wave=saw ! " \
     "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink " \
@@ -1274,19 +1216,6 @@ play_live_to_eos (GstElement * pipeline, Fnv * sent)
   assert_dac_played (sent);
 }
 
-static guint64
-vm_rss_kib (void)
-{
-  gchar *status = NULL, *line;
-  guint64 kib;
-
-  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmRSS:");
-  fail_unless (line != NULL, "no VmRSS");
-  kib = g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-  g_free (status);
-  return kib;
-}
 
 /* An application that drives the pipeline through any order of states
  * (a media player's UI, a control script): no leak, no hang. */
@@ -1306,32 +1235,32 @@ GST_START_TEST (test_every_state_order)
   change_state (pipeline, GST_STATE_PLAYING, 0);
   change_state (pipeline, GST_STATE_NULL, 0);
   fds_before = count_fds ();
-  rss_before = vm_rss_kib ();
+  rss_before = proc_kib ("/proc/self/status", "VmRSS:");
   enables = sysfs_read_u64 (DAC, "enable_count");
 
   for (step = 1; step <= 1000; step++) {
     do
       to = g_rand_int_range (rand, GST_STATE_NULL, GST_STATE_PLAYING + 1);
     while (to == at);
-    watchdog_kick (&watchdog, step);
+    watchdog_tick (&watchdog, step);
     change_state (pipeline, to, step);
     if (to == GST_STATE_PLAYING)        /* 4 blocks take 40 ms to come */
       g_usleep (g_rand_int_range (rand, 0, 60 * 1000));
     fail_on_bus_error (pipeline, step);
     at = to;
   }
-  watchdog_kick (&watchdog, step);
+  watchdog_tick (&watchdog, step);
   change_state (pipeline, GST_STATE_NULL, step);
   enables = sysfs_read_u64 (DAC, "enable_count") - enables;
   fail_unless_equals_int (count_fds (), fds_before);
-  rss_after = vm_rss_kib ();
+  rss_after = proc_kib ("/proc/self/status", "VmRSS:");
   fail_unless (rss_after - MIN (rss_after, rss_before) < RSS_BOUND_KIB,
       "VmRSS grew from %"
       G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " KiB", rss_before, rss_after);
   fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
 
   /* and it still plays exactly */
-  watchdog_kick (&watchdog, step + 1);
+  watchdog_tick (&watchdog, step + 1);
   play_live_to_eos (pipeline, &sent);
   watchdog_stop (&watchdog);
   g_print ("1000 state changes in every order (the DAC enabled %"
@@ -1345,37 +1274,13 @@ GST_START_TEST (test_every_state_order)
 
 GST_END_TEST;
 
-typedef struct
-{
-  GstElement *sink;
-  gint stop;
-  guint reads;
-} StatsReader;
-
-static gpointer
-read_stats (gpointer data)
-{
-  StatsReader *r = data;
-  GstStructure *stats;
-
-  while (!g_atomic_int_get (&r->stop)) {
-    g_object_get (r->sink, "stats", &stats, NULL);
-    fail_unless (stats != NULL, "no stats");
-    stat_u64 (stats, "blocks");
-    stat_u64 (stats, "bytes");
-    stat_u64 (stats, "underflows");
-    gst_structure_free (stats);
-    r->reads++;
-  }
-  return NULL;
-}
-
 /* A monitoring UI polls the stats while the application starts and stops
  * the pipeline. */
 GST_START_TEST (test_stats_from_another_thread)
 {
   GstElement *pipeline = launch (LIVE_TONE);
-  StatsReader reader = { get_by_name (pipeline, "sink"), 0, 0 };
+  StatsReader reader = { get_by_name (pipeline, "sink"),
+    {"blocks", "bytes", "underflows", NULL} };
   GThread *thread;
   Watchdog watchdog;
   guint cycle;
@@ -1383,15 +1288,15 @@ GST_START_TEST (test_stats_from_another_thread)
 
   tap_sink (pipeline, &sent);
   watchdog_start (&watchdog, "PLAYING <-> NULL with a stats reader");
-  thread = g_thread_new ("stats", read_stats, &reader);
+  thread = g_thread_new ("stats", read_stats_loop, &reader);
   for (cycle = 1; cycle <= 200; cycle++) {
-    watchdog_kick (&watchdog, cycle);
+    watchdog_tick (&watchdog, cycle);
     change_state (pipeline, GST_STATE_PLAYING, cycle);
     g_usleep (10 * 1000);
     change_state (pipeline, GST_STATE_NULL, cycle);
     fail_on_bus_error (pipeline, cycle);
   }
-  watchdog_kick (&watchdog, cycle);
+  watchdog_tick (&watchdog, cycle);
   play_live_to_eos (pipeline, &sent);
   g_atomic_int_set (&reader.stop, 1);
   g_thread_join (thread);

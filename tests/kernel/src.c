@@ -743,105 +743,6 @@ wait_count (GstElement * pipeline, gint * count, gint target)
   gst_object_unref (bus);
 }
 
-/*
- * A deadlock must fail the test, not hang the suite: aborts if one
- * iteration of a loop takes over 30 s.
- */
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  const gchar *what;
-  guint iteration;
-  gint64 since;
-  gboolean done;
-  GThread *thread;
-} Watchdog;
-
-/* Every thread's stack, for the deadlock's report, when gdb is there. */
-static void
-print_backtraces (void)
-{
-  gchar *gdb = g_find_program_in_path ("gdb"), *cmd, *out = NULL;
-
-  if (!gdb)
-    return;
-  cmd = g_strdup_printf ("%s -p %d -batch -ex \"thread apply all bt\"", gdb,
-      (gint) getpid ());
-  if (g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL))
-    g_printerr ("%s", out);
-  g_free (out);
-  g_free (cmd);
-  g_free (gdb);
-}
-
-static gpointer
-watchdog_run (gpointer data)
-{
-  Watchdog *w = data;
-
-  g_mutex_lock (&w->lock);
-  while (!w->done) {
-    g_cond_wait_until (&w->cond, &w->lock,
-        g_get_monotonic_time () + G_USEC_PER_SEC);
-    if (!w->done && g_get_monotonic_time () - w->since > 30 * G_USEC_PER_SEC) {
-      g_printerr ("%s: iteration %u did not finish within 30 s: deadlock\n",
-          w->what, w->iteration);
-      print_backtraces ();
-      abort ();
-    }
-  }
-  g_mutex_unlock (&w->lock);
-  return NULL;
-}
-
-static void
-watchdog_start (Watchdog * w, const gchar * what)
-{
-  memset (w, 0, sizeof *w);
-  g_mutex_init (&w->lock);
-  g_cond_init (&w->cond);
-  w->what = what;
-  w->since = g_get_monotonic_time ();
-  w->thread = g_thread_new ("watchdog", watchdog_run, w);
-}
-
-static void
-watchdog_tick (Watchdog * w, guint iteration)
-{
-  g_mutex_lock (&w->lock);
-  w->iteration = iteration;
-  w->since = g_get_monotonic_time ();
-  g_mutex_unlock (&w->lock);
-}
-
-static void
-watchdog_stop (Watchdog * w)
-{
-  g_mutex_lock (&w->lock);
-  w->done = TRUE;
-  g_cond_signal (&w->cond);
-  g_mutex_unlock (&w->lock);
-  g_thread_join (w->thread);
-  g_mutex_clear (&w->lock);
-  g_cond_clear (&w->cond);
-}
-
-/* A "Name:   N kB" line of a /proc file, in KiB. */
-static guint64
-proc_kib (const gchar * path, const gchar * name)
-{
-  gchar *text = NULL, *line;
-  guint64 kib;
-
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-  line = strstr (text, name);
-  fail_unless (line != NULL, "no %s in %s", name, path);
-  kib = g_ascii_strtoull (line + strlen (name), NULL, 10);
-  g_free (text);
-  return kib;
-}
-
 /* --- downstream keeps what it was given ----------------------------------- */
 
 /* Sub-buffers kept after their parent buffer was dropped. */
@@ -1277,38 +1178,10 @@ GST_START_TEST (test_every_state_order)
 
 GST_END_TEST;
 
-/* Reads the stats in a loop, checking their fields. */
-typedef struct
-{
-  GstElement *src;
-  gint stop;
-  guint reads;
-} StatsReader;
-
-static gpointer
-read_stats_loop (gpointer data)
-{
-  StatsReader *r = data;
-  GstStructure *stats;
-
-  while (!g_atomic_int_get (&r->stop)) {
-    g_object_get (r->src, "stats", &stats, NULL);
-    fail_unless (stats != NULL, "no stats");
-    fail_unless (gst_structure_has_field_typed (stats, "blocks",
-            G_TYPE_UINT64) && gst_structure_has_field_typed (stats, "bytes",
-            G_TYPE_UINT64) && gst_structure_has_field_typed (stats, "copies",
-            G_TYPE_UINT64), "stats %s", gst_structure_to_string (stats));
-    gst_structure_free (stats);
-    r->reads++;
-    g_thread_yield ();
-  }
-  return NULL;
-}
-
 /* A monitoring thread reads the stats while the pipeline starts and stops. */
 GST_START_TEST (test_stats_from_another_thread)
 {
-  StatsReader r = { NULL };
+  StatsReader r = { NULL, {"blocks", "bytes", "copies", NULL} };
   GstElement *pipeline;
   GThread *thread;
   Watchdog w;
@@ -1319,7 +1192,7 @@ GST_START_TEST (test_stats_from_another_thread)
   pipeline = make_pipeline_with ("device=iio-sim-adc channels=voltage1 "
       "samples-per-block=256 sampling-frequency=25600 num-blocks=4",
       G_CALLBACK (on_handoff_data), &e);
-  r.src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  r.element = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   thread = g_thread_new ("monitor", read_stats_loop, &r);
   watchdog_start (&w, "PLAYING <-> NULL while reading stats");
   for (i = 0; i < 200; i++) {
@@ -1339,7 +1212,7 @@ GST_START_TEST (test_stats_from_another_thread)
   fail_unless (r.reads > 0);
   g_print ("stats read %u times during 200 cycles; %" G_GUINT64_FORMAT
       " blocks exact\n", r.reads, e.blocks);
-  gst_object_unref (r.src);
+  gst_object_unref (r.element);
   gst_object_unref (pipeline);
   expect_clear (&e);
 }
