@@ -13,6 +13,8 @@
 #define DEFAULT_NUM_BLOCKS 4
 #define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
 #define DEFAULT_TIMEOUT (5 * GST_SECOND)
+/* every wait is bounded: G_MAXUINT64 would be GST_CLOCK_TIME_NONE */
+#define MAX_TIMEOUT (3600 * GST_SECOND)
 
 void
 gst_iio_dmabuf_settings_init (GstIioDmabufSettings * settings)
@@ -90,7 +92,7 @@ gst_iio_dmabuf_settings_install (GObjectClass * klass, gboolean output)
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long to wait for a block before an error (ns)", GST_MSECOND,
-          G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_DMABUF_SETTING));
+          MAX_TIMEOUT, DEFAULT_TIMEOUT, GST_IIO_DMABUF_SETTING));
   gst_type_mark_as_plugin_api (GST_TYPE_IIO_DMABUF_IO_MODE, 0);
 }
 
