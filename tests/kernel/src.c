@@ -1472,6 +1472,45 @@ GST_START_TEST (test_failed_start_retried)
 
 GST_END_TEST;
 
+/* The kernel buffer's geometry follows the blocks while streaming (FPGAs
+ * take length as the transfer size; a watermark above a block would make
+ * poll() wait forever), and is put back at stop. */
+GST_START_TEST (test_length_and_watermark)
+{
+  gchar *length_before = sysfs_read ("iio-sim-adc/buffer0/length");
+  gchar *watermark_before = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  gchar *length, *watermark;
+  GstElement *pipeline;
+  Expect e;
+
+  expect_init (&e, "voltage0", 16, 0, 480);
+  pipeline = make_pipeline_with ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=480 num-blocks=5", G_CALLBACK (on_handoff_data), &e);
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e.seen, 3);
+  length = sysfs_read ("iio-sim-adc/buffer0/length");
+  watermark = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_string (length, "2400");
+  fail_unless_equals_string (watermark, "480");
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/length"),
+      length_before);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/watermark"),
+      watermark_before);
+  g_print ("length %s and watermark %s while streaming, %s and %s after\n",
+      length, watermark, length_before, watermark_before);
+  g_free (length);
+  g_free (watermark);
+  g_free (length_before);
+  g_free (watermark_before);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1511,6 +1550,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_fast_converter_no_false_failures);
   tcase_add_test (tc, test_failed_submit_dropped);
   tcase_add_test (tc, test_failed_start_retried);
+  tcase_add_test (tc, test_length_and_watermark);
   return s;
 }
 
