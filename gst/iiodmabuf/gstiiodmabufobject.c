@@ -157,7 +157,7 @@ reopen_if_changed (GstIioDmabufObject * obj)
   if (!reopen)
     return TRUE;
   GST_DEBUG_OBJECT (ELEMENT (obj), "device settings changed: opening anew");
-  g_clear_pointer (&obj->device, gst_iio_device_close);
+  gst_iio_dmabuf_object_close (obj);    /* dma-heap too may have changed */
   return gst_iio_dmabuf_object_open (obj);
 }
 
@@ -194,9 +194,6 @@ gst_iio_dmabuf_object_stop (GstIioDmabufObject * obj)
   gst_iio_dmabuf_object_disable (obj);
   if (obj->device)
     gst_iio_device_restore (obj->device);
-  GST_OBJECT_LOCK (ELEMENT (obj));
-  obj->origin = "none";
-  GST_OBJECT_UNLOCK (ELEMENT (obj));
 }
 
 /* --- configuring ---------------------------------------------------------- */
@@ -277,6 +274,27 @@ choose_io (GstIioDmabufObject * obj)
 }
 
 /**
+ * gst_iio_dmabuf_object_use_rw:
+ *
+ * Moves blocks with read()/write(), non-blocking (waits are ours: bounded
+ * and cancellable), e.g. when DMABUF blocks could not be set up.
+ */
+gboolean
+gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj)
+{
+  obj->use_dmabuf = FALSE;
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->origin = "none";
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  if (fcntl (obj->device->buffer_fd, F_SETFL, O_NONBLOCK) == 0)
+    return TRUE;
+  GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("Cannot set up "
+          "read()/write() on IIO device %s", obj->device->name),
+      GST_ERROR_SYSTEM);
+  return FALSE;
+}
+
+/**
  * gst_iio_dmabuf_object_configure:
  *
  * Sizes the blocks of the enabled channels, chooses the I/O mode and
@@ -290,6 +308,8 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
 
   if (!compute_block_size (obj))
     return FALSE;
+  /* left enabled by a killed reader, an attach would fail (EBUSY) */
+  gst_iio_dmabuf_object_disable (obj);
   if (!obj->allocator)
     obj->allocator = gst_iio_dmabuf_allocator_new (obj->settings.dma_heap);
   if (!choose_io (obj))
@@ -299,8 +319,8 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
     gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
     return FALSE;
   }
-  if (!obj->use_dmabuf)
-    fcntl (obj->device->buffer_fd, F_SETFL, O_NONBLOCK);
+  if (!obj->use_dmabuf && !gst_iio_dmabuf_object_use_rw (obj))
+    return FALSE;
   GST_OBJECT_LOCK (ELEMENT (obj));
   obj->origin = obj->use_dmabuf ?
       gst_iio_dmabuf_allocator_get_origin (obj->allocator) : "none";
@@ -397,12 +417,12 @@ wait_ready (GstIioDmabufObject * obj)
   gst_poll_fd_ctl_write (obj->poll, &pfd, obj->output);
   do {
     ret = gst_poll_wait (obj->poll, obj->settings.timeout);
-    err = errno;
+    err = ret < 0 ? errno : 0;
   } while (ret < 0 && (err == EINTR || err == EAGAIN));
   if (ret > 0 && gst_poll_fd_has_error (obj->poll, &pfd))
     ret = -1;
   gst_poll_remove_fd (obj->poll, &pfd);
-  if (ret < 0 && err == EBUSY)
+  if (err == EBUSY)
     return GST_FLOW_FLUSHING;
   if (ret > 0)
     return GST_FLOW_OK;
@@ -438,12 +458,13 @@ gst_iio_dmabuf_object_transfer (GstIioDmabufObject * obj, guint8 * data,
 
     if (n > 0)
       *done += n;
-    else if (n == 0 || err == EAGAIN)
+    else if (n < 0 && err == EAGAIN)
       ret = wait_ready (obj);
-    else if (err != EINTR) {
+    else if (n == 0 || err != EINTR) {
       post_io_error (obj, g_strdup_printf ("%s IIO device %s failed: is it "
               "still there?", obj->output ? "Writing to" : "Reading",
-              obj->device->name), g_strdup (g_strerror (err)));
+              obj->device->name), g_strdup (n == 0 ? "no progress" :
+              g_strerror (err)));
       ret = GST_FLOW_ERROR;
     }
   }

@@ -818,7 +818,8 @@ drain (GstIioDmabufSink * self)
     ret = self->obj.use_dmabuf ? gst_iio_out_queue_drain (self->queue, &error) :
         drain_writes (self);
   } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
-  if (ret == GST_FLOW_ERROR) {
+  /* write() posted its own error */
+  if (ret == GST_FLOW_ERROR && error) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot finish playing to IIO "
             "device %s: %s", self->obj.device->name, error->message), (NULL));
     g_clear_error (&error);

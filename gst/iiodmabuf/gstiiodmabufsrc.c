@@ -138,6 +138,13 @@ start_capture (GstIioDmabufSrc * self)
   capture = gst_iio_capture_new (self->obj.allocator, self->obj.device->buffer_fd,
       self->obj.block_bytes, self->obj.settings.num_blocks,
       block_duration (self), self->obj.settings.timeout, &error);
+  if (!capture && self->obj.settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
+    GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
+    g_error_free (error);
+    return gst_iio_dmabuf_object_use_rw (&self->obj);
+  }
   if (!capture) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("%s", error->message),
         (NULL));
@@ -147,6 +154,8 @@ start_capture (GstIioDmabufSrc * self)
   GST_OBJECT_LOCK (self);
   self->capture = capture;
   gst_iio_capture_set_flushing (capture, self->flushing);
+  /* where the blocks came from (the probe's may differ) */
+  self->obj.origin = gst_iio_dmabuf_allocator_get_origin (self->obj.allocator);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }

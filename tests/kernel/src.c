@@ -1511,6 +1511,34 @@ GST_START_TEST (test_length_and_watermark)
 
 GST_END_TEST;
 
+/* A reader killed while the buffer ran in read() mode left it enabled:
+ * the source still starts (in DMABUF mode) and captures exactly. */
+GST_START_TEST (test_buffer_left_enabled)
+{
+  Expect e;
+  GstElement *pipeline;
+  GstStructure *stats;
+
+  sysfs_write ("iio-sim-adc/buffer0/in_voltage0_en", "1");
+  sysfs_write ("iio-sim-adc/buffer0/enable", "1");
+  expect_init (&e, "voltage0", 16, 0, 256);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=256 num-buffers=20", &e);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND, NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 20);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
+      "dmabuf");
+  g_print ("buffer left enabled by another reader: 20 blocks exact, "
+      "DMABUF\n");
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1551,6 +1579,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_failed_submit_dropped);
   tcase_add_test (tc, test_failed_start_retried);
   tcase_add_test (tc, test_length_and_watermark);
+  tcase_add_test (tc, test_buffer_left_enabled);
   return s;
 }
 
