@@ -38,11 +38,14 @@ gst_iio_dmabuf_io_mode_get_type (void)
 void
 gst_iio_dmabuf_post_device_error (GstElement * element, GError * error)
 {
-  if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND)
-      || g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_CHANNEL))
+  if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NOT_FOUND)
+      || g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_CHANNEL))
     GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("%s", error->message),
         (NULL));
-  else if (g_error_matches (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_BUSY))
+  else if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_BUSY))
     GST_ELEMENT_ERROR (element, RESOURCE, BUSY, ("%s", error->message), (NULL));
   else if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
           GST_IIO_DEVICE_ERROR_PERMISSION))

@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 #define GST_IIO_MEDIA_TYPE "application/x-iio"
 
-GstCaps *gst_iio_dmabuf_caps_for_channels (const GstIioChannel * const *channels,
+GstCaps *gst_iio_dmabuf_caps_for_channels (
+    const GstIioChannel * const *channels,
     guint n_channels, guint rate);
 GstCaps *gst_iio_dmabuf_caps_for_device (const GstIioDevice * dev, guint rate);
 GstCaps *gst_iio_dmabuf_caps_template (void);

@@ -105,7 +105,8 @@ earlier_pending (GstIioCapture * capture, GstIioBlock * block)
     GstIioBlock *earlier = l->data;
 
     if (earlier->sync_fd >= 0
-        && gst_iio_fence_state (earlier->sync_fd, NULL) == GST_IIO_FENCE_PENDING)
+        && gst_iio_fence_state (earlier->sync_fd,
+            NULL) == GST_IIO_FENCE_PENDING)
       return TRUE;
   }
   return FALSE;

@@ -258,8 +258,7 @@ choose_io (GstIioDmabufObject * obj)
   if (obj->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
       && g_error_matches (error, GST_IIO_DEVICE_ERROR,
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
-    GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message,
-        rw);
+    GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message, rw);
     g_error_free (error);
     return TRUE;
   }
@@ -472,8 +471,7 @@ gst_iio_dmabuf_object_transfer (GstIioDmabufObject * obj, guint8 * data,
 }
 
 void
-gst_iio_dmabuf_object_set_flushing (GstIioDmabufObject * obj,
-    gboolean flushing)
+gst_iio_dmabuf_object_set_flushing (GstIioDmabufObject * obj, gboolean flushing)
 {
   gst_poll_set_flushing (obj->poll, flushing);
 }

@@ -160,7 +160,7 @@ gst_iio_out_queue_can_import (GstIioOutQueue * queue, GstBuffer * buffer)
   return ok;
 }
 
-/* --- queueing to the kernel ------------------------------------------------ */
+/* --- queueing to the kernel ---------------------------------------------- */
 
 static gint64
 block_us (GstIioOutQueue * queue, GstBuffer * buffer)
@@ -181,7 +181,8 @@ earlier_pending (GstIioOutQueue * queue, IioOutBlock * block)
     IioOutBlock *earlier = l->data;
 
     if (earlier->sync_fd >= 0 && !earlier->error
-        && gst_iio_fence_state (earlier->sync_fd, NULL) == GST_IIO_FENCE_PENDING)
+        && gst_iio_fence_state (earlier->sync_fd,
+            NULL) == GST_IIO_FENCE_PENDING)
       return TRUE;
   }
   return FALSE;
@@ -392,7 +393,7 @@ depth_for (GstIioOutQueue * queue, GstBuffer * buffer)
   gst_structure_free (config);
   if (!max || max > queue->depth)
     return queue->depth;
-  return MAX (max - 1, 1);       /* one for the producer to fill */
+  return MAX (max - 1, 1);      /* one for the producer to fill */
 }
 
 /* Waits until a block may be added, and its DMABUF is not in flight. */

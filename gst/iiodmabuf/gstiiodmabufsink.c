@@ -321,7 +321,8 @@ allow_positions (GstCaps * caps)
 static GstCaps *
 device_caps (GstIioDmabufSink * self, gboolean any_rate)
 {
-  GstCaps *caps = gst_iio_dmabuf_caps_for_device (self->obj.device, self->obj.rate);
+  GstCaps *caps =
+      gst_iio_dmabuf_caps_for_device (self->obj.device, self->obj.rate);
   GValue rates = G_VALUE_INIT;
   gchar *available = NULL;
 
@@ -609,7 +610,8 @@ check_fences (GstIioDmabufSink * self)
   self->failed_in_a_row += failed;
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%" G_GUINT64_FORMAT " block(s) "
           "to %s failed (%s): the converter skipped them",
-          failed, self->obj.device->name, g_strerror (-counts.last_error)), (NULL));
+          failed, self->obj.device->name, g_strerror (-counts.last_error)),
+      (NULL));
 }
 
 /* Queues @block (transfer none). A FLUSHING push queued nothing: after a

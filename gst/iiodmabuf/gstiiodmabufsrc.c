@@ -113,13 +113,14 @@ apply_settings (GstIioDmabufSrc * self)
     return FALSE;
   if (self->sampling_frequency) {
     g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
-    if (!gst_iio_device_change_attr (self->obj.device, "sampling_frequency", value,
-            &error)) {
+    if (!gst_iio_device_change_attr (self->obj.device, "sampling_frequency",
+            value, &error)) {
       gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
       return FALSE;
     }
   }
-  if (!gst_iio_device_get_sampling_frequency (self->obj.device, &self->obj.rate))
+  if (!gst_iio_device_get_sampling_frequency (self->obj.device,
+          &self->obj.rate))
     self->obj.rate = 0;
   return TRUE;
 }
@@ -135,7 +136,8 @@ start_capture (GstIioDmabufSrc * self)
   GError *error = NULL;
   GstIioCapture *capture;
 
-  capture = gst_iio_capture_new (self->obj.allocator, self->obj.device->buffer_fd,
+  capture =
+      gst_iio_capture_new (self->obj.allocator, self->obj.device->buffer_fd,
       self->obj.block_bytes, self->obj.settings.num_blocks,
       block_duration (self), self->obj.settings.timeout, &error);
   if (!capture && self->obj.settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
@@ -371,10 +373,11 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->obj.device)
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   block = block_duration (self);
-  if (!GST_CLOCK_TIME_IS_VALID (block))       /* no rate: as any live source */
+  if (!GST_CLOCK_TIME_IS_VALID (block)) /* no rate: as any live source */
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   /* a block is seen when complete; the device can run num-blocks ahead */
-  gst_query_set_latency (query, TRUE, block, block * self->obj.settings.num_blocks);
+  gst_query_set_latency (query, TRUE, block,
+      block * self->obj.settings.num_blocks);
   return TRUE;
 }
 
@@ -410,8 +413,7 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
             self->obj.block_bytes), (NULL));
     return GST_FLOW_ERROR;
   }
-  ret = gst_iio_dmabuf_object_transfer (&self->obj, map.data, map.size,
-      &got);
+  ret = gst_iio_dmabuf_object_transfer (&self->obj, map.data, map.size, &got);
   gst_buffer_unmap (buf, &map);
   if (ret == GST_FLOW_OK)
     *out = buf;
@@ -510,7 +512,8 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf)
 
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = self->offset;
-  GST_BUFFER_OFFSET_END (buf) = self->offset + self->obj.settings.samples_per_block;
+  GST_BUFFER_OFFSET_END (buf) =
+      self->offset + self->obj.settings.samples_per_block;
   self->offset += self->obj.settings.samples_per_block;
   if (clock) {
     /* the block was complete when we saw it: it started a block earlier */

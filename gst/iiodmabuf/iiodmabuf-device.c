@@ -16,7 +16,7 @@
 
 #define IIO_SYSFS "/sys/bus/iio/devices"
 
-G_DEFINE_QUARK (gst-iio-device-error-quark, gst_iio_device_error);
+G_DEFINE_QUARK (gst - iio - device - error - quark, gst_iio_device_error);
 
 /**
  * gst_iio_device_error_code_for_errno:
@@ -175,8 +175,8 @@ read_scan_attr (const GstIioDevice * dev, const gchar * prefix,
 
 /* Reads one scan element from its _en, _index and _type files. */
 static gboolean
-read_channel (const GstIioDevice * dev, const gchar * en_file, GstIioChannel * ch,
-    GError ** error)
+read_channel (const GstIioDevice * dev, const gchar * en_file,
+    GstIioChannel * ch, GError ** error)
 {
   const gchar *prefix = dev->is_output ? "out" : "in";
   gchar *en, *index, *type;
@@ -541,7 +541,8 @@ gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
   if (fd >= 0)
     close (fd);
   if (err)
-    g_set_error (error, GST_IIO_DEVICE_ERROR, gst_iio_device_error_code_for_errno (err),
+    g_set_error (error, GST_IIO_DEVICE_ERROR,
+        gst_iio_device_error_code_for_errno (err),
         "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
         dev->name, g_strerror (err), write_hint (err));
   g_free (path);
@@ -592,7 +593,8 @@ write_channel_enable (const GstIioDevice * dev, const GstIioChannel * ch,
   /* attr_path() resolves "bufferN/..." against the device directory */
   gchar *attr = g_strdup_printf ("buffer%u/%s_%s_en", dev->buffer_index,
       dev->is_output ? "out" : "in", ch->id);
-  gboolean ok = gst_iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
+  gboolean ok =
+      gst_iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
 
   g_free (attr);
   return ok;
@@ -720,7 +722,8 @@ get_fd_failed:
 }
 
 gboolean
-gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable, GError ** error)
+gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
+    GError ** error)
 {
   return gst_iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
 }

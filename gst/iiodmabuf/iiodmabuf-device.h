@@ -64,12 +64,14 @@ gboolean gst_iio_device_select_channels (GstIioDevice * dev, const gchar * ids,
     GError ** error);
 void gst_iio_device_select_first (GstIioDevice * dev, guint n);
 guint gst_iio_device_n_enabled (const GstIioDevice * dev);
-const GstIioChannel *gst_iio_device_enabled_channel (const GstIioDevice * dev, guint i);
+const GstIioChannel *gst_iio_device_enabled_channel (const GstIioDevice * dev,
+    guint i);
 guint gst_iio_device_scan_bytes (const GstIioDevice * dev);
 
 gchar *gst_iio_device_read_attr (const GstIioDevice * dev, const gchar * attr,
     GError ** error);
-gboolean gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
+gboolean gst_iio_device_write_attr (const GstIioDevice * dev,
+    const gchar * attr,
     const gchar * value, GError ** error);
 gboolean gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error);

@@ -40,7 +40,7 @@ alloc_from_heap (const gchar * heap, gsize size)
 static gint
 alloc_from_udmabuf (gsize size)
 {
-  struct udmabuf_create req = { .flags = UDMABUF_FLAGS_CLOEXEC };
+  struct udmabuf_create req = {.flags = UDMABUF_FLAGS_CLOEXEC };
   gsize page = sysconf (_SC_PAGESIZE);
   gint ufd, mfd, fd = -1, err = 0;
 
@@ -76,8 +76,8 @@ alloc_from_udmabuf (gsize size)
  * Returns: the DMABUF's fd, or -1
  */
 gint
-gst_iio_dmabuf_alloc (const gchar * heap, gsize size, GstIioDmabufOrigin * origin,
-    gchar ** heap_problem, GError ** error)
+gst_iio_dmabuf_alloc (const gchar * heap, gsize size,
+    GstIioDmabufOrigin * origin, gchar ** heap_problem, GError ** error)
 {
   gint fd = alloc_from_heap (heap, size), heap_errno = errno, udmabuf_errno;
   gchar *problem;
@@ -102,11 +102,13 @@ gst_iio_dmabuf_alloc (const gchar * heap, gsize size, GstIioDmabufOrigin * origi
     return fd;
   }
   g_set_error (error, GST_IIO_DEVICE_ERROR,
-      heap_errno == EACCES ? GST_IIO_DEVICE_ERROR_PERMISSION : GST_IIO_DEVICE_ERROR_IO,
+      heap_errno ==
+      EACCES ? GST_IIO_DEVICE_ERROR_PERMISSION : GST_IIO_DEVICE_ERROR_IO,
       "No DMABUF of %" G_GSIZE_FORMAT " bytes: %s; and %s: %s. %s", size,
       problem, GST_IIO_DMABUF_UDMABUF, g_strerror (udmabuf_errno),
       heap_errno == ENOMEM || udmabuf_errno == ENOMEM
-      || heap_errno == EINVAL ? "Use smaller blocks (samples-per-block)." :
+      || heap_errno ==
+      EINVAL ? "Use smaller blocks (samples-per-block)." :
       "Set dma-heap to an accessible heap.");
   g_free (problem);
   return -1;
@@ -153,7 +155,7 @@ gst_iio_block_detach (gint buffer_fd, gint dmabuf_fd)
 static gint
 export_fence (gint dmabuf_fd)
 {
-  struct dma_buf_export_sync_file req = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+  struct dma_buf_export_sync_file req = {.flags = DMA_BUF_SYNC_RW,.fd = -1 };
 
   if (ioctl (dmabuf_fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) < 0)
     return -1;

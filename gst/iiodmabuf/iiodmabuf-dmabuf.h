@@ -27,7 +27,8 @@ typedef enum
   GST_IIO_FENCE_FAILED,
 } GstIioFenceState;
 
-gint gst_iio_dmabuf_alloc (const gchar * heap, gsize size, GstIioDmabufOrigin * origin,
+gint gst_iio_dmabuf_alloc (const gchar * heap, gsize size,
+    GstIioDmabufOrigin * origin,
     gchar ** heap_problem, GError ** error);
 
 gboolean gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (gst-iio-scan-error-quark, gst_iio_scan_error);
+G_DEFINE_QUARK (gst - iio - scan - error - quark, gst_iio_scan_error);
 
 /* Reads an unsigned decimal at *p and advances past it. */
 static gboolean
@@ -89,7 +89,8 @@ check_range (const GstIioScanType * t)
  * Returns: %TRUE if @str is a complete, consistent scan element type.
  */
 gboolean
-gst_iio_scan_type_parse (const gchar * str, GstIioScanType * type, GError ** error)
+gst_iio_scan_type_parse (const gchar * str, GstIioScanType * type,
+    GError ** error)
 {
   GstIioScanType t = { 0, };
 
@@ -185,7 +186,8 @@ kernel_align (guint x, guint a)
  * Returns: the scan size in bytes.
  */
 guint
-gst_iio_scan_layout (const GstIioScanType * types, guint n_types, guint * offsets)
+gst_iio_scan_layout (const GstIioScanType * types, guint n_types,
+    guint * offsets)
 {
   guint bytes = 0, largest = 1, i;
 

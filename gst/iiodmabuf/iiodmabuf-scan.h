@@ -34,7 +34,8 @@ gboolean gst_iio_scan_type_parse (const gchar * str, GstIioScanType * type,
     GError ** error);
 gchar *gst_iio_scan_type_to_string (const GstIioScanType * type);
 guint gst_iio_scan_type_element_bytes (const GstIioScanType * type);
-gint64 gst_iio_scan_type_decode (const GstIioScanType * type, const guint8 * data);
+gint64 gst_iio_scan_type_decode (const GstIioScanType * type,
+    const guint8 * data);
 
 guint gst_iio_scan_layout (const GstIioScanType * types, guint n_types,
     guint * offsets);

@@ -34,7 +34,8 @@ free_channels (const GstIioChannel ** chs, guint n)
 }
 
 static void
-assert_caps (const GstIioChannel ** chs, guint n, guint rate, const gchar * want)
+assert_caps (const GstIioChannel ** chs, guint n, guint rate,
+    const gchar * want)
 {
   GstCaps *caps = gst_iio_dmabuf_caps_for_channels (chs, n, rate);
   GstCaps *expected = gst_caps_from_string (want);

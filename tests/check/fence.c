@@ -14,8 +14,7 @@
 GST_START_TEST (test_signalled_sooner_than_a_block_never_ran)
 {
   fail_unless (gst_iio_block_never_transferred (5, BLOCK_US, FALSE));
-  fail_unless (gst_iio_block_never_transferred (BLOCK_US - 1, BLOCK_US,
-          FALSE));
+  fail_unless (gst_iio_block_never_transferred (BLOCK_US - 1, BLOCK_US, FALSE));
 }
 
 GST_END_TEST;
@@ -32,8 +31,7 @@ GST_END_TEST;
  * ran, however long the thread was away. */
 GST_START_TEST (test_earlier_block_pending_proves_failure)
 {
-  fail_unless (gst_iio_block_never_transferred (10 * BLOCK_US, BLOCK_US,
-          TRUE));
+  fail_unless (gst_iio_block_never_transferred (10 * BLOCK_US, BLOCK_US, TRUE));
 }
 
 GST_END_TEST;

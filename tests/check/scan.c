@@ -70,17 +70,18 @@ GST_START_TEST (test_parse_malformed)
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (bad); i++) {
-    fail_if (gst_iio_scan_type_parse (bad[i], &t, &error), "accepted '%s'", bad[i]);
-    fail_unless (g_error_matches (error, GST_IIO_SCAN_ERROR, GST_IIO_SCAN_ERROR_SYNTAX),
-        "'%s': wrong error", bad[i]);
+    fail_if (gst_iio_scan_type_parse (bad[i], &t, &error), "accepted '%s'",
+        bad[i]);
+    fail_unless (g_error_matches (error, GST_IIO_SCAN_ERROR,
+            GST_IIO_SCAN_ERROR_SYNTAX), "'%s': wrong error", bad[i]);
     fail_unless (strstr (error->message, "le:s12/16>>4") != NULL);
     g_clear_error (&error);
   }
   for (i = 0; i < G_N_ELEMENTS (inconsistent); i++) {
-    fail_if (gst_iio_scan_type_parse (inconsistent[i], &t, &error), "accepted '%s'",
-        inconsistent[i]);
-    fail_unless (g_error_matches (error, GST_IIO_SCAN_ERROR, GST_IIO_SCAN_ERROR_RANGE),
-        "'%s': wrong error", inconsistent[i]);
+    fail_if (gst_iio_scan_type_parse (inconsistent[i], &t, &error),
+        "accepted '%s'", inconsistent[i]);
+    fail_unless (g_error_matches (error, GST_IIO_SCAN_ERROR,
+            GST_IIO_SCAN_ERROR_RANGE), "'%s': wrong error", inconsistent[i]);
     g_clear_error (&error);
   }
 }

@@ -1280,7 +1280,8 @@ GST_START_TEST (test_stats_from_another_thread)
 {
   GstElement *pipeline = launch (LIVE_TONE);
   StatsReader reader = { get_by_name (pipeline, "sink"),
-    {"blocks", "bytes", "underflows", NULL} };
+    {"blocks", "bytes", "underflows", NULL}
+  };
   GThread *thread;
   Watchdog watchdog;
   guint cycle;
@@ -1447,7 +1448,8 @@ GST_START_TEST (test_bounded_producer_pool)
   GRand *rand = g_rand_new_with_seed (21);
   GstBufferPool *pool = NULL;
   GstBufferPoolAcquireParams params = {.flags =
-        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT };
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
   GstStructure *config, *stats;
   GstBuffer *buf;
   GstMapInfo map;

@@ -614,8 +614,7 @@ GST_START_TEST (test_latency)
 {
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
       "device=iio-sim-adc samples-per-block=480 sampling-frequency=48000 "
-      "num-blocks=5 "
-      "! fakesink", NULL);
+      "num-blocks=5 " "! fakesink", NULL);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   GstQuery *query = gst_query_new_latency ();
   GstClockTime min, max;
@@ -732,8 +731,7 @@ wait_count (GstElement * pipeline, gint * count, gint target)
   GstMessage *msg;
 
   while (g_atomic_int_get (count) < target) {
-    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_MSECOND,
-        GST_MESSAGE_ERROR);
+    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_MSECOND, GST_MESSAGE_ERROR);
     if (msg)
       fail ("waiting for block %d: %s", target, error_text (msg));
     if (g_get_monotonic_time () > end)
@@ -978,8 +976,7 @@ GST_START_TEST (test_release_while_stopping)
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless (p.pulled >= 250);
   fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
-  g_print ("release while stopping: 100 cycles, %d samples exact\n",
-      p.pulled);
+  g_print ("release while stopping: 100 cycles, %d samples exact\n", p.pulled);
   gst_object_unref (p.sink);
   gst_object_unref (pipeline);
   expect_clear (&e);
@@ -1052,8 +1049,7 @@ GST_START_TEST (test_flush_mid_capture)
     last = take_last (&l);
     fail_unless (last != NULL);
     gst_buffer_unref (last);
-    fail_unless (gst_element_send_event (src,
-            gst_event_new_flush_stop (TRUE)));
+    fail_unless (gst_element_send_event (src, gst_event_new_flush_stop (TRUE)));
     wait_count (pipeline, &e.seen, g_atomic_int_get (&e.seen) + 5);
   }
   target = g_atomic_int_get (&e.seen) + 300;
@@ -1164,8 +1160,7 @@ GST_START_TEST (test_every_state_order)
   fail_unless_equals_int (count_fds (), fds);
   fail_unless (rss_after - MIN (rss_after, rss_before) < RSS_BOUND_KIB,
       "RSS grew from %"
-      G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " KiB", rss_before,
-      rss_after);
+      G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " KiB", rss_before, rss_after);
   fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
   g_print ("1000 state changes, all 12 orders, %u times PLAYING: %"
       G_GUINT64_FORMAT " blocks exact, %u fds, RSS %" G_GUINT64_FORMAT
@@ -1181,7 +1176,8 @@ GST_END_TEST;
 /* A monitoring thread reads the stats while the pipeline starts and stops. */
 GST_START_TEST (test_stats_from_another_thread)
 {
-  StatsReader r = { NULL, {"blocks", "bytes", "copies", NULL} };
+  StatsReader r = { NULL, {"blocks", "bytes", "copies", NULL}
+  };
   GstElement *pipeline;
   GThread *thread;
   Watchdog w;
@@ -1402,8 +1398,7 @@ GST_START_TEST (test_failed_submit_dropped)
   GstStructure *stats;
   guint warnings = 0;
 
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_submit_fault),
-      &f);
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_submit_fault), &f);
   gst_object_unref (sink);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
 
