@@ -39,12 +39,14 @@ gst_iio_dmabuf_object_init (GstIioDmabufObject * obj, GstElement * element,
   obj->origin = "none";
   obj->poll = gst_poll_new (TRUE);
   gst_iio_dmabuf_settings_init (&obj->settings);
+  gst_iio_dmabuf_settings_init (&obj->active);
 }
 
 void
 gst_iio_dmabuf_object_clear (GstIioDmabufObject * obj)
 {
   gst_iio_dmabuf_settings_clear (&obj->settings);
+  gst_iio_dmabuf_settings_clear (&obj->active);
   g_clear_pointer (&obj->device, gst_iio_device_close);
   gst_clear_object (&obj->allocator);
   g_clear_pointer (&obj->poll, gst_poll_free);
@@ -98,10 +100,22 @@ gst_iio_dmabuf_object_stats_io (GstIioDmabufObject * obj,
  * Opens the device and selects the channels (at NULL->READY, so caps can
  * be asked for), or posts an error that says what to do.
  */
+/* An application may set properties while we read them: work on a copy
+ * taken under the object lock. */
+static void
+take_settings (GstIioDmabufObject * obj)
+{
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  gst_iio_dmabuf_settings_copy (&obj->active, &obj->settings);
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+}
+
 gboolean
 gst_iio_dmabuf_object_open (GstIioDmabufObject * obj)
 {
-  GstIioDmabufSettings *s = &obj->settings;
+  GstIioDmabufSettings *s = &obj->active;
+
+  take_settings (obj);
 
   obj->device = gst_iio_dmabuf_open_device (ELEMENT (obj), s->device,
       s->buffer_index, s->channels, obj->output);
@@ -177,6 +191,7 @@ gst_iio_dmabuf_object_start (GstIioDmabufObject * obj)
   GST_OBJECT_UNLOCK (ELEMENT (obj));
   if (!reopen_if_changed (obj))
     return FALSE;
+  take_settings (obj);
   if (gst_iio_device_open_buffer (obj->device, &error))
     return TRUE;
   gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
@@ -202,7 +217,7 @@ gst_iio_dmabuf_object_stop (GstIioDmabufObject * obj)
 static guint
 kernel_blocks (GstIioDmabufObject * obj)
 {
-  return obj->output && !obj->use_dmabuf ? 2 : obj->settings.num_blocks;
+  return obj->output && !obj->use_dmabuf ? 2 : obj->active.num_blocks;
 }
 
 static gboolean
@@ -212,7 +227,7 @@ compute_block_size (GstIioDmabufObject * obj)
 
   obj->scan_bytes = gst_iio_device_scan_bytes (obj->device);
   obj->block_bytes = gst_iio_device_block_bytes (obj->device,
-      obj->settings.samples_per_block, obj->settings.num_blocks, &error);
+      obj->active.samples_per_block, obj->active.num_blocks, &error);
   if (obj->block_bytes)
     return TRUE;
   GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("%s",
@@ -249,13 +264,13 @@ choose_io (GstIioDmabufObject * obj)
   GError *error = NULL;
 
   obj->use_dmabuf = FALSE;
-  if (obj->settings.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
     return TRUE;
   if (probe_dmabuf (obj, &error)) {
     obj->use_dmabuf = TRUE;
     return TRUE;
   }
-  if (obj->settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
       && g_error_matches (error, GST_IIO_DEVICE_ERROR,
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message, rw);
@@ -310,11 +325,11 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
   /* left enabled by a killed reader, an attach would fail (EBUSY) */
   gst_iio_dmabuf_object_disable (obj);
   if (!obj->allocator)
-    obj->allocator = gst_iio_dmabuf_allocator_new (obj->settings.dma_heap);
+    obj->allocator = gst_iio_dmabuf_allocator_new (obj->active.dma_heap);
   if (!choose_io (obj))
     return FALSE;
   if (!gst_iio_device_configure (obj->device,
-          obj->settings.samples_per_block, kernel_blocks (obj), &error)) {
+          obj->active.samples_per_block, kernel_blocks (obj), &error)) {
     gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
     return FALSE;
   }
@@ -327,7 +342,7 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
   GST_INFO_OBJECT (ELEMENT (obj), "%s: %u channels, %u bytes a scan, %u "
       "scans a block, %u Hz, %s", obj->device->name,
       gst_iio_device_n_enabled (obj->device), obj->scan_bytes,
-      obj->settings.samples_per_block, obj->rate, obj->use_dmabuf ?
+      obj->active.samples_per_block, obj->rate, obj->use_dmabuf ?
       "DMABUF" : obj->output ? "write()" : "read()");
   return TRUE;
 }
@@ -415,7 +430,7 @@ wait_ready (GstIioDmabufObject * obj)
   gst_poll_fd_ctl_read (obj->poll, &pfd, !obj->output);
   gst_poll_fd_ctl_write (obj->poll, &pfd, obj->output);
   do {
-    ret = gst_poll_wait (obj->poll, obj->settings.timeout);
+    ret = gst_poll_wait (obj->poll, obj->active.timeout);
     err = ret < 0 ? errno : 0;
   } while (ret < 0 && (err == EINTR || err == EAGAIN));
   if (ret > 0 && gst_poll_fd_has_error (obj->poll, &pfd))
@@ -428,7 +443,7 @@ wait_ready (GstIioDmabufObject * obj)
   post_io_error (obj, g_strdup_printf ("IIO device %s %s within %"
           GST_TIME_FORMAT ": %s", obj->device->name, obj->output ?
           "took no data" : "gave no data",
-          GST_TIME_ARGS (obj->settings.timeout), ret == 0 ? "the converter "
+          GST_TIME_ARGS (obj->active.timeout), ret == 0 ? "the converter "
           "is stalled or not clocked, or raise timeout" :
           "is it still there?"), NULL);
   return GST_FLOW_ERROR;

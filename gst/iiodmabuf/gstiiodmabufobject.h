@@ -23,11 +23,12 @@ typedef struct
   gboolean output;
 
   /* object lock of the element */
-  GstIioDmabufSettings settings;
+  GstIioDmabufSettings settings;  /* the properties */
   gboolean reopen;              /* a device setting changed in READY */
   const gchar *origin;          /* of the DMABUFs: dma-heap, udmabuf, none */
 
   /* streaming thread and state changes */
+  GstIioDmabufSettings active;  /* settings taken at open and start */
   GstIioDevice *device;
   GstAllocator *allocator;
   GstPoll *poll;                /* read()/write() waits */

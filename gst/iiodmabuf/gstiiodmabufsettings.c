@@ -37,6 +37,22 @@ gst_iio_dmabuf_settings_clear (GstIioDmabufSettings * settings)
 }
 
 /**
+ * gst_iio_dmabuf_settings_copy:
+ * @dest: cleared (or initialised) settings, replaced by a copy of @src
+ * @src: settings
+ */
+void
+gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
+    const GstIioDmabufSettings * src)
+{
+  gst_iio_dmabuf_settings_clear (dest);
+  *dest = *src;
+  dest->device = g_strdup (src->device);
+  dest->channels = g_strdup (src->channels);
+  dest->dma_heap = g_strdup (src->dma_heap);
+}
+
+/**
  * gst_iio_dmabuf_settings_install:
  * @klass: the element's class
  * @output: %TRUE for the sink

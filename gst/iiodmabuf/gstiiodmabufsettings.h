@@ -46,6 +46,8 @@ enum
 
 void gst_iio_dmabuf_settings_init (GstIioDmabufSettings * settings);
 void gst_iio_dmabuf_settings_clear (GstIioDmabufSettings * settings);
+void gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
+    const GstIioDmabufSettings * src);
 void gst_iio_dmabuf_settings_install (GObjectClass * klass, gboolean output);
 gboolean gst_iio_dmabuf_settings_set (GstIioDmabufSettings * settings,
     guint prop_id, const GValue * value);

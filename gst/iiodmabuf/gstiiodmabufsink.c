@@ -139,7 +139,7 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps, gsize size)
 
   /* num-blocks in flight, one being filled, one being handed over */
   gst_buffer_pool_config_set_params (config, caps, size,
-      self->obj.settings.num_blocks + 2, 0);
+      self->obj.active.num_blocks + 2, 0);
   gst_buffer_pool_config_set_allocator (config, self->obj.allocator, NULL);
   if (!gst_buffer_pool_set_config (pool, config))
     gst_clear_object (&pool);
@@ -240,9 +240,9 @@ start_io (GstIioDmabufSink * self)
     return gst_iio_dmabuf_object_enable (&self->obj);
   }
   queue = gst_iio_out_queue_new (self->obj.device->buffer_fd,
-      self->obj.settings.num_blocks,
+      self->obj.active.num_blocks,
       (guint64) self->obj.scan_bytes * self->obj.rate,
-      self->obj.settings.timeout, enable_converter, self);
+      self->obj.active.timeout, enable_converter, self);
   self->copy_pool = new_pool (self, NULL, self->obj.block_bytes);
   GST_OBJECT_LOCK (self);
   self->queue = queue;
@@ -503,7 +503,7 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   if (need_pool)
     pool = new_pool (self, caps, size);
   gst_query_add_allocation_pool (query, pool, size,
-      self->obj.settings.num_blocks + 2, 0);
+      self->obj.active.num_blocks + 2, 0);
   gst_query_add_allocation_param (query, self->obj.allocator, NULL);
   if (pool)
     gst_object_unref (pool);
@@ -574,7 +574,7 @@ drain_writes (GstIioDmabufSink * self)
         FALSE);
     g_free (zeros);
   }
-  while (ret == GST_FLOW_OK && waited < self->obj.settings.timeout) {
+  while (ret == GST_FLOW_OK && waited < self->obj.active.timeout) {
     text = gst_iio_device_read_attr (self->obj.device, "data_available", NULL);
     free_bytes = text ? g_ascii_strtoull (text, NULL, 10) : idle;
     g_free (text);
@@ -588,7 +588,7 @@ drain_writes (GstIioDmabufSink * self)
   if (ret == GST_FLOW_OK)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("IIO device %s did not play "
             "its last blocks within %" GST_TIME_FORMAT, self->obj.device->name,
-            GST_TIME_ARGS (self->obj.settings.timeout)), (NULL));
+            GST_TIME_ARGS (self->obj.active.timeout)), (NULL));
   return ret;
 }
 
@@ -669,7 +669,7 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot allocate "
             "DMABUFs of %" G_GSIZE_FORMAT " bytes from %s or udmabuf: lower "
             "samples-per-block or set dma-heap", self->obj.block_bytes,
-            self->obj.settings.dma_heap), (NULL));
+            self->obj.active.dma_heap), (NULL));
     return GST_FLOW_ERROR;
   }
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);

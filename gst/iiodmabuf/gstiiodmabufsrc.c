@@ -105,24 +105,32 @@ write_attribute (GQuark field, const GValue * value, gpointer user_data)
 static gboolean
 apply_settings (GstIioDmabufSrc * self)
 {
+  GstStructure *attributes = NULL;
   GError *error = NULL;
+  gboolean ok = TRUE;
   gchar value[16];
+  guint rate;
 
-  if (self->attributes && !gst_structure_foreach (self->attributes,
-          write_attribute, self))
-    return FALSE;
-  if (self->sampling_frequency) {
-    g_snprintf (value, sizeof value, "%u", self->sampling_frequency);
-    if (!gst_iio_device_change_attr (self->obj.device, "sampling_frequency",
-            value, &error)) {
+  /* an application may set them meanwhile: work on copies */
+  GST_OBJECT_LOCK (self);
+  if (self->attributes)
+    attributes = gst_structure_copy (self->attributes);
+  rate = self->sampling_frequency;
+  GST_OBJECT_UNLOCK (self);
+  if (attributes)
+    ok = gst_structure_foreach (attributes, write_attribute, self);
+  g_clear_pointer (&attributes, gst_structure_free);
+  if (ok && rate) {
+    g_snprintf (value, sizeof value, "%u", rate);
+    ok = gst_iio_device_change_attr (self->obj.device, "sampling_frequency",
+        value, &error);
+    if (!ok)
       gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
-      return FALSE;
-    }
   }
   if (!gst_iio_device_get_sampling_frequency (self->obj.device,
           &self->obj.rate))
     self->obj.rate = 0;
-  return TRUE;
+  return ok;
 }
 
 /* --- starting and stopping ------------------------------------------------ */
@@ -138,9 +146,9 @@ start_capture (GstIioDmabufSrc * self)
 
   capture =
       gst_iio_capture_new (self->obj.allocator, self->obj.device->buffer_fd,
-      self->obj.block_bytes, self->obj.settings.num_blocks,
-      block_duration (self), self->obj.settings.timeout, &error);
-  if (!capture && self->obj.settings.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      self->obj.block_bytes, self->obj.active.num_blocks,
+      block_duration (self), self->obj.active.timeout, &error);
+  if (!capture && self->obj.active.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
       && g_error_matches (error, GST_IIO_DEVICE_ERROR,
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
@@ -258,7 +266,7 @@ offered_channels (GstIioDmabufSrc * self)
     const GstIioChannel *ch = &g_array_index (self->obj.device->channels,
         GstIioChannel, i);
 
-    if (self->obj.settings.channels ? ch->enabled : g_strcmp0 (ch->id,
+    if (self->obj.active.channels ? ch->enabled : g_strcmp0 (ch->id,
             "timestamp") != 0)
       g_ptr_array_add (channels, (gpointer) ch);
   }
@@ -283,7 +291,7 @@ offered_caps (GstIioDmabufSrc * self)
         channels->pdata, n, have_rates ? MAX (self->obj.rate, 1) : 0);
     if (have_rates)
       gst_iio_dmabuf_caps_set_rates (one, &rates);
-    audio = !self->obj.settings.channels && gst_structure_has_name
+    audio = !self->obj.active.channels && gst_structure_has_name
         (gst_caps_get_structure (one, 0), "audio/x-raw");
     gst_caps_append (caps, one);
   }
@@ -360,7 +368,7 @@ block_duration (GstIioDmabufSrc * self)
 {
   if (!self->obj.rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale_int (self->obj.settings.samples_per_block,
+  return gst_util_uint64_scale_int (self->obj.active.samples_per_block,
       GST_SECOND, self->obj.rate);
 }
 
@@ -377,7 +385,7 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   /* a block is seen when complete; the device can run num-blocks ahead */
   gst_query_set_latency (query, TRUE, block,
-      block * self->obj.settings.num_blocks);
+      block * self->obj.active.num_blocks);
   return TRUE;
 }
 
@@ -427,9 +435,9 @@ block_failed (GstIioDmabufSrc * self, gint err)
 {
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
-  self->stats.lost_samples += self->obj.settings.samples_per_block;
+  self->stats.lost_samples += self->obj.active.samples_per_block;
   GST_OBJECT_UNLOCK (self);
-  self->offset += self->obj.settings.samples_per_block;
+  self->offset += self->obj.active.samples_per_block;
   self->discont = TRUE;
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
@@ -440,7 +448,7 @@ block_failed (GstIioDmabufSrc * self, gint err)
   }
   GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
           "%s failed (%s) and was dropped; the stream goes on",
-          self->obj.settings.samples_per_block, self->obj.device->name,
+          self->obj.active.samples_per_block, self->obj.device->name,
           g_strerror (-err)), (NULL));
   return GST_FLOW_OK;
 }
@@ -450,7 +458,7 @@ block_failed (GstIioDmabufSrc * self, gint err)
 static GstFlowReturn
 maybe_copy (GstIioDmabufSrc * self, GstMemory * block, GstBuffer ** out)
 {
-  guint threshold = MIN (2, self->obj.settings.num_blocks - 1);
+  guint threshold = MIN (2, self->obj.active.num_blocks - 1);
   GstMapInfo map;
   gboolean mapped;
 
@@ -513,8 +521,8 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf)
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = self->offset;
   GST_BUFFER_OFFSET_END (buf) =
-      self->offset + self->obj.settings.samples_per_block;
-  self->offset += self->obj.settings.samples_per_block;
+      self->offset + self->obj.active.samples_per_block;
+  self->offset += self->obj.active.samples_per_block;
   if (clock) {
     /* the block was complete when we saw it: it started a block earlier */
     now = gst_clock_get_time (clock) - GST_ELEMENT_CAST (self)->base_time;
