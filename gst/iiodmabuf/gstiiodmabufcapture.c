@@ -117,12 +117,10 @@ earlier_pending (GstIioCapture * capture, GstIioBlock * block)
  * gst_iio_block_never_transferred()). Called with the lock held. */
 static void
 check_signalled_at_once (GstIioCapture * capture, GstIioBlock * block,
-    gint64 queued_at)
+    gint64 queued_at, gint code)
 {
   gint64 elapsed = g_get_monotonic_time () - queued_at;
-  gint code = 0;
 
-  gst_iio_fence_state (block->sync_fd, &code);
   if (!gst_iio_block_never_transferred (elapsed, capture->block_us,
           earlier_pending (capture, block))) {
     GST_LOG ("block on DMABUF %d completed before its fence was read",
@@ -139,6 +137,7 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
 {
   GError *error = NULL;
   gint64 queued_at = 0;
+  gint code = 0;
 
   block->error = 0;
   g_queue_push_tail (&capture->queued, block);
@@ -151,9 +150,9 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
     GST_WARNING ("%s", error->message);
     block->error = -EIO;
     g_error_free (error);
-  } else if (gst_iio_fence_state (block->sync_fd, NULL)
+  } else if (gst_iio_fence_state (block->sync_fd, &code)
       != GST_IIO_FENCE_PENDING) {
-    check_signalled_at_once (capture, block, queued_at);
+    check_signalled_at_once (capture, block, queued_at, code);
   }
 }
 

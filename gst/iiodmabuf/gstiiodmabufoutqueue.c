@@ -55,6 +55,8 @@ struct _GstIioOutQueue
   GstIioOutQueueStartFunc start;
   gpointer user_data;
   guint64 bytes_per_second;     /* 0 if unknown */
+  GstBufferPool *producer_pool; /* the last one seen, and its depth */
+  guint producer_depth;
   gboolean started;
   GstPoll *poll;
   GQueue in_flight;             /* IioOutBlock, oldest first; before the
@@ -388,12 +390,18 @@ depth_for (GstIioOutQueue * queue, GstBuffer * buffer)
 
   if (!buffer->pool)
     return queue->depth;
+  /* an active pool's config does not change: read it once per pool */
+  if (buffer->pool == queue->producer_pool)
+    return queue->producer_depth;
   config = gst_buffer_pool_get_config (buffer->pool);
   gst_buffer_pool_config_get_params (config, NULL, NULL, NULL, &max);
   gst_structure_free (config);
-  if (!max || max > queue->depth)
-    return queue->depth;
-  return MAX (max - 1, 1);      /* one for the producer to fill */
+  gst_object_replace ((GstObject **) & queue->producer_pool,
+      GST_OBJECT (buffer->pool));
+  /* one for the producer to fill */
+  queue->producer_depth = max && max <= queue->depth ? MAX (max - 1, 1) :
+      queue->depth;
+  return queue->producer_depth;
 }
 
 /* Waits until a block may be added, and its DMABUF is not in flight. */
@@ -558,6 +566,7 @@ gst_iio_out_queue_free (GstIioOutQueue * queue)
   }
   g_list_free (queue->imports);
   g_mutex_unlock (&imports_lock);
+  gst_clear_object (&queue->producer_pool);
   gst_poll_free (queue->poll);
   g_mutex_clear (&queue->counts_lock);
   g_free (queue);
