@@ -932,54 +932,32 @@ static ssize_t lossless_store(struct device *dev, struct device_attribute *attr,
 }
 static IIO_DEVICE_ATTR_RW(lossless, 0);
 
-static ssize_t fault_eio_blocks_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", SIM_DEV(dev)->fault_eio_blocks);
-}
+/* A count the user arms, e.g. fault_eio_blocks=N: the next N blocks fail. */
+#define SIM_UINT_KNOB(_name)						\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n", SIM_DEV(dev)->_name);		\
+}									\
+static ssize_t _name##_store(struct device *dev,			\
+			     struct device_attribute *attr,		\
+			     const char *buf, size_t len)		\
+{									\
+	struct sim_state *st = SIM_DEV(dev);				\
+	unsigned int n;							\
+	int ret = kstrtouint(buf, 0, &n);				\
+									\
+	if (ret)							\
+		return ret;						\
+	spin_lock_irq(&st->lock);					\
+	st->_name = n;							\
+	spin_unlock_irq(&st->lock);					\
+	return len;							\
+}									\
+static IIO_DEVICE_ATTR_RW(_name, 0)
 
-static ssize_t fault_eio_blocks_store(struct device *dev,
-				      struct device_attribute *attr,
-				      const char *buf, size_t len)
-{
-	struct sim_state *st = SIM_DEV(dev);
-	unsigned int n;
-	int ret;
-
-	ret = kstrtouint(buf, 0, &n);
-	if (ret)
-		return ret;
-	spin_lock_irq(&st->lock);
-	st->fault_eio_blocks = n;
-	spin_unlock_irq(&st->lock);
-	return len;
-}
-static IIO_DEVICE_ATTR_RW(fault_eio_blocks, 0);
-
-static ssize_t fault_submit_blocks_show(struct device *dev,
-					struct device_attribute *attr,
-					char *buf)
-{
-	return sysfs_emit(buf, "%u\n", SIM_DEV(dev)->fault_submit_blocks);
-}
-
-static ssize_t fault_submit_blocks_store(struct device *dev,
-					 struct device_attribute *attr,
-					 const char *buf, size_t len)
-{
-	struct sim_state *st = SIM_DEV(dev);
-	unsigned int n;
-	int ret;
-
-	ret = kstrtouint(buf, 0, &n);
-	if (ret)
-		return ret;
-	spin_lock_irq(&st->lock);
-	st->fault_submit_blocks = n;
-	spin_unlock_irq(&st->lock);
-	return len;
-}
-static IIO_DEVICE_ATTR_RW(fault_submit_blocks, 0);
+SIM_UINT_KNOB(fault_eio_blocks);
+SIM_UINT_KNOB(fault_submit_blocks);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
