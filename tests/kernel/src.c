@@ -1534,6 +1534,82 @@ GST_START_TEST (test_buffer_left_enabled)
 
 GST_END_TEST;
 
+/* What a slow consumer saw: each block a whole, contiguous run of samples,
+ * never one seen before (a block re-queued while read, or delivered twice,
+ * would break one or the other). */
+typedef struct
+{
+  guint64 blocks, gaps;
+  guint16 prev_first;
+  gchar *bad;
+} SlowConsumer;
+
+static void
+on_handoff_slow (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    SlowConsumer * c)
+{
+  GstMapInfo map;
+  const guint16 *s;
+  guint16 first, step;
+  guint i;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  s = (const guint16 *) map.data;
+  first = GUINT16_FROM_LE (s[0]);
+  for (i = 1; i < map.size / 2 && !c->bad; i++)
+    if (GUINT16_FROM_LE (s[i]) != (guint16) (first + i))
+      c->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " is not one run "
+          "of samples at %u", c->blocks, i);
+  gst_buffer_unmap (buf, &map);
+  /* later data starts at least a block on (more after a loss) */
+  step = first - c->prev_first;
+  if (c->blocks && !c->bad && step < 256)
+    c->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " starts %u "
+        "samples after the one before: seen already", c->blocks, step);
+  c->gaps += c->blocks && step > 256;
+  c->prev_first = first;
+  c->blocks++;
+}
+
+/* A consumer four times slower than the converter, the sample clock in
+ * real time (lossless off): samples are lost in the converter, as on
+ * hardware; the stream goes on, no block is corrupted or repeated, and the
+ * pipeline stops at once. */
+GST_START_TEST (test_slow_consumer_real_time)
+{
+  SlowConsumer c = { 0, };
+  GstElement *pipeline, *sink;
+  GstStructure *stats;
+  guint64 lost;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  pipeline = gst_parse_launch ("iiodmabufsrc name=src device=iio-sim-adc "
+      "channels=voltage0 samples-per-block=256 sampling-frequency=48000 "
+      "num-blocks=4 num-buffers=60 ! identity sleep-time=21000 ! fakesink "
+      "name=sink signal-handoffs=true sync=false", NULL);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_slow), &c);
+  gst_object_unref (sink);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND, NULL);
+  lost = sysfs_read_u64 ("iio-sim-adc", "lost_samples");
+
+  fail_unless (c.bad == NULL, "%s", c.bad);
+  fail_unless_equals_uint64 (c.blocks, 60);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 60);
+  fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 0);
+  fail_unless (lost > 0, "the converter lost nothing: not a slow consumer");
+  fail_unless (c.gaps > 0, "no gap in the data although %" G_GUINT64_FORMAT
+      " samples were lost", lost);
+  g_print ("slow consumer, real time: 60 blocks whole and new, %"
+      G_GUINT64_FORMAT " gaps, the converter lost %" G_GUINT64_FORMAT
+      " samples\n", c.gaps, lost);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  g_free (c.bad);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1575,6 +1651,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_failed_start_retried);
   tcase_add_test (tc, test_length_and_watermark);
   tcase_add_test (tc, test_buffer_left_enabled);
+  tcase_add_test (tc, test_slow_consumer_real_time);
   return s;
 }
 
