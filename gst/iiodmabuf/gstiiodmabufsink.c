@@ -48,9 +48,7 @@
 #include <gst/base/gstbasetransform.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_sink_debug

@@ -26,9 +26,6 @@
 #include "gstiiodmabufobject.h"
 #include "iiodmabuf-device.h"
 
-#include <errno.h>
-#include <unistd.h>
-
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_src_debug
 
