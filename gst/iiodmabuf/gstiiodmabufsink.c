@@ -8,7 +8,8 @@
  * IIO buffer once and enqueued, and upstream gets it back when the
  * converter has read it. The element offers upstream a pool of DMABUFs, so
  * producers write straight into them (blocks of samples-per-block scans, or
- * of the upstream source's blocksize if that is larger); other memory is
+ * of the upstream source's blocksize if that is larger and reaches the sink
+ * only through transforms, which keep one buffer for each); other memory is
  * copied into a pooled DMABUF (counted in #GstIioDmabufSink:stats).
  * Drivers without DMABUF support get write() (io-mode=auto).
  *
@@ -145,7 +146,7 @@ new_pool (GstIioDmabufSink * self, GstCaps * caps, gsize size)
 }
 
 /* How many times larger an element's output buffers are than its input
- * ones: 1 through the same caps (capsfilter, queue), the ratio of bytes per
+ * ones: 1 through the same caps (capsfilter, volume), the ratio of bytes per
  * second between raw audio caps (audioconvert, audioresample), 0 when it
  * cannot be told. The element asks for a pool while it handles its input
  * caps, before its sink pad has them: they are read from the pad before. */
@@ -171,27 +172,15 @@ hop_ratio (GstPad * sinkpad, GstPad * srcpad, gboolean * resampled)
   return ratio;
 }
 
-/* Elements that make one buffer of each they get, in proportion to it:
- * transforms (capsfilter, audioconvert, audioresample, volume) and queues.
- * A decoder, a mixer or a splitter makes buffers of its own size. */
-static gboolean
-buffer_for_buffer (GstElement * element)
-{
-  GstElementFactory *factory = gst_element_get_factory (element);
-  const gchar *name = factory ?
-      gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory)) : "";
-
-  return GST_IS_BASE_TRANSFORM (element) || g_str_equal (name, "queue")
-      || g_str_equal (name, "queue2") || g_str_equal (name, "tee");
-}
-
-/* The bytes a GstBaseSrc upstream (audiotestsrc, say) puts in each buffer,
- * as they arrive here: looking through transforms and queues, scaled by
- * what each does to the size; -1 if there is no such source or an element
- * on the way (a decoder, a mixer) makes buffers of a size we cannot tell.
- * Sources, transforms and decoders fill their own size into whatever pool
- * they are given, past the end of a smaller buffer. @resampled: a rate
- * changes on the way, so buffer sizes vary by a frame or so. */
+/* The bytes each buffer upstream fills into a pool we offer, when base
+ * classes alone tell it: a GstBaseSrc (audiotestsrc, iiodmabufsrc) makes
+ * buffers of its blocksize, and each GstBaseTransform on the way
+ * (capsfilter, audioconvert, audioresample, volume) makes one buffer of
+ * each it gets, scaled by what its caps do to the size. Anything else (a
+ * queue, a decoder, a mixer) may cut or join buffers, and nothing says how:
+ * -1, no pool, as a pool smaller than what a producer fills into it would
+ * be written past its end. @resampled: a rate changes on the way, so
+ * sizes vary by a frame or so. */
 static gdouble
 upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 {
@@ -207,13 +196,9 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
     gst_clear_object (&pad);
     if (element && GST_IS_BASE_SRC (element))
       blocksize = ratio * gst_base_src_get_blocksize (GST_BASE_SRC (element));
-    else if (element && buffer_for_buffer (element)) {
-      GST_OBJECT_LOCK (element);
-      if (element->numsinkpads == 1)
-        pad = gst_object_ref (element->sinkpads->data);
-      GST_OBJECT_UNLOCK (element);
-      if (pad)
-        ratio *= hop_ratio (pad, peer, resampled);
+    else if (element && GST_IS_BASE_TRANSFORM (element)) {
+      pad = gst_object_ref (GST_BASE_TRANSFORM_SINK_PAD (element));
+      ratio *= hop_ratio (pad, peer, resampled);
       GST_DEBUG_OBJECT (sinkpad, "through %" GST_PTR_FORMAT ": x%f", element,
           ratio);
     }

@@ -191,7 +191,7 @@ GST_START_TEST (test_producer_larger_than_block)
   Fnv sent;
   GstStructure *stats = play_tapped ("audiotestsrc num-buffers=40 "
       "samplesperbuffer=1024 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
-      "rate=48000 ! queue ! iiodmabufsink name=sink samples-per-block=256 "
+      "rate=48000 ! iiodmabufsink name=sink samples-per-block=256 "
       "device=" DAC, &sent);
 
   fail_unless_equals_uint64 (sent.bytes, 40 * 1024 * DAC_SCAN);
@@ -201,6 +201,29 @@ GST_START_TEST (test_producer_larger_than_block)
   fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
   g_print ("1024-scan buffers into 256-scan blocks: %" G_GUINT64_FORMAT
       " bytes played whole, 40 pooled, 0 copies\n", sent.bytes);
+  gst_structure_free (stats);
+}
+
+GST_END_TEST;
+
+/* Behind a queue (or any element that is not a transform) the sink cannot
+ * tell how large upstream's buffers are, and by no element's name does it
+ * guess: it offers no pool, so nothing is written past a block's end, and
+ * copies every buffer whole. */
+GST_START_TEST (test_unknown_producer_copied)
+{
+  Fnv sent;
+  GstStructure *stats = play_tapped ("audiotestsrc num-buffers=40 "
+      "samplesperbuffer=1024 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! queue ! iiodmabufsink name=sink samples-per-block=256 "
+      "device=" DAC, &sent);
+
+  fail_unless_equals_uint64 (sent.bytes, 40 * 1024 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 40 * 4);
+  g_print ("behind a queue: %" G_GUINT64_FORMAT " bytes played whole, "
+      "160 blocks copied, none pooled\n", sent.bytes);
   gst_structure_free (stats);
 }
 
@@ -1562,6 +1585,7 @@ iiodmabufsink_suite (void)
   tcase_add_checked_fixture (tc, setup_devices, NULL);
   tcase_add_test (tc, test_audiotestsrc_uses_pool);
   tcase_add_test (tc, test_producer_larger_than_block);
+  tcase_add_test (tc, test_unknown_producer_copied);
   tcase_add_test (tc, test_transform_sizes_pool);
   tcase_add_test (tc, test_unforeseeable_sizes_copied);
   tcase_add_test (tc, test_slow_producer_underflows);
