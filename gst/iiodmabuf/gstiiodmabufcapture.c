@@ -36,6 +36,7 @@ typedef struct
   gint dmabuf_fd;
   gint sync_fd;                 /* fence of the queued transfer, or -1 */
   gint error;                   /* negative errno once the transfer failed */
+  gint64 queued_us;             /* g_get_monotonic_time() at the enqueue */
 } GstIioBlock;
 
 struct _GstIioCapture
@@ -53,6 +54,7 @@ struct _GstIioCapture
   GPtrArray *attached;          /* every GstIioBlock still attached */
   gboolean running;
   gboolean flushing;
+  gint64 last_done_ns;          /* when the last dequeued block completed */
 };
 
 static GQuark block_quark;
@@ -146,6 +148,7 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
   block->sync_fd = gst_iio_block_enqueue (capture->buffer_fd,
       block->dmabuf_fd, capture->block_bytes, FALSE, capture->running,
       &queued_at, &error);
+  block->queued_us = queued_at;
   if (block->sync_fd < 0) {
     GST_WARNING ("%s", error->message);
     block->error = -EIO;
@@ -289,6 +292,7 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
   gboolean ok = TRUE;
 
   g_mutex_lock (&capture->lock);
+  capture->last_done_ns = -1;   /* all start together: none waited */
   while ((block = g_queue_pop_head (&capture->idle))) {
     enqueue_block (capture, block);
     if (block->sync_fd < 0 && ok) {
@@ -356,10 +360,25 @@ wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
   return GST_FLOW_ERROR;
 }
 
+/* When the head was queued and completed, and when the block before it
+ * completed. Lock held. */
+static void
+time_head (GstIioCapture * capture, GstIioBlock * head,
+    GstIioCaptureTimes * times)
+{
+  times->queued_ns = head->queued_us * 1000;
+  times->done_ns = head->sync_fd < 0 ? -1 :
+      gst_iio_fence_signalled_at (head->sync_fd, times->queued_ns);
+  times->previous_done_ns = capture->last_done_ns;
+  capture->last_done_ns = times->done_ns;
+}
+
 /**
  * gst_iio_capture_dequeue:
  * @capture: a running capture
  * @block: (out) (transfer full): the oldest block, once complete
+ * @times: (out): when it was queued and completed, and when the block
+ *     before it completed
  * @block_error: (out): with GST_IIO_CAPTURE_BLOCK_FAILED, the negative
  *     errno the transfer failed with (the block is queued again)
  * @error: with GST_FLOW_ERROR, what went wrong and what to do
@@ -372,7 +391,7 @@ wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
  */
 GstFlowReturn
 gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
-    gint * block_error, GError ** error)
+    GstIioCaptureTimes * times, gint * block_error, GError ** error)
 {
   GstIioBlock *head;
   GstFlowReturn ret;
@@ -389,6 +408,8 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   g_queue_pop_head (&capture->queued);
   if (!head->error)
     gst_iio_fence_state (head->sync_fd, &head->error);
+  /* a failed transfer took its time too (a failed submit: no time) */
+  time_head (capture, head, times);
   close_sync_fd (head);
   if (head->error) {
     *block_error = head->error;

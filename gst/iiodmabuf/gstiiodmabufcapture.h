@@ -17,12 +17,23 @@ G_BEGIN_DECLS
 
 typedef struct _GstIioCapture GstIioCapture;
 
+/* When a dequeued block was queued and completed, and when the block
+ * before it completed (CLOCK_MONOTONIC, ns; -1 if unknown): if it was
+ * queued after that, the converter ran dry in between. */
+typedef struct
+{
+  gint64 previous_done_ns;
+  gint64 queued_ns;
+  gint64 done_ns;
+} GstIioCaptureTimes;
+
 GstIioCapture *gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,
     gsize block_bytes, guint n_blocks, GstClockTime block_duration,
     GstClockTime timeout, GError ** error);
 gboolean gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error);
 GstFlowReturn gst_iio_capture_dequeue (GstIioCapture * capture,
-    GstMemory ** block, gint * block_error, GError ** error);
+    GstMemory ** block, GstIioCaptureTimes * times, gint * block_error,
+    GError ** error);
 void gst_iio_capture_set_flushing (GstIioCapture * capture,
     gboolean flushing);
 guint gst_iio_capture_n_queued (GstIioCapture * capture);

@@ -24,12 +24,16 @@
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufcapture.h"
 #include "gstiiodmabufobject.h"
+#include "gstiiodmabuftimeline.h"
 #include "iiodmabuf-device.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_src_debug
 
 #define DEFAULT_SAMPLING_FREQUENCY 0
+#define DEFAULT_PROVIDE_CLOCK TRUE
+/* at most one overrun warning on the bus this often */
+#define OVERRUN_WARNING_INTERVAL_US (5 * G_USEC_PER_SEC)
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
 
@@ -37,6 +41,7 @@ enum
 {
   PROP_SAMPLING_FREQUENCY = GST_IIO_DMABUF_N_SETTINGS,
   PROP_ATTRIBUTES,
+  PROP_PROVIDE_CLOCK,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -49,6 +54,7 @@ typedef struct
   guint64 bytes;
   guint64 copies;
   guint64 failed_blocks;
+  guint64 overruns;
   guint64 lost_samples;
 } GstIioDmabufSrcStats;
 
@@ -61,14 +67,16 @@ struct _GstIioDmabufSrc
   /* properties (object lock) */
   guint sampling_frequency;
   GstStructure *attributes;
+  gboolean provide_clock;
 
   /* streaming */
   GstIioCapture *capture;       /* DMABUF mode; replaced under object lock */
   gboolean flushing;            /* object lock */
   gboolean configured;          /* the buffer is set up for the caps */
-  guint64 offset;
-  gboolean discont;
+  GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
+  gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
+  guint64 overruns_unwarned;
   GstIioDmabufSrcStats stats;   /* object lock */
 };
 
@@ -208,9 +216,9 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   GST_OBJECT_LOCK (self);
   memset (&self->stats, 0, sizeof self->stats);
   GST_OBJECT_UNLOCK (self);
-  self->offset = 0;
-  self->discont = TRUE;
   self->failed_in_a_row = 0;
+  self->overrun_warned_at = 0;
+  self->overruns_unwarned = 0;
   if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
   if (apply_settings (self) && configure_stream (self))
@@ -394,6 +402,14 @@ static GstFlowReturn
 enable_device (GstIioDmabufSrc * self)
 {
   GError *error = NULL;
+  GstIioScanType ts_type;
+  gint ts_offset = gst_iio_device_timestamp_offset (self->obj.device,
+      &ts_type);
+
+  /* the converter counts from sample 0 again */
+  gst_iio_timeline_start (self->timeline, self->obj.rate,
+      self->obj.active.samples_per_block, self->obj.active.num_blocks,
+      ts_offset, &ts_type, self->obj.scan_bytes);
 
   if (self->capture && !gst_iio_capture_queue_all (self->capture, &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
@@ -434,8 +450,7 @@ block_failed (GstIioDmabufSrc * self, gint err)
   self->stats.failed_blocks++;
   self->stats.lost_samples += self->obj.active.samples_per_block;
   GST_OBJECT_UNLOCK (self);
-  self->offset += self->obj.active.samples_per_block;
-  self->discont = TRUE;
+  gst_iio_timeline_skip (self->timeline, self->obj.active.samples_per_block);
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
             "(%s): IIO device %s is failing or was removed",
@@ -483,7 +498,8 @@ maybe_copy (GstIioDmabufSrc * self, GstMemory * block, GstBuffer ** out)
 }
 
 static GstFlowReturn
-dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
+dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
+    GstIioCaptureTimes * times)
 {
   GstMemory *block = NULL;
   GError *error = NULL;
@@ -491,7 +507,8 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
   gint err = 0;
 
   for (;;) {
-    ret = gst_iio_capture_dequeue (self->capture, &block, &err, &error);
+    ret = gst_iio_capture_dequeue (self->capture, &block, times, &err,
+        &error);
     if (ret == GST_FLOW_OK) {
       self->failed_in_a_row = 0;
       return maybe_copy (self, block, out);
@@ -509,35 +526,61 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out)
   return ret;
 }
 
+/* The converter dropped @lost samples, from sample @at on: counted, one
+ * element message each time, and a warning now and then. */
 static void
-stamp (GstIioDmabufSrc * self, GstBuffer * buf)
+report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
 {
-  GstClockTime duration = block_duration (self), now;
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime when = gst_iio_timeline_running_time (self->timeline, at);
+  gint64 now = g_get_monotonic_time ();
+  guint64 unwarned;
 
-  GST_BUFFER_DURATION (buf) = duration;
-  GST_BUFFER_OFFSET (buf) = self->offset;
-  GST_BUFFER_OFFSET_END (buf) =
-      self->offset + self->obj.active.samples_per_block;
-  self->offset += self->obj.active.samples_per_block;
-  if (clock) {
-    /* the block was complete when we saw it: it started a block earlier */
-    now = gst_clock_get_time (clock) - GST_ELEMENT_CAST (self)->base_time;
-    if (GST_CLOCK_TIME_IS_VALID (duration))
-      now = now > duration ? now - duration : 0;
-    GST_BUFFER_PTS (buf) = now;
-    gst_object_unref (clock);
-  }
-  if (self->discont) {
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    self->discont = FALSE;
-  }
+  GST_OBJECT_LOCK (self);
+  self->stats.overruns++;
+  self->stats.lost_samples += lost;
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "overrun: %" G_GUINT64_FORMAT " samples lost at %"
+      G_GUINT64_FORMAT, lost, at);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("iiodmabufsrc-overrun",
+              "lost-samples", G_TYPE_UINT64, lost,
+              "offset", G_TYPE_UINT64, at,
+              "running-time", G_TYPE_UINT64, when, NULL)));
+
+  unwarned = ++self->overruns_unwarned;
+  if (self->overrun_warned_at
+      && now - self->overrun_warned_at < OVERRUN_WARNING_INTERVAL_US)
+    return;
+  self->overrun_warned_at = now;
+  self->overruns_unwarned = 0;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("IIO device %s dropped "
+          "samples: %" G_GUINT64_FORMAT " overrun(s), the last of %"
+          G_GUINT64_FORMAT " samples. Downstream is slower than the "
+          "converter: raise num-blocks or samples-per-block, or lower the "
+          "sampling frequency", self->obj.device->name, unwarned, lost),
+      ("at sample %" G_GUINT64_FORMAT, at));
+}
+
+/* OFFSET, PTS and DISCONT from the converter's true sample index. */
+static void
+stamp (GstIioDmabufSrc * self, GstBuffer * buf, const GstIioCaptureTimes * t)
+{
+  guint64 at = gst_iio_timeline_offset (self->timeline);
+  guint64 lost = gst_iio_timeline_measure_loss (self->timeline, buf,
+      t->previous_done_ns, t->queued_ns, t->done_ns);
+
+  if (lost)
+    report_overrun (self, at, lost);
+  gst_iio_timeline_stamp (self->timeline, buf, GST_ELEMENT (self),
+      t->done_ns);
 }
 
 static GstFlowReturn
 gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
+  GstIioCaptureTimes times = { -1, -1, -1 };
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (!self->configured) {
@@ -551,13 +594,13 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   if (ret != GST_FLOW_OK)
     return ret;
   if (self->obj.use_dmabuf)
-    ret = dequeue_block (self, out);
+    ret = dequeue_block (self, out, &times);
   else
     ret = read_block (self, out);
   if (ret != GST_FLOW_OK)
     return ret;
 
-  stamp (self, *out);
+  stamp (self, *out, &times);
   GST_OBJECT_LOCK (self);
   self->stats.blocks++;
   self->stats.bytes += self->obj.block_bytes;
@@ -611,12 +654,41 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GstStateChangeReturn ret;
 
+  GstClock *clock = gst_iio_timeline_get_clock (self->timeline);
+  gboolean provide;
+
+  GST_OBJECT_LOCK (self);
+  provide = self->provide_clock;
+  GST_OBJECT_UNLOCK (self);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && provide)
+    gst_element_post_message (element,
+        gst_message_new_clock_provide (GST_OBJECT (element), clock, TRUE));
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && provide)
+    gst_element_post_message (element,
+        gst_message_new_clock_lost (GST_OBJECT (element), clock));
+  /* the converter runs on while paused: running time does not */
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+    gst_iio_timeline_reanchor (self->timeline);
+
   ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));
   /* caps can be asked for in READY: the rate it will run at */
   if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->sampling_frequency)
     self->obj.rate = self->sampling_frequency;
   return ret;
+}
+
+static GstClock *
+gst_iio_dmabuf_src_provide_clock (GstElement * element)
+{
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
+  GstClock *clock = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->provide_clock)
+    clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
+  GST_OBJECT_UNLOCK (self);
+  return clock;
 }
 
 /* --- properties ----------------------------------------------------------- */
@@ -633,6 +705,7 @@ stats_structure (GstIioDmabufSrc * self)
       "bytes", G_TYPE_UINT64, self->stats.bytes,
       "copies", G_TYPE_UINT64, self->stats.copies,
       "failed-blocks", G_TYPE_UINT64, self->stats.failed_blocks,
+      "overruns", G_TYPE_UINT64, self->stats.overruns,
       "lost-samples", G_TYPE_UINT64, self->stats.lost_samples,
       "io-mode", G_TYPE_STRING, io_mode,
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
@@ -659,6 +732,13 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
       if (gst_value_get_structure (value))
         self->attributes = gst_structure_copy (gst_value_get_structure (value));
       break;
+    case PROP_PROVIDE_CLOCK:
+      self->provide_clock = g_value_get_boolean (value);
+      if (self->provide_clock)
+        GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      else
+        GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -684,6 +764,9 @@ gst_iio_dmabuf_src_get_property (GObject * object, guint prop_id,
     case PROP_ATTRIBUTES:
       gst_value_set_structure (value, self->attributes);
       break;
+    case PROP_PROVIDE_CLOCK:
+      g_value_set_boolean (value, self->provide_clock);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, stats_structure (self));
       break;
@@ -701,6 +784,7 @@ gst_iio_dmabuf_src_finalize (GObject * object)
 
   gst_iio_dmabuf_object_clear (&self->obj);
   g_clear_pointer (&self->attributes, gst_structure_free);
+  gst_iio_timeline_free (self->timeline);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -727,18 +811,31 @@ install_properties (GObjectClass * gobject_class)
       "Attributes", "Device attributes to write at start (a GstStructure)",
       GST_TYPE_STRUCTURE, GST_IIO_DMABUF_SETTING);
   /**
+   * GstIioDmabufSrc:provide-clock:
+   *
+   * Offer the pipeline a clock driven by the samples the converter
+   * delivers, so that it runs on the converter's crystal.
+   */
+  properties[PROP_PROVIDE_CLOCK] = g_param_spec_boolean ("provide-clock",
+      "Provide clock", "Provide a clock driven by the converter's samples",
+      DEFAULT_PROVIDE_CLOCK, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
    * GstIioDmabufSrc:stats:
    *
-   * blocks, bytes, copies, failed-blocks, lost-samples, io-mode and
-   * dmabuf-origin (dma-heap, udmabuf or none).
+   * blocks, bytes, copies, failed-blocks, overruns (times the converter
+   * ran out of blocks), lost-samples (dropped in overruns and failed
+   * blocks), io-mode and dmabuf-origin (dma-heap, udmabuf or none).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
-      "Blocks, bytes, copies, failed blocks, lost samples, I/O mode",
-      GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      "Blocks, bytes, copies, failed blocks, overruns, lost samples, "
+      "I/O mode", GST_TYPE_STRUCTURE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property (gobject_class, PROP_SAMPLING_FREQUENCY,
       properties[PROP_SAMPLING_FREQUENCY]);
   g_object_class_install_property (gobject_class, PROP_ATTRIBUTES,
       properties[PROP_ATTRIBUTES]);
+  g_object_class_install_property (gobject_class, PROP_PROVIDE_CLOCK,
+      properties[PROP_PROVIDE_CLOCK]);
   g_object_class_install_property (gobject_class, PROP_STATS,
       properties[PROP_STATS]);
 }
@@ -761,6 +858,8 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
 
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_change_state);
+  element_class->provide_clock =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_provide_clock);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_stop);
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_src_get_caps);
@@ -788,6 +887,9 @@ gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
 {
   gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), FALSE);
   self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
+  self->provide_clock = DEFAULT_PROVIDE_CLOCK;
+  self->timeline = gst_iio_timeline_new ("GstIioDmabufSrcClock");
+  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
 }

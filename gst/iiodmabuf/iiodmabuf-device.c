@@ -466,6 +466,38 @@ gst_iio_device_scan_bytes (const GstIioDevice * dev)
   return n ? bytes : 0;
 }
 
+/**
+ * gst_iio_device_timestamp_offset:
+ * @dev: a device
+ * @type: (out): the timestamp channel's format
+ *
+ * Returns: where in each scan the enabled "timestamp" channel lies, or -1
+ * if it is not enabled
+ */
+gint
+gst_iio_device_timestamp_offset (const GstIioDevice * dev,
+    GstIioScanType * type)
+{
+  guint n = gst_iio_device_n_enabled (dev), i;
+  GstIioScanType *types = g_new (GstIioScanType, MAX (n, 1));
+  guint *offsets = g_new (guint, MAX (n, 1));
+  gint offset = -1;
+
+  for (i = 0; i < n; i++)
+    types[i] = gst_iio_device_enabled_channel (dev, i)->type;
+  gst_iio_scan_layout (types, n, offsets);
+  for (i = 0; i < n && offset < 0; i++) {
+    if (g_strcmp0 (gst_iio_device_enabled_channel (dev, i)->id,
+            "timestamp") == 0) {
+      offset = offsets[i];
+      *type = types[i];
+    }
+  }
+  g_free (types);
+  g_free (offsets);
+  return offset;
+}
+
 /* --- attributes ----------------------------------------------------------- */
 
 static gchar *

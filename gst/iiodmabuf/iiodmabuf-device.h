@@ -67,6 +67,8 @@ guint gst_iio_device_n_enabled (const GstIioDevice * dev);
 const GstIioChannel *gst_iio_device_enabled_channel (const GstIioDevice * dev,
     guint i);
 guint gst_iio_device_scan_bytes (const GstIioDevice * dev);
+gint gst_iio_device_timestamp_offset (const GstIioDevice * dev,
+    GstIioScanType * type);
 
 gchar *gst_iio_device_read_attr (const GstIioDevice * dev, const gchar * attr,
     GError ** error);

@@ -270,3 +270,35 @@ gst_iio_fence_state (gint sync_fd, gint * error_code)
     return GST_IIO_FENCE_PENDING;
   return info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
 }
+
+/**
+ * gst_iio_fence_signalled_at:
+ * @sync_fd: a sync_file from gst_iio_block_enqueue()
+ * @after_ns: a CLOCK_MONOTONIC time the fence cannot have signalled before
+ *     (when its block was queued)
+ *
+ * Each fence records the CLOCK_MONOTONIC time at which it signalled. A
+ * stub fence (exported after the block completed) carries a time of its
+ * own, earlier than @after_ns: it tells nothing.
+ *
+ * Returns: when the block's transfer ended, in ns; -1 if still pending or
+ * unknown
+ */
+gint64
+gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns)
+{
+  struct sync_fence_info fences[4];
+  struct sync_file_info info;
+  gint64 last = -1;
+  guint i;
+
+  memset (&info, 0, sizeof info);
+  memset (fences, 0, sizeof fences);
+  info.num_fences = G_N_ELEMENTS (fences);
+  info.sync_fence_info = (guintptr) fences;
+  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0 || info.status == 0)
+    return -1;
+  for (i = 0; i < MIN (info.num_fences, G_N_ELEMENTS (fences)); i++)
+    last = MAX (last, (gint64) fences[i].timestamp_ns);
+  return last >= after_ns ? last : -1;
+}

@@ -25,6 +25,12 @@ typedef struct
 
   /* what the sink saw */
   guint64 blocks, samples_checked, next_offset, discont_jumps;
+  /* the converter's sample index, read from the data itself: the next
+   * one due, jumps in it and samples skipped; with offsets_true, OFFSET
+   * must equal it within precision (the largest difference seen) */
+  guint64 data_next, data_gaps, data_lost;
+  gboolean offsets_true;
+  guint64 precision, offset_err, disconts;
   guint64 non_dmabuf;
   GstClockTime last_pts;
   GHashTable *inodes;
@@ -78,11 +84,56 @@ note_memory (Expect * e, GstBuffer * buf)
   g_hash_table_add (e->inodes, GSIZE_TO_POINTER ((gsize) st.st_ino));
 }
 
-/* Checks every sample of @buf; records the first mismatch. */
+/* The sample index of a block's first scan: the smallest one from the
+ * next due on that its first value fits (the counter wraps at realbits). */
+static guint64
+data_index (Expect * e, const guint16 * s)
+{
+  guint64 mask = (1ULL << e->realbits) - 1;
+  guint64 v = ((GUINT16_FROM_LE (s[0]) >> e->shift) - e->channels[0] * 0x100)
+      & mask;
+
+  return e->data_next + ((v - e->data_next) & mask);
+}
+
+/* Where the data says a block starts, against its OFFSET. */
+static void
+check_offset (Expect * e, GstBuffer * buf, guint64 k)
+{
+  guint64 offset = GST_BUFFER_OFFSET (buf);
+  guint64 err = offset > k ? offset - k : k - offset;
+  guint64 gap = e->blocks > 0 ? k - e->data_next : 0;
+  gboolean discont = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT);
+
+  e->data_gaps += gap > 0;
+  e->data_lost += gap;
+  e->data_next = k + e->spb;
+  if (!e->offsets_true)
+    return;
+  /* a gap the measure can tell has DISCONT; no other block has */
+  e->disconts += discont && e->blocks > 0;
+  if (e->blocks > 0 && discont && !gap && !e->bad)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " is DISCONT, but "
+        "follows the one before", e->blocks);
+  if (!discont && gap > e->precision && !e->bad)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " follows a gap of %"
+        G_GUINT64_FORMAT " samples without DISCONT", e->blocks, gap);
+  e->offset_err = MAX (e->offset_err, err);
+  if (err > e->precision && !e->bad)
+    e->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " has OFFSET %"
+        G_GUINT64_FORMAT ", its data start at sample %" G_GUINT64_FORMAT,
+        e->blocks, offset, k);
+}
+
+/* Checks every sample of @buf against the sample index its data give
+ * (and, where the converter is in real time, against its OFFSET); records
+ * the first mismatch. A lossless simulator waits for a late reader where
+ * a converter would drop samples: OFFSET, measured as on hardware, then
+ * runs ahead of the data. */
 static void
 check_samples (Expect * e, GstBuffer * buf)
 {
-  guint64 mask = (1ULL << e->realbits) - 1, k = GST_BUFFER_OFFSET (buf);
+  guint64 mask = (1ULL << e->realbits) - 1, k;
   GstMapInfo map;
   const guint16 *s;
   guint i, c;
@@ -90,6 +141,8 @@ check_samples (Expect * e, GstBuffer * buf)
   fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
   fail_unless_equals_int (map.size, e->spb * e->n_channels * 2);
   s = (const guint16 *) map.data;
+  k = data_index (e, s);
+  check_offset (e, buf, k);
   for (i = 0; i < e->spb && !e->bad; i++, k++) {
     for (c = 0; c < e->n_channels; c++) {
       guint16 want = ((k + e->channels[c] * 0x100) & mask) << e->shift;
@@ -149,6 +202,7 @@ on_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, Expect * e)
   }
   if (++e->blocks == e->fault_at)
     sysfs_write (e->fault_attr, "2");
+  g_atomic_int_inc (&e->seen);
 }
 
 static GstElement *
@@ -216,8 +270,8 @@ capture_exact (const gchar * channels, guint spb, guint rate, guint blocks)
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, blocks);
-  fail_unless_equals_uint64 (e.next_offset, (guint64) blocks * spb);
-  fail_unless_equals_uint64 (e.discont_jumps, 0);
+  fail_unless_equals_uint64 (e.data_next, (guint64) blocks * spb);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
   fail_unless_equals_uint64 (e.non_dmabuf, 0);
   fail_unless_equals_int (g_hash_table_size (e.inodes), 8);
   fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
@@ -513,28 +567,41 @@ GST_START_TEST (test_busy_device)
 
 GST_END_TEST;
 
-/* -EIO blocks: a warning each, DISCONT, the stream goes on exact. */
+/* -EIO blocks: a warning each, DISCONT, the stream goes on exact. In real
+ * time, so that OFFSET can be held to the converter's index: the failed
+ * blocks' samples are lost, and any overrun around them is measured. */
 GST_START_TEST (test_failed_blocks)
 {
   Expect e;
   GstElement *pipeline;
   GstStructure *stats;
   guint warnings = 0;
+  guint64 lost, error;
 
+  sysfs_write ("iio-sim-adc/lossless", "0");
   expect_init (&e, "voltage0,voltage1", 16, 0, 1024);
+  e.offsets_true = TRUE;
+  e.precision = 1024;
   e.fault_at = 20;
   e.fault_attr = "iio-sim-adc/fault_eio_blocks";
   pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
       "samples-per-block=1024 sampling-frequency=102400 num-buffers=60", &e);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
+  lost = stat_u64 (stats, "lost-samples");
+  error = lost > e.data_lost ? lost - e.data_lost : e.data_lost - lost;
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_int (warnings, 2);
   fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 2);
-  fail_unless_equals_uint64 (stat_u64 (stats, "lost-samples"), 2048);
+  fail_unless (e.data_lost >= 2048, "the data lack %" G_GUINT64_FORMAT
+      " samples", e.data_lost);
+  fail_unless (error <= e.precision * e.data_gaps, "lost-samples %"
+      G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT, lost,
+      e.data_lost);
   fail_unless (e.discont_jumps >= 1);
-  fail_unless_equals_uint64 (e.next_offset, 62 * 1024);
-  g_print ("failed blocks: 2 warnings, DISCONT, 60 blocks exact after\n");
+  g_print ("failed blocks: 2 warnings, DISCONT, 60 blocks exact after; "
+      "lost-samples %" G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT
+      "\n", lost, e.data_lost);
   gst_structure_free (stats);
   gst_object_unref (pipeline);
   expect_clear (&e);
@@ -719,6 +786,69 @@ set_state_checked (GstElement * pipeline, GstState state)
     fail ("going to %s %s: %s", gst_element_state_get_name (state),
         ret == GST_STATE_CHANGE_ASYNC ? "took over 30 s" : "failed",
         pending_error (pipeline));
+}
+
+/* The overrun messages a source posts, collected as they are posted. */
+typedef struct
+{
+  GMutex lock;
+  guint64 messages, lost;
+  guint64 last_offset;
+  gchar *bad;
+} Overruns;
+
+static GstBusSyncReply
+on_overrun (GstBus * bus, GstMessage * msg, Overruns * o)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  guint64 lost = 0, offset = 0, when = GST_CLOCK_TIME_NONE;
+
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT
+      || !gst_structure_has_name (s, "iiodmabufsrc-overrun"))
+    return GST_BUS_PASS;
+  g_mutex_lock (&o->lock);
+  if (!gst_structure_get_uint64 (s, "lost-samples", &lost)
+      || !gst_structure_get_uint64 (s, "offset", &offset)
+      || !gst_structure_get_uint64 (s, "running-time", &when) || lost == 0
+      || offset < o->last_offset || !GST_CLOCK_TIME_IS_VALID (when))
+    o->bad = o->bad ? o->bad : gst_structure_to_string (s);
+  o->messages++;
+  o->lost += lost;
+  o->last_offset = offset + lost;
+  g_mutex_unlock (&o->lock);
+  return GST_BUS_PASS;
+}
+
+static void
+overruns_watch (Overruns * o, GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  memset (o, 0, sizeof *o);
+  g_mutex_init (&o->lock);
+  gst_bus_set_sync_handler (bus, (GstBusSyncHandler) on_overrun, o, NULL);
+  gst_object_unref (bus);
+}
+
+/* The stats, the messages and the data agree: one overrun per DISCONT
+ * after the first block, the lost samples of the messages add up to the
+ * stats', and those to what the data lack, within @e's precision a gap. */
+static void
+overruns_check (Overruns * o, GstStructure * stats, Expect * e)
+{
+  guint64 lost = stat_u64 (stats, "lost-samples");
+  guint64 error = lost > e->data_lost ? lost - e->data_lost :
+      e->data_lost - lost;
+
+  fail_unless (o->bad == NULL, "bad overrun message: %s", o->bad);
+  fail_unless_equals_uint64 (stat_u64 (stats, "overruns"), o->messages);
+  fail_unless_equals_uint64 (o->messages, e->disconts);
+  fail_unless_equals_uint64 (o->lost, lost);
+  fail_unless (error <= e->precision * e->data_gaps, "lost-samples %"
+      G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT, lost,
+      e->data_lost);
+  g_free (o->bad);
+  g_mutex_clear (&o->lock);
 }
 
 /* Waits until *@count reaches @target: fails on an error, or after 30 s
@@ -1072,20 +1202,29 @@ GST_START_TEST (test_flush_mid_capture)
 
 GST_END_TEST;
 
-/* A player pauses and resumes a capture. */
+/* Pausing a live source: the converter runs on, fills the queued blocks
+ * and then drops samples until the pipeline plays again. Those blocks come
+ * first, then one gap with DISCONT, its samples counted as lost; OFFSET
+ * stays the converter's own index throughout (sample clock in real time). */
 GST_START_TEST (test_pause_resume)
 {
   GstElement *pipeline;
+  GstStructure *stats;
   GstMessage *msg;
   GstBus *bus;
+  Overruns o;
   Expect e;
   guint i;
 
+  sysfs_write ("iio-sim-adc/lossless", "0");
   expect_init (&e, "voltage0,voltage1", 16, 0, 256);
+  e.offsets_true = TRUE;
+  e.precision = 256;
   pipeline = make_pipeline_with ("device=iio-sim-adc "
       "channels=voltage0,voltage1 samples-per-block=256 "
       "sampling-frequency=25600 num-blocks=4 num-buffers=400",
-      G_CALLBACK (on_handoff_data), &e);
+      G_CALLBACK (on_handoff), &e);
+  overruns_watch (&o, pipeline);
   bus = gst_element_get_bus (pipeline);
   set_state_checked (pipeline, GST_STATE_PLAYING);
   for (i = 0; i < 5; i++) {
@@ -1100,13 +1239,22 @@ GST_START_TEST (test_pause_resume)
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
     fail ("%s", error_text (msg));
   gst_message_unref (msg);
+  stats = get_stats (pipeline);
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, 400);
-  fail_unless_equals_uint64 (e.discont_jumps, 0);
-  fail_unless_equals_uint64 (e.next_offset, 400 * 256);
-  g_print ("5 pauses: 400 blocks exact, OFFSETs without a gap\n");
+  /* each pause is a gap: 300 ms, less the 40 ms four blocks hold */
+  fail_unless (e.data_gaps >= 5, "%" G_GUINT64_FORMAT " gaps in the data",
+      e.data_gaps);
+  fail_unless (e.data_lost >= 5 * (300 - 40) * 25600 / 1000 / 2);
+  overruns_check (&o, stats, &e);
+  g_print ("5 pauses: 400 blocks exact, %" G_GUINT64_FORMAT " gaps of %"
+      G_GUINT64_FORMAT " samples in the data, %" G_GUINT64_FORMAT
+      " DISCONT, lost-samples %" G_GUINT64_FORMAT ", OFFSET within %"
+      G_GUINT64_FORMAT "\n", e.data_gaps, e.data_lost, e.disconts,
+      stat_u64 (stats, "lost-samples"), e.offset_err);
+  gst_structure_free (stats);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
   expect_clear (&e);
@@ -1236,7 +1384,7 @@ GST_START_TEST (test_settings_changed_in_ready)
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, 50);
-  fail_unless_equals_uint64 (e.next_offset, 50 * 512);
+  fail_unless_equals_uint64 (e.data_next, 50 * 512);
   fail_unless_equals_uint64 (stat_u64 (stats, "bytes"), 50 * 512 * 4);
   g_print ("set in READY: voltage1,voltage3 in blocks of 512, %"
       G_GUINT64_FORMAT " samples exact\n", e.samples_checked);
@@ -1334,7 +1482,7 @@ GST_START_TEST (test_fast_converter_no_false_failures)
   fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 0);
   fail_unless_equals_int (warnings, 0);
   fail_unless_equals_uint64 (e.blocks, 3000);
-  fail_unless_equals_uint64 (e.next_offset, 3000 * 64);
+  fail_unless_equals_uint64 (e.data_next, 3000 * 64);
   g_print ("5.12 MHz, 64-scan blocks: 3000 blocks exact, none taken for a "
       "failed submit\n");
   gst_structure_free (stats);
@@ -1610,6 +1758,95 @@ GST_START_TEST (test_slow_consumer_real_time)
 
 GST_END_TEST;
 
+/* Plays a source behind @between (to a fakesink checking each block with
+ * on_handoff) to EOS; returns its stats. */
+static GstStructure *
+run_behind (const gchar * src_props, const gchar * between, Expect * e,
+    Overruns * o)
+{
+  gchar *desc = g_strdup_printf ("iiodmabufsrc name=src %s ! %s ! fakesink "
+      "name=sink signal-handoffs=true sync=false", src_props, between);
+  GstElement *pipeline = gst_parse_launch (desc, NULL), *sink;
+  GstStructure *stats;
+
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), e);
+  gst_object_unref (sink);
+  overruns_watch (o, pipeline);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  return stats;
+}
+
+/* A consumer four times slower than the converter, in real time: every
+ * gap in the data is found, measured from the fences, and its block
+ * carries DISCONT; OFFSET is the converter's index within a block. */
+GST_START_TEST (test_overruns_measured)
+{
+  GstStructure *stats;
+  guint64 sim_lost;
+  Overruns o;
+  Expect e;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  expect_init (&e, "voltage0", 16, 0, 256);
+  e.offsets_true = TRUE;
+  e.precision = 256;
+  stats = run_behind ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=256 sampling-frequency=48000 num-blocks=4 "
+      "num-buffers=60", "identity sleep-time=21000", &e, &o);
+  sim_lost = sysfs_read_u64 ("iio-sim-adc", "lost_samples");
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 60);
+  fail_unless (e.data_gaps > 10, "%" G_GUINT64_FORMAT " gaps: not a slow "
+      "consumer", e.data_gaps);
+  overruns_check (&o, stats, &e);
+  /* the converter may lose more after the last block taken */
+  fail_unless (sim_lost >= e.data_lost);
+  g_print ("overruns from the fences: %" G_GUINT64_FORMAT " gaps made (%"
+      G_GUINT64_FORMAT " samples), %" G_GUINT64_FORMAT " found with "
+      "DISCONT, %" G_GUINT64_FORMAT " samples measured (simulator: %"
+      G_GUINT64_FORMAT "), OFFSET off by at most %" G_GUINT64_FORMAT "\n",
+      e.data_gaps, e.data_lost, e.disconts, stat_u64 (stats, "lost-samples"),
+      sim_lost, e.offset_err);
+  gst_structure_free (stats);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* 1000 blocks with room to spare: no gap, and no DISCONT but the first. */
+GST_START_TEST (test_no_loss_no_discont)
+{
+  GstStructure *stats;
+  Overruns o;
+  Expect e;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  expect_init (&e, "voltage0", 16, 0, 256);
+  e.offsets_true = TRUE;
+  e.precision = 0;
+  stats = run_behind ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=256 sampling-frequency=48000 num-blocks=64 "
+      "num-buffers=1000", "queue", &e, &o);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 1000);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
+  fail_unless_equals_uint64 (e.disconts, 0);
+  fail_unless_equals_uint64 (e.offset_err, 0);
+  overruns_check (&o, stats, &e);
+  fail_unless_equals_uint64 (stat_u64 (stats, "overruns"), 0);
+  g_print ("1000 blocks in real time: no gap, DISCONT on the first only, "
+      "OFFSET exact\n");
+  gst_structure_free (stats);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1652,6 +1889,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_length_and_watermark);
   tcase_add_test (tc, test_buffer_left_enabled);
   tcase_add_test (tc, test_slow_consumer_real_time);
+  tcase_add_test (tc, test_overruns_measured);
+  tcase_add_test (tc, test_no_loss_no_discont);
   return s;
 }
 
