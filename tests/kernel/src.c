@@ -1847,6 +1847,189 @@ GST_START_TEST (test_no_loss_no_discont)
 
 GST_END_TEST;
 
+/* Blocks of voltage0 and the timestamp channel (at byte 8 of 16-byte
+ * scans): the simulator writes sample k's time, k / rate, so each scan
+ * tells its own index, exactly. */
+typedef struct
+{
+  guint rate;
+  guint64 blocks, gaps, lost, disconts, next_k;
+  gchar *bad;
+} Stamped;
+
+static void
+on_handoff_stamped (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    Stamped * st)
+{
+  gboolean discont = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  guint64 k0 = 0, k, gap;
+  GstMapInfo map;
+  gsize i;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  for (i = 0; i < map.size / 16 && !st->bad; i++) {
+    guint16 v = GST_READ_UINT16_LE (map.data + i * 16);
+    guint64 ts = GST_READ_UINT64_LE (map.data + i * 16 + 8);
+
+    k = (ts * st->rate + GST_SECOND / 2) / GST_SECOND;
+    if (i == 0)
+      k0 = k;
+    if (k != k0 + i || v != (guint16) k)
+      st->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " scan %"
+          G_GSIZE_FORMAT ": sample 0x%04x at %" G_GUINT64_FORMAT " ns",
+          st->blocks, i, v, ts);
+  }
+  gst_buffer_unmap (buf, &map);
+  gap = st->blocks ? k0 - st->next_k : 0;
+  st->gaps += gap > 0;
+  st->lost += gap;
+  st->disconts += st->blocks && discont;
+  if (!st->bad && st->blocks && discont != (gap > 0))
+    st->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " after a gap of %"
+        G_GUINT64_FORMAT ": DISCONT %d", st->blocks, gap, discont);
+  if (!st->bad && GST_BUFFER_OFFSET (buf) != k0)
+    st->bad = g_strdup_printf ("block %" G_GUINT64_FORMAT " has OFFSET %"
+        G_GUINT64_FORMAT ", its scans start at %" G_GUINT64_FORMAT,
+        st->blocks, GST_BUFFER_OFFSET (buf), k0);
+  st->next_k = k0 + map.size / 16;
+  st->blocks++;
+}
+
+/* With the timestamp channel enabled, overruns are measured exactly:
+ * OFFSET equals each block's true index, lost-samples what the data lack. */
+GST_START_TEST (test_overruns_exact_with_timestamps)
+{
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0,timestamp samples-per-block=256 "
+      "sampling-frequency=48000 num-blocks=4 num-buffers=60 ! identity "
+      "sleep-time=21000 ! fakesink name=sink signal-handoffs=true "
+      "sync=false", NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  Stamped st = { 48000, };
+  GstStructure *stats;
+  Overruns o;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_stamped), &st);
+  gst_object_unref (sink);
+  overruns_watch (&o, pipeline);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+
+  fail_unless (st.bad == NULL, "%s", st.bad);
+  fail_unless_equals_uint64 (st.blocks, 60);
+  fail_unless (st.gaps > 10, "%" G_GUINT64_FORMAT " gaps", st.gaps);
+  fail_unless_equals_uint64 (stat_u64 (stats, "lost-samples"), st.lost);
+  fail_unless_equals_uint64 (stat_u64 (stats, "overruns"), st.gaps);
+  fail_unless_equals_uint64 (st.disconts, st.gaps);
+  fail_unless (o.bad == NULL, "%s", o.bad);
+  fail_unless_equals_uint64 (o.messages, st.gaps);
+  fail_unless_equals_uint64 (o.lost, st.lost);
+  g_print ("overruns from the timestamp channel: %" G_GUINT64_FORMAT
+      " gaps made, %" G_GUINT64_FORMAT " found with DISCONT, %"
+      G_GUINT64_FORMAT " samples lost and measured, OFFSET exact\n",
+      st.gaps, st.disconts, st.lost);
+  g_mutex_clear (&o.lock);
+  g_free (st.bad);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* When each block reached the sink, on the pipeline's clock. */
+typedef struct
+{
+  GstElement *pipeline;
+  GArray *pts, *offset, *arrival;
+} Arrivals;
+
+static void
+on_handoff_arrival (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    Arrivals * a)
+{
+  GstClock *clock = gst_element_get_clock (sink);
+  GstClockTime now = gst_clock_get_time (clock) -
+      gst_element_get_base_time (sink);
+  guint64 offset = GST_BUFFER_OFFSET (buf);
+
+  g_array_append_val (a->pts, GST_BUFFER_PTS (buf));
+  g_array_append_val (a->offset, offset);
+  g_array_append_val (a->arrival, now);
+  gst_object_unref (clock);
+}
+
+/* The pipeline runs on the source's clock, driven by the samples: over 10 s
+ * of samples PTS stay OFFSET / rate from the first (within a sample), and
+ * the clock advances at the converter's rate (within 0.1 %, by a least
+ * squares fit of when blocks arrived against their sample index). */
+GST_START_TEST (test_clock_from_samples)
+{
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0 samples-per-block=4800 "
+      "sampling-frequency=48000 num-blocks=8 num-buffers=100 ! fakesink "
+      "name=sink signal-handoffs=true sync=true", NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  Arrivals a = { pipeline, };
+  GstClock *ours, *used;
+  GstMessage *msg;
+  gdouble sx = 0, sy = 0, sxx = 0, sxy = 0, slope, n;
+  guint i;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  a.pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  a.offset = g_array_new (FALSE, FALSE, sizeof (guint64));
+  a.arrival = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_arrival), &a);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  ours = gst_element_provide_clock (src);
+  used = gst_pipeline_get_clock (GST_PIPELINE (pipeline));
+  fail_unless (ours != NULL && ours == used, "the pipeline runs on %s",
+      used ? GST_OBJECT_NAME (used) : "no clock");
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless_equals_int (a.pts->len, 100);
+  n = a.pts->len;
+  for (i = 0; i < a.pts->len; i++) {
+    GstClockTime pts = g_array_index (a.pts, GstClockTime, i);
+    guint64 offset = g_array_index (a.offset, guint64, i);
+    GstClockTime want = g_array_index (a.pts, GstClockTime, 0) +
+        gst_util_uint64_scale (offset, GST_SECOND, 48000);
+    gdouble x = offset / 48000.0;
+    gdouble y = g_array_index (a.arrival, GstClockTime, i) / 1e9;
+
+    fail_unless (ABS (GST_CLOCK_DIFF (pts, want)) <= GST_SECOND / 48000,
+        "block %u: PTS %" GST_TIME_FORMAT ", OFFSET %" G_GUINT64_FORMAT
+        " says %" GST_TIME_FORMAT, i, GST_TIME_ARGS (pts), offset,
+        GST_TIME_ARGS (want));
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  fail_unless (ABS (slope - 1.0) < 0.001, "the clock runs at %f of the "
+      "converter's rate", slope);
+  g_print ("source's clock: 100 blocks (10 s) with PTS = OFFSET / rate, the "
+      "clock at %.5f of the sampling frequency\n", slope);
+  gst_object_unref (ours);
+  gst_object_unref (used);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  g_array_unref (a.pts);
+  g_array_unref (a.offset);
+  g_array_unref (a.arrival);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -1891,6 +2074,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_slow_consumer_real_time);
   tcase_add_test (tc, test_overruns_measured);
   tcase_add_test (tc, test_no_loss_no_discont);
+  tcase_add_test (tc, test_overruns_exact_with_timestamps);
+  tcase_add_test (tc, test_clock_from_samples);
   return s;
 }
 

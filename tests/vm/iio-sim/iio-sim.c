@@ -18,7 +18,9 @@
  * Content is deterministic: sample k (counted from buffer enable, advancing
  * with time, so samples are lost while no block is queued) of channel c holds
  * (k + c * 0x100) mod 2^realbits, shifted into place. The timestamp channel
- * holds k / sampling_frequency in nanoseconds. "waveform" switches to a sine.
+ * (last in the scan, as the IIO core lays it out) holds k /
+ * sampling_frequency in nanoseconds, rounded down. "waveform" switches to a
+ * sine.
  * "lossless=1" (inputs) makes the sample clock wait for user space instead:
  * a late reader loses nothing, so tests of exact data do not depend on how
  * fast the host is.
@@ -240,30 +242,50 @@ static void sim_start_idle(struct sim_state *st)
 
 /* --- sample content ------------------------------------------------------- */
 
+static unsigned int sim_add_element(struct sim_state *st, unsigned int n,
+				    unsigned int *offset,
+				    const struct iio_chan_spec *chan)
+{
+	unsigned int bytes = chan->scan_type.storagebits / 8;
+
+	*offset = ALIGN(*offset, bytes);
+	st->layout[n] = (struct sim_element) {
+		.offset = *offset,
+		.storage_bytes = bytes,
+		.realbits = chan->scan_type.realbits,
+		.shift = chan->scan_type.shift,
+		.channel = chan->channel,
+		.timestamp = chan->type == IIO_TIMESTAMP,
+	};
+	*offset += bytes;
+	return n + 1;
+}
+
+/*
+ * The enabled channels in scan order. The timestamp is not in the scan
+ * mask: the IIO core keeps it apart (scan_timestamp) and lays it out last,
+ * as iio_push_to_buffers_with_timestamp() fills it.
+ */
 static void sim_compute_layout(struct sim_state *st)
 {
 	struct iio_dev *indio_dev = st->indio_dev;
 	const struct iio_chan_spec *chan;
-	unsigned int offset = 0, n = 0, bytes;
+	unsigned int offset = 0, n = 0, i;
 	int bit;
 
 	for_each_set_bit(bit, indio_dev->active_scan_mask,
 			 iio_get_masklength(indio_dev)) {
 		chan = &st->model->channels[bit];
-		bytes = chan->scan_type.storagebits / 8;
-		offset = ALIGN(offset, bytes);
-		st->layout[n++] = (struct sim_element) {
-			.offset = offset,
-			.storage_bytes = bytes,
-			.realbits = chan->scan_type.realbits,
-			.shift = chan->scan_type.shift,
-			.channel = chan->channel,
-			.timestamp = chan->type == IIO_TIMESTAMP,
-		};
-		offset += bytes;
-		if (n == SIM_MAX_SCAN_ELEMENTS)
+		if (chan->type == IIO_TIMESTAMP)
+			continue;
+		n = sim_add_element(st, n, &offset, chan);
+		if (n == SIM_MAX_SCAN_ELEMENTS - 1)
 			break;
 	}
+	for (i = 0; i < st->model->num_channels && indio_dev->scan_timestamp; i++)
+		if (st->model->channels[i].type == IIO_TIMESTAMP)
+			n = sim_add_element(st, n, &offset,
+					    &st->model->channels[i]);
 	st->layout_len = n;
 	st->scan_bytes = indio_dev->scan_bytes;
 }
