@@ -45,6 +45,7 @@ typedef struct
   gboolean cyclic;
   gint error;                   /* never transferred: its failed submit */
   gint sync_fd;                 /* the block's fence, -1 until queued */
+  gint64 queued_ns;             /* when it was queued */
 } IioOutBlock;
 
 struct _GstIioOutQueue
@@ -64,6 +65,13 @@ struct _GstIioOutQueue
   GList *imports;               /* IioImport; imports_lock */
   GMutex counts_lock;
   GstIioOutQueueCounts counts;
+
+  /* how far the converter has played, for a clock */
+  GstIioOutQueueProgressFunc progress;
+  gboolean dry;                 /* nothing queued since the last completed */
+  gint64 last_done_ns;          /* when the last block completed, or when
+                                 * the queue was made */
+  guint64 played_bytes;
 };
 
 /* Memories outlive queues and die in any thread: one lock for all imports. */
@@ -104,7 +112,35 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
   queue->poll = gst_poll_new (TRUE);
   g_queue_init (&queue->in_flight);
   g_mutex_init (&queue->counts_lock);
+  queue->dry = TRUE;
+  queue->last_done_ns = g_get_monotonic_time () * 1000;
   return queue;
+}
+
+/**
+ * gst_iio_out_queue_set_progress:
+ * @progress: (nullable): told each time a block is seen complete
+ */
+void
+gst_iio_out_queue_set_progress (GstIioOutQueue * queue,
+    GstIioOutQueueProgressFunc progress)
+{
+  queue->progress = progress;
+}
+
+/* The converter stood idle from the last completion until @block was
+ * queued: as bytes at the rate, that time counts as played. */
+static void
+count_idle (GstIioOutQueue * queue, IioOutBlock * block)
+{
+  gint64 idle = block->queued_ns - queue->last_done_ns;
+
+  if (!queue->dry)
+    return;
+  queue->dry = FALSE;
+  if (idle > 0 && queue->bytes_per_second)
+    queue->played_bytes += gst_util_uint64_scale (idle,
+        queue->bytes_per_second, GST_SECOND);
 }
 
 /* --- attachments ---------------------------------------------------------- */
@@ -204,6 +240,8 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
       block->cyclic, queue->started, &queued_at, error);
   if (block->sync_fd < 0)
     return FALSE;
+  block->queued_ns = queued_at * 1000;
+  count_idle (queue, block);
   block->import->stuck = FALSE;
   if (gst_iio_fence_state (block->sync_fd, &code) == GST_IIO_FENCE_PENDING)
     return TRUE;
@@ -347,6 +385,19 @@ count_fence_error (GstIioOutQueue * queue, IioOutBlock * block, gint code)
   g_mutex_unlock (&queue->counts_lock);
 }
 
+/* The converter is done with @block: tell how far it has played. */
+static void
+played (GstIioOutQueue * queue, IioOutBlock * block)
+{
+  gint64 done = gst_iio_fence_signalled_at (block->sync_fd, block->queued_ns);
+
+  queue->played_bytes += gst_buffer_get_size (block->buffer);
+  queue->last_done_ns = done >= 0 ? done : g_get_monotonic_time () * 1000;
+  if (queue->progress)
+    queue->progress (queue->user_data, queue->played_bytes,
+        queue->last_done_ns);
+}
+
 /* Retires the oldest block, waiting for it if @wait; else only if done. */
 static GstFlowReturn
 complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
@@ -368,6 +419,8 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
   }
   if (state == GST_IIO_FENCE_FAILED)
     count_fence_error (queue, block, code);
+  if (!block->error)
+    played (queue, block);
   release_block (g_queue_pop_head (&queue->in_flight));
   return GST_FLOW_OK;
 }
@@ -445,8 +498,10 @@ add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
   import->busy++;
   if (queue->started) {
     retire_completed (queue);
-    if (!queue->in_flight.length)
+    if (!queue->in_flight.length) {
       count_underflow (queue);
+      queue->dry = TRUE;
+    }
   }
   g_queue_push_tail (&queue->in_flight, block);
   if (queue->started)

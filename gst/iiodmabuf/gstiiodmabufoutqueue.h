@@ -20,6 +20,12 @@ typedef struct _GstIioOutQueue GstIioOutQueue;
 typedef gboolean (*GstIioOutQueueStartFunc) (gpointer user_data,
     GError ** error);
 
+/* The converter has played @played_bytes (what it consumed, and the time
+ * it stood idle as the bytes it would have played meanwhile) as of
+ * @done_ns (CLOCK_MONOTONIC). From the streaming thread. */
+typedef void (*GstIioOutQueueProgressFunc) (gpointer user_data,
+    guint64 played_bytes, gint64 done_ns);
+
 typedef struct
 {
   guint64 fence_errors;         /* blocks whose fence carried an error */
@@ -31,6 +37,8 @@ GstIioOutQueue *gst_iio_out_queue_new (gint buffer_fd, guint depth,
     guint64 bytes_per_second, GstClockTime timeout,
     GstIioOutQueueStartFunc start, gpointer user_data);
 void gst_iio_out_queue_free (GstIioOutQueue * queue);
+void gst_iio_out_queue_set_progress (GstIioOutQueue * queue,
+    GstIioOutQueueProgressFunc progress);
 
 gboolean gst_iio_out_queue_can_import (GstIioOutQueue * queue,
     GstBuffer * buffer);

@@ -40,6 +40,7 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "gstiiodmabufoutqueue.h"
+#include "gstiiodmabuftimeline.h"
 #include "gstiiodmabufobject.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
@@ -55,6 +56,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_sink_debug
 
 #define DEFAULT_CYCLIC FALSE
+#define DEFAULT_PROVIDE_CLOCK TRUE
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
 /* how often a write() drain looks at the kernel's queue */
@@ -63,6 +65,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 enum
 {
   PROP_CYCLIC = GST_IIO_DMABUF_N_SETTINGS,
+  PROP_PROVIDE_CLOCK,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -87,6 +90,9 @@ struct _GstIioDmabufSink
 
   /* properties (object lock) */
   gboolean cyclic;
+  gboolean provide_clock;
+
+  GstIioTimeline *timeline;     /* the clock of what the converter played */
 
   /* streaming */
   GstBufferPool *copy_pool;
@@ -211,6 +217,27 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 
 /* --- starting and stopping ------------------------------------------------ */
 
+/* The converter played this far: the clock follows (DMABUF mode). */
+static void
+played (gpointer user_data, guint64 played_bytes, gint64 done_ns)
+{
+  GstIioDmabufSink *self = user_data;
+
+  gst_iio_timeline_advance_clock (self->timeline,
+      played_bytes / self->obj.scan_bytes, done_ns);
+}
+
+/* The clock runs on from now; in DMABUF mode, as the converter plays. */
+static void
+start_clock (GstIioDmabufSink * self)
+{
+  gst_iio_timeline_start (self->timeline, self->obj.rate,
+      self->obj.active.samples_per_block, self->obj.active.num_blocks, -1,
+      NULL, self->obj.scan_bytes);
+  gst_iio_timeline_advance_clock (self->timeline, 0,
+      g_get_monotonic_time () * 1000);
+}
+
 /* DMABUF mode: blocks are held, then queued, and the converter started
  * once enough are; write() needs the kernel's own blocks, made at enable. */
 static gboolean
@@ -218,6 +245,7 @@ start_io (GstIioDmabufSink * self)
 {
   GstIioOutQueue *queue;
 
+  start_clock (self);
   if (!self->obj.use_dmabuf) {
     self->rw_partial = 0;
     return gst_iio_dmabuf_object_enable (&self->obj);
@@ -226,6 +254,7 @@ start_io (GstIioDmabufSink * self)
       self->obj.active.num_blocks,
       (guint64) self->obj.scan_bytes * self->obj.rate,
       self->obj.active.timeout, enable_converter, self);
+  gst_iio_out_queue_set_progress (queue, played);
   self->copy_pool = new_pool (self, NULL, self->obj.block_bytes);
   GST_OBJECT_LOCK (self);
   self->queue = queue;
@@ -617,8 +646,10 @@ push_block (GstIioDmabufSink * self, GstBuffer * block)
   }
   if (ret != GST_FLOW_ERROR)
     return ret;
+  /* a removed DAC may leave a block that never completes: a timeout */
   gone = g_error_matches (error, GST_IIO_DEVICE_ERROR,
-      GST_IIO_DEVICE_ERROR_NOT_FOUND);
+      GST_IIO_DEVICE_ERROR_NOT_FOUND)
+      || !g_file_test (self->obj.device->sysfs_dir, G_FILE_TEST_IS_DIR);
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play to IIO device "
           "%s: %s%s", self->obj.device->name, error->message, gone ?
           ". The device was removed or its driver unbound" : ""), (NULL));
@@ -879,11 +910,30 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
     GstStateChange transition)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
+  gboolean provide;
 
+  GST_OBJECT_LOCK (self);
+  provide = self->provide_clock;
+  GST_OBJECT_UNLOCK (self);
+  gst_iio_timeline_change_state (self->timeline, element, transition,
+      provide);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY)
     self->warned_no_fit = FALSE;
   return gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));
+}
+
+static GstClock *
+gst_iio_dmabuf_sink_provide_clock (GstElement * element)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
+  GstClock *clock = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->provide_clock)
+    clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
+  GST_OBJECT_UNLOCK (self);
+  return clock;
 }
 
 /* --- properties ----------------------------------------------------------- */
@@ -927,6 +977,13 @@ gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
     case PROP_CYCLIC:
       self->cyclic = g_value_get_boolean (value);
       break;
+    case PROP_PROVIDE_CLOCK:
+      self->provide_clock = g_value_get_boolean (value);
+      if (self->provide_clock)
+        GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      else
+        GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -949,6 +1006,9 @@ gst_iio_dmabuf_sink_get_property (GObject * object, guint prop_id,
     case PROP_CYCLIC:
       g_value_set_boolean (value, self->cyclic);
       break;
+    case PROP_PROVIDE_CLOCK:
+      g_value_set_boolean (value, self->provide_clock);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, stats_structure (self));
       break;
@@ -965,6 +1025,7 @@ gst_iio_dmabuf_sink_finalize (GObject * object)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (object);
 
   gst_iio_dmabuf_object_clear (&self->obj);
+  gst_iio_timeline_free (self->timeline);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -982,6 +1043,16 @@ install_properties (GObjectClass * gobject_class)
       "Repeat the first buffer until stopped (later ones are dropped)",
       DEFAULT_CYCLIC, GST_IIO_DMABUF_SETTING);
   /**
+   * GstIioDmabufSink:provide-clock:
+   *
+   * Offer the pipeline a clock driven by what the converter played (its
+   * completed blocks, and the time it stood idle), so that it runs on the
+   * converter's crystal. In write() mode it follows the system clock.
+   */
+  properties[PROP_PROVIDE_CLOCK] = g_param_spec_boolean ("provide-clock",
+      "Provide clock", "Provide a clock driven by what the converter played",
+      DEFAULT_PROVIDE_CLOCK, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
    * GstIioDmabufSink:stats:
    *
    * blocks, bytes, imports (upstream DMABUFs sent as they were), pooled
@@ -994,6 +1065,8 @@ install_properties (GObjectClass * gobject_class)
       GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property (gobject_class, PROP_CYCLIC,
       properties[PROP_CYCLIC]);
+  g_object_class_install_property (gobject_class, PROP_PROVIDE_CLOCK,
+      properties[PROP_PROVIDE_CLOCK]);
   g_object_class_install_property (gobject_class, PROP_STATS,
       properties[PROP_STATS]);
 }
@@ -1015,6 +1088,8 @@ gst_iio_dmabuf_sink_class_init (GstIioDmabufSinkClass * klass)
 
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_change_state);
+  element_class->provide_clock =
+      GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_provide_clock);
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_stop);
   basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_dmabuf_sink_get_caps);
@@ -1042,6 +1117,9 @@ gst_iio_dmabuf_sink_init (GstIioDmabufSink * self)
 {
   gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), TRUE);
   self->cyclic = DEFAULT_CYCLIC;
+  self->provide_clock = DEFAULT_PROVIDE_CLOCK;
+  self->timeline = gst_iio_timeline_new ("GstIioDmabufSinkClock");
+  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
   /* the converter's clock paces playback */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
   /* a block held as the last sample would be one less for its producer */

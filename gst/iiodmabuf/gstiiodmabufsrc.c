@@ -654,21 +654,13 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GstStateChangeReturn ret;
 
-  GstClock *clock = gst_iio_timeline_get_clock (self->timeline);
   gboolean provide;
 
   GST_OBJECT_LOCK (self);
   provide = self->provide_clock;
   GST_OBJECT_UNLOCK (self);
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && provide)
-    gst_element_post_message (element,
-        gst_message_new_clock_provide (GST_OBJECT (element), clock, TRUE));
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && provide)
-    gst_element_post_message (element,
-        gst_message_new_clock_lost (GST_OBJECT (element), clock));
-  /* the converter runs on while paused: running time does not */
-  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
-    gst_iio_timeline_reanchor (self->timeline);
+  gst_iio_timeline_change_state (self->timeline, element, transition,
+      provide);
 
   ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));

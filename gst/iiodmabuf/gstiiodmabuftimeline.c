@@ -366,3 +366,46 @@ gst_iio_timeline_stamp (GstIioTimeline * timeline, GstBuffer * block,
   timeline->clock_done_ns = done_ns >= 0 ? done_ns : now_ns ();
   g_mutex_unlock (&timeline->lock);
 }
+
+/**
+ * gst_iio_timeline_advance_clock:
+ * @samples: how many samples the converter has delivered (or played) in
+ *     this stream
+ * @done_ns: as of when (CLOCK_MONOTONIC)
+ *
+ * Drives the clock without stamping anything (an output converter).
+ */
+void
+gst_iio_timeline_advance_clock (GstIioTimeline * timeline, guint64 samples,
+    gint64 done_ns)
+{
+  g_mutex_lock (&timeline->lock);
+  timeline->clock_samples = samples;
+  timeline->clock_done_ns = done_ns;
+  g_mutex_unlock (&timeline->lock);
+}
+
+/**
+ * gst_iio_timeline_change_state:
+ * @element: the element that owns @timeline
+ * @provide: whether it offers the clock
+ *
+ * Tells the pipeline of the clock as audio elements do (clock-provide at
+ * READY->PAUSED, clock-lost at PAUSED->READY), and takes the anchor anew
+ * after a pause. Call before chaining up.
+ */
+void
+gst_iio_timeline_change_state (GstIioTimeline * timeline,
+    GstElement * element, GstStateChange transition, gboolean provide)
+{
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && provide)
+    gst_element_post_message (element,
+        gst_message_new_clock_provide (GST_OBJECT (element), timeline->clock,
+            TRUE));
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && provide)
+    gst_element_post_message (element,
+        gst_message_new_clock_lost (GST_OBJECT (element), timeline->clock));
+  /* the converter runs on while paused: running time does not */
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+    gst_iio_timeline_reanchor (timeline);
+}

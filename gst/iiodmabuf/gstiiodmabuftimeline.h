@@ -32,6 +32,10 @@ GstClockTime gst_iio_timeline_running_time (GstIioTimeline * timeline,
     guint64 offset);
 void gst_iio_timeline_stamp (GstIioTimeline * timeline, GstBuffer * block,
     GstElement * element, gint64 done_ns);
+void gst_iio_timeline_advance_clock (GstIioTimeline * timeline,
+    guint64 samples, gint64 done_ns);
+void gst_iio_timeline_change_state (GstIioTimeline * timeline,
+    GstElement * element, GstStateChange transition, gboolean provide);
 
 G_END_DECLS
 

@@ -1574,6 +1574,68 @@ setup_devices (void)
   sysfs_write (DAC "/buffer0/enable", "0");
 }
 
+/* The pipeline runs on the sink's clock, driven by what the DAC played:
+ * read against the DAC's own count of consumed bytes while it plays 10 s
+ * of 256-scan blocks, the clock advances at the DAC's rate (within 0.1 %,
+ * a least squares fit), and every byte is played. */
+GST_START_TEST (test_clock_from_played_samples)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=2000 "
+      "samplesperbuffer=256 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink samples-per-block=256 "
+      "num-blocks=8 device=" DAC);
+  GstElement *sink = get_by_name (pipeline, "sink");
+  gdouble sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0, slope;
+  GstClock *ours, *used;
+  GstStructure *stats;
+  GstMessage *msg;
+  Fnv sent;
+  guint i;
+
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  ours = gst_element_provide_clock (sink);
+  used = gst_pipeline_get_clock (GST_PIPELINE (pipeline));
+  fail_unless (ours != NULL && ours == used, "the pipeline runs on %s",
+      used ? GST_OBJECT_NAME (used) : "no clock");
+  g_usleep (G_USEC_PER_SEC);
+  for (i = 0; i < 16; i++) {
+    gdouble played = sysfs_read_u64 (DAC, "consumed_bytes") /
+        (gdouble) (DAC_SCAN * 48000);
+    gdouble clock = gst_clock_get_time (used) / 1e9;
+
+    sx += played;
+    sy += clock;
+    sxx += played * played;
+    sxy += played * clock;
+    n++;
+    g_usleep (G_USEC_PER_SEC / 2);
+  }
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (sent.bytes, 2000 * 256 * DAC_SCAN);
+  fail_unless_equals_uint64 (stat_u64 (stats, "underflows"), 0);
+  fail_unless (ABS (slope - 1.0) < 0.001, "the clock runs at %f of the "
+      "DAC's rate", slope);
+  g_print ("sink's clock: at %.5f of what the DAC played over 8 s; %"
+      G_GUINT64_FORMAT " bytes exact\n", slope, sent.bytes);
+  gst_structure_free (stats);
+  gst_object_unref (ours);
+  gst_object_unref (used);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsink_suite (void)
 {
@@ -1615,6 +1677,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_loopback_allocates_no_unused_pool);
   tcase_add_test (tc, test_bounded_producer_pool);
   tcase_add_test (tc, test_pause_during_drain);
+  tcase_add_test (tc, test_clock_from_played_samples);
   return s;
 }
 
