@@ -2030,6 +2030,71 @@ GST_START_TEST (test_clock_from_samples)
 
 GST_END_TEST;
 
+/* On another clock (the system clock, provide-clock off) the timestamps
+ * are slaved to it: no block is seen before the running time at which it
+ * ended, nor later than the queue could hold it (unsynchronised sink). */
+GST_START_TEST (test_slaved_to_another_clock)
+{
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0 samples-per-block=2400 "
+      "sampling-frequency=48000 num-blocks=4 num-buffers=50 "
+      "provide-clock=false ! fakesink name=sink signal-handoffs=true "
+      "sync=false", NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  Arrivals a = { pipeline, };
+  GstClockTime block = 50 * GST_MSECOND;
+  GstClockTimeDiff late = 0;
+  GstClock *used;
+  GstMessage *msg;
+  guint i, steps = 0;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  a.pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  a.offset = g_array_new (FALSE, FALSE, sizeof (guint64));
+  a.arrival = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_arrival), &a);
+  fail_unless (gst_element_provide_clock (src) == NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  used = gst_pipeline_get_clock (GST_PIPELINE (pipeline));
+  fail_unless (GST_IS_SYSTEM_CLOCK (used));
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless_equals_int (a.pts->len, 50);
+  for (i = 0; i < a.pts->len; i++) {
+    GstClockTime pts = g_array_index (a.pts, GstClockTime, i);
+    GstClockTime arrival = g_array_index (a.arrival, GstClockTime, i);
+
+    fail_unless (arrival + GST_MSECOND >= pts + block, "block %u arrived "
+        "at %" GST_TIME_FORMAT ", before its end %" GST_TIME_FORMAT, i,
+        GST_TIME_ARGS (arrival), GST_TIME_ARGS (pts + block));
+    late = MAX (late, GST_CLOCK_DIFF (pts + block, arrival));
+    if (i && pts != g_array_index (a.pts, GstClockTime, i - 1) + block)
+      steps++;
+  }
+  /* the latency the source reports: up to num-blocks blocks */
+  fail_unless (late <= (GstClockTimeDiff) (4 * block), "a block arrived %"
+      GST_STIME_FORMAT " after it ended", GST_STIME_ARGS (late));
+  g_print ("slaved to the system clock: 50 blocks, each seen within %"
+      GST_STIME_FORMAT " of its end, %u re-anchorings\n",
+      GST_STIME_ARGS (late), steps);
+  gst_object_unref (used);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  g_array_unref (a.pts);
+  g_array_unref (a.offset);
+  g_array_unref (a.arrival);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -2076,6 +2141,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_no_loss_no_discont);
   tcase_add_test (tc, test_overruns_exact_with_timestamps);
   tcase_add_test (tc, test_clock_from_samples);
+  tcase_add_test (tc, test_slaved_to_another_clock);
   return s;
 }
 
