@@ -37,6 +37,7 @@ typedef struct
   gint sync_fd;                 /* fence of the queued transfer, or -1 */
   gint error;                   /* negative errno once the transfer failed */
   gint64 queued_us;             /* g_get_monotonic_time() at the enqueue */
+  gboolean never_ran;           /* its submit failed: no converter time */
 } GstIioBlock;
 
 struct _GstIioCapture
@@ -131,6 +132,7 @@ check_signalled_at_once (GstIioCapture * capture, GstIioBlock * block,
   }
   GST_WARNING ("block on DMABUF %d was never transferred", block->dmabuf_fd);
   block->error = code ? code : -EIO;
+  block->never_ran = TRUE;
 }
 
 /* Queues a block; a failure shows when it reaches the head. Lock held. */
@@ -142,6 +144,7 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
   gint code = 0;
 
   block->error = 0;
+  block->never_ran = FALSE;
   g_queue_push_tail (&capture->queued, block);
   /* a stuck block is re-attached only while the buffer runs: an attach
    * drops the blocks queued to a disabled one */
@@ -152,6 +155,7 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
   if (block->sync_fd < 0) {
     GST_WARNING ("%s", error->message);
     block->error = -EIO;
+    block->never_ran = TRUE;
     g_error_free (error);
   } else if (gst_iio_fence_state (block->sync_fd, &code)
       != GST_IIO_FENCE_PENDING) {
@@ -366,10 +370,14 @@ static void
 time_head (GstIioCapture * capture, GstIioBlock * head,
     GstIioCaptureTimes * times)
 {
+  times->ran = !head->never_ran;
   times->queued_ns = head->queued_us * 1000;
-  times->done_ns = head->sync_fd < 0 ? -1 :
-      gst_iio_fence_signalled_at (head->sync_fd, times->queued_ns);
   times->previous_done_ns = capture->last_done_ns;
+  times->done_ns = -1;
+  if (head->never_ran)          /* the converter went on to the next */
+    return;
+  times->done_ns = gst_iio_fence_signalled_at (head->sync_fd,
+      times->queued_ns);
   capture->last_done_ns = times->done_ns;
 }
 
@@ -408,7 +416,7 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   g_queue_pop_head (&capture->queued);
   if (!head->error)
     gst_iio_fence_state (head->sync_fd, &head->error);
-  /* a failed transfer took its time too (a failed submit: no time) */
+  /* a failed transfer took its time too (a failed submit none) */
   time_head (capture, head, times);
   close_sync_fd (head);
   if (head->error) {

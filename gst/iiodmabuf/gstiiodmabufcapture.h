@@ -25,6 +25,7 @@ typedef struct
   gint64 previous_done_ns;
   gint64 queued_ns;
   gint64 done_ns;
+  gboolean ran;                 /* FALSE: its submit failed, it never ran */
 } GstIioCaptureTimes;
 
 GstIioCapture *gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,

@@ -71,7 +71,7 @@ struct _GstIioOutQueue
   gboolean dry;                 /* nothing queued since the last completed */
   gint64 last_done_ns;          /* when the last block completed, or when
                                  * the queue was made */
-  guint64 played_bytes;
+  GstClockTime played;
 };
 
 /* Memories outlive queues and die in any thread: one lock for all imports. */
@@ -129,7 +129,7 @@ gst_iio_out_queue_set_progress (GstIioOutQueue * queue,
 }
 
 /* The converter stood idle from the last completion until @block was
- * queued: as bytes at the rate, that time counts as played. */
+ * queued: that time counts as played. */
 static void
 count_idle (GstIioOutQueue * queue, IioOutBlock * block)
 {
@@ -138,9 +138,8 @@ count_idle (GstIioOutQueue * queue, IioOutBlock * block)
   if (!queue->dry)
     return;
   queue->dry = FALSE;
-  if (idle > 0 && queue->bytes_per_second)
-    queue->played_bytes += gst_util_uint64_scale (idle,
-        queue->bytes_per_second, GST_SECOND);
+  if (idle > 0)
+    queue->played += idle;
 }
 
 /* --- attachments ---------------------------------------------------------- */
@@ -391,11 +390,16 @@ played (GstIioOutQueue * queue, IioOutBlock * block)
 {
   gint64 done = gst_iio_fence_signalled_at (block->sync_fd, block->queued_ns);
 
-  queue->played_bytes += gst_buffer_get_size (block->buffer);
-  queue->last_done_ns = done >= 0 ? done : g_get_monotonic_time () * 1000;
+  if (done < 0)
+    done = g_get_monotonic_time () * 1000;
+  if (queue->bytes_per_second)
+    queue->played += gst_util_uint64_scale (gst_buffer_get_size
+        (block->buffer), GST_SECOND, queue->bytes_per_second);
+  else if (done > queue->last_done_ns)  /* rate unknown: as time passed */
+    queue->played += done - queue->last_done_ns;
+  queue->last_done_ns = done;
   if (queue->progress)
-    queue->progress (queue->user_data, queue->played_bytes,
-        queue->last_done_ns);
+    queue->progress (queue->user_data, queue->played, done);
 }
 
 /* Retires the oldest block, waiting for it if @wait; else only if done. */

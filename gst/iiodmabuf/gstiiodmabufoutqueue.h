@@ -20,11 +20,11 @@ typedef struct _GstIioOutQueue GstIioOutQueue;
 typedef gboolean (*GstIioOutQueueStartFunc) (gpointer user_data,
     GError ** error);
 
-/* The converter has played @played_bytes (what it consumed, and the time
- * it stood idle as the bytes it would have played meanwhile) as of
- * @done_ns (CLOCK_MONOTONIC). From the streaming thread. */
+/* The converter has played for @played (the blocks it consumed, at the
+ * rate each was played at, and the time it stood idle) as of @done_ns
+ * (CLOCK_MONOTONIC). From the streaming thread. */
 typedef void (*GstIioOutQueueProgressFunc) (gpointer user_data,
-    guint64 played_bytes, gint64 done_ns);
+    GstClockTime played, gint64 done_ns);
 
 typedef struct
 {

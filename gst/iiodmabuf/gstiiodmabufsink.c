@@ -219,12 +219,11 @@ upstream_blocksize (GstPad * sinkpad, gboolean * resampled)
 
 /* The converter played this far: the clock follows (DMABUF mode). */
 static void
-played (gpointer user_data, guint64 played_bytes, gint64 done_ns)
+played (gpointer user_data, GstClockTime played, gint64 done_ns)
 {
   GstIioDmabufSink *self = user_data;
 
-  gst_iio_timeline_advance_clock (self->timeline,
-      played_bytes / self->obj.scan_bytes, done_ns);
+  gst_iio_timeline_advance_clock (self->timeline, played, done_ns);
 }
 
 /* The clock runs on from now; in DMABUF mode, as the converter plays. */
@@ -929,8 +928,9 @@ gst_iio_dmabuf_sink_provide_clock (GstElement * element)
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
   GstClock *clock = NULL;
 
+  /* without a rate what the DAC played tells no time */
   GST_OBJECT_LOCK (self);
-  if (self->provide_clock)
+  if (self->provide_clock && self->obj.rate)
     clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
   GST_OBJECT_UNLOCK (self);
   return clock;

@@ -402,7 +402,7 @@ static GstFlowReturn
 enable_device (GstIioDmabufSrc * self)
 {
   GError *error = NULL;
-  GstIioScanType ts_type;
+  GstIioScanType ts_type = { 0, };
   gint ts_offset = gst_iio_device_timestamp_offset (self->obj.device,
       &ts_type);
 
@@ -443,14 +443,19 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
   return ret;
 }
 
+/* A failed transfer took its samples with it; a failed submit took none
+ * (the converter went on to the next block). */
 static GstFlowReturn
-block_failed (GstIioDmabufSrc * self, gint err)
+block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
 {
+  guint lost = ran ? self->obj.active.samples_per_block : 0;
+
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
-  self->stats.lost_samples += self->obj.active.samples_per_block;
+  self->stats.lost_samples += lost;
   GST_OBJECT_UNLOCK (self);
-  gst_iio_timeline_skip (self->timeline, self->obj.active.samples_per_block);
+  if (lost)
+    gst_iio_timeline_skip (self->timeline, lost);
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
             "(%s): IIO device %s is failing or was removed",
@@ -515,7 +520,7 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
     }
     if (ret != GST_IIO_CAPTURE_BLOCK_FAILED)
       break;
-    ret = block_failed (self, err);
+    ret = block_failed (self, err, times->ran);
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -570,17 +575,18 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf, const GstIioCaptureTimes * t)
   guint64 lost = gst_iio_timeline_measure_loss (self->timeline, buf,
       t->previous_done_ns, t->queued_ns, t->done_ns);
 
-  if (lost)
-    report_overrun (self, at, lost);
   gst_iio_timeline_stamp (self->timeline, buf, GST_ELEMENT (self),
       t->done_ns);
+  /* after stamping: its running time follows this block's */
+  if (lost)
+    report_overrun (self, at, lost);
 }
 
 static GstFlowReturn
 gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
-  GstIioCaptureTimes times = { -1, -1, -1 };
+  GstIioCaptureTimes times = { -1, -1, -1, TRUE };
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (!self->configured) {
@@ -676,8 +682,9 @@ gst_iio_dmabuf_src_provide_clock (GstElement * element)
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GstClock *clock = NULL;
 
+  /* without a rate the samples tell no time */
   GST_OBJECT_LOCK (self);
-  if (self->provide_clock)
+  if (self->provide_clock && self->obj.rate)
     clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
   GST_OBJECT_UNLOCK (self);
   return clock;

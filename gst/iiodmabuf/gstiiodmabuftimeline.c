@@ -7,14 +7,16 @@
  * or exactly from a timestamp channel) advance it, and the first block
  * after such a gap carries DISCONT. PTS follow from OFFSET: the running
  * time of one sample (the anchor) plus the samples since, at the rate.
- * The anchor is taken from the pipeline clock at the first block, after a
- * pause, and again whenever the clock and the samples drift apart by more
- * than the queue holds (the pipeline runs on another clock: the
+ * The anchor is taken from the pipeline clock at the first block, and again
+ * whenever the clock and the samples drift apart by more than the queue
+ * holds (after a pause, or when the pipeline runs on another clock: the
  * timestamps are slaved to it in steps, as GstAudioBaseSrc's "skew" does).
  *
  * The clock (a GstAudioClock) is driven by the samples: the end of the
  * last block delivered, at the rate, plus the time since its fence
  * signalled. Over the long run it advances at the converter's crystal.
+ * Its state belongs to the clock (the pipeline may hold the clock longer
+ * than the element lives).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -28,9 +30,19 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_timeline_debug);
 #define GST_CAT_DEFAULT gst_iio_timeline_debug
 
+/* What drives the clock, read from any thread: the converter's time at
+ * the end of the last block delivered, and when that block completed. */
+typedef struct
+{
+  GMutex lock;
+  GstClockTime time;
+  gint64 done_ns;               /* -1: not running, the clock holds */
+} ClockState;
+
 struct _GstIioTimeline
 {
   GstClock *clock;
+  ClockState *state;            /* owned by the clock */
 
   /* the stream's geometry, set at start */
   guint rate;
@@ -47,13 +59,7 @@ struct _GstIioTimeline
   GstClockTime anchor_pts;      /* running time of anchor_offset */
   guint64 anchor_offset;
   GstClockTime pts_end;         /* where the last block's PTS ended */
-  gint reanchor;                /* atomic: take the anchor anew */
-
-  /* what drives the clock: read from any thread */
-  GMutex lock;
-  guint clock_rate;
-  guint64 clock_samples;        /* end of the last block delivered */
-  gint64 clock_done_ns;         /* when it completed; -1 before the first */
+  gint64 resumed_ns;            /* when it last went to PLAYING; lock */
 };
 
 static gint64
@@ -65,16 +71,32 @@ now_ns (void)
 static GstClockTime
 converter_time (GstClock * clock, gpointer data)
 {
-  GstIioTimeline *timeline = data;
+  ClockState *state = data;
   GstClockTime time = GST_CLOCK_TIME_NONE;
 
-  g_mutex_lock (&timeline->lock);
-  if (timeline->clock_rate && timeline->clock_done_ns >= 0)
-    time = gst_util_uint64_scale_int (timeline->clock_samples, GST_SECOND,
-        timeline->clock_rate)
-        + MAX (now_ns () - timeline->clock_done_ns, 0);
-  g_mutex_unlock (&timeline->lock);
+  g_mutex_lock (&state->lock);
+  if (state->done_ns >= 0)
+    time = state->time + MAX (now_ns () - state->done_ns, 0);
+  g_mutex_unlock (&state->lock);
   return time;
+}
+
+static void
+clock_state_free (gpointer data)
+{
+  ClockState *state = data;
+
+  g_mutex_clear (&state->lock);
+  g_free (state);
+}
+
+static void
+clock_set (GstIioTimeline * timeline, GstClockTime time, gint64 done_ns)
+{
+  g_mutex_lock (&timeline->state->lock);
+  timeline->state->time = time;
+  timeline->state->done_ns = done_ns;
+  g_mutex_unlock (&timeline->state->lock);
 }
 
 /**
@@ -90,22 +112,20 @@ gst_iio_timeline_new (const gchar * clock_name)
 
   GST_DEBUG_CATEGORY_INIT (gst_iio_timeline_debug, "iiodmabuftimeline", 0,
       "Sample timeline of an IIO capture");
-  g_mutex_init (&timeline->lock);
-  timeline->clock_done_ns = -1;
   timeline->ts_offset = -1;
   timeline->anchor_pts = GST_CLOCK_TIME_NONE;
-  timeline->clock = gst_audio_clock_new (clock_name, converter_time, timeline,
-      NULL);
+  timeline->state = g_new0 (ClockState, 1);
+  g_mutex_init (&timeline->state->lock);
+  timeline->state->done_ns = -1;
+  timeline->clock = gst_audio_clock_new (clock_name, converter_time,
+      timeline->state, clock_state_free);
   return timeline;
 }
 
 void
 gst_iio_timeline_free (GstIioTimeline * timeline)
 {
-  /* the pipeline may hold the clock longer: it must not call back */
-  gst_audio_clock_invalidate (GST_AUDIO_CLOCK (timeline->clock));
   gst_object_unref (timeline->clock);
-  g_mutex_clear (&timeline->lock);
   g_free (timeline);
 }
 
@@ -150,27 +170,29 @@ gst_iio_timeline_start (GstIioTimeline * timeline, guint rate,
   timeline->last_ts = -1;
   timeline->anchor_pts = GST_CLOCK_TIME_NONE;
   timeline->pts_end = 0;
-  g_atomic_int_set (&timeline->reanchor, FALSE);
-
-  g_mutex_lock (&timeline->lock);
-  timeline->clock_rate = rate;
-  timeline->clock_samples = 0;
-  timeline->clock_done_ns = -1;
-  g_mutex_unlock (&timeline->lock);
+  clock_set (timeline, 0, -1);
   gst_audio_clock_reset (GST_AUDIO_CLOCK (timeline->clock), 0);
 }
 
-/**
- * gst_iio_timeline_reanchor:
- *
- * The running time no longer follows the samples (the pipeline paused
- * while the converter went on): the next block takes it from the clock.
- * Any thread.
- */
-void
-gst_iio_timeline_reanchor (GstIioTimeline * timeline)
+/* The pipeline plays (again): blocks that completed before now were filled
+ * while the running time stood still. Any thread. */
+static void
+resumed (GstIioTimeline * timeline)
 {
-  g_atomic_int_set (&timeline->reanchor, TRUE);
+  g_mutex_lock (&timeline->state->lock);
+  timeline->resumed_ns = now_ns ();
+  g_mutex_unlock (&timeline->state->lock);
+}
+
+static gboolean
+completed_while_paused (GstIioTimeline * timeline, gint64 done_ns)
+{
+  gboolean stale;
+
+  g_mutex_lock (&timeline->state->lock);
+  stale = done_ns >= 0 && done_ns < timeline->resumed_ns;
+  g_mutex_unlock (&timeline->state->lock);
+  return stale;
 }
 
 /**
@@ -303,28 +325,33 @@ measured_start (GstElement * element, gint64 done_ns, GstClockTime duration)
 /* Jitter in when a block is seen that never moves the anchor. */
 #define MIN_TOLERANCE (20 * GST_MSECOND)
 
-/* Takes the anchor from the clock when there is none, after a pause, or
- * when the clock and the samples disagree by more than the queue holds;
- * never so that a block would start before the last one ended. */
+/* Takes the anchor from the clock when there is none, or when the clock
+ * and the samples disagree by more than the queue holds; not for a block
+ * filled while paused (the clock cannot place it: it follows the one
+ * before). A step back (a converter faster than the clock) is DISCONT:
+ * timestamps overlap there. */
 static void
 follow_clock (GstIioTimeline * timeline, GstClockTime measured,
-    GstClockTime duration)
+    GstClockTime duration, gint64 done_ns)
 {
   GstClockTime predicted = gst_iio_timeline_running_time (timeline,
       timeline->offset);
   GstClockTime tolerance = MAX ((timeline->n_blocks + 1) * duration,
       MIN_TOLERANCE);
-  gboolean reanchor = g_atomic_int_exchange (&timeline->reanchor, FALSE);
 
   if (!GST_CLOCK_TIME_IS_VALID (measured))
     return;
-  if (GST_CLOCK_TIME_IS_VALID (predicted) && !reanchor
-      && (GstClockTime) ABS (GST_CLOCK_DIFF (predicted, measured)) <= tolerance)
+  if (GST_CLOCK_TIME_IS_VALID (predicted)
+      && (completed_while_paused (timeline, done_ns)
+          || (GstClockTime) ABS (GST_CLOCK_DIFF (predicted, measured)) <=
+          tolerance))
     return;
   GST_DEBUG ("anchor: sample %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT
       " (the samples said %" GST_TIME_FORMAT ")", timeline->offset,
       GST_TIME_ARGS (measured), GST_TIME_ARGS (predicted));
-  timeline->anchor_pts = MAX (measured, timeline->pts_end);
+  if (measured < timeline->pts_end)
+    timeline->discont = TRUE;
+  timeline->anchor_pts = measured;
   timeline->anchor_offset = timeline->offset;
 }
 
@@ -347,7 +374,7 @@ gst_iio_timeline_stamp (GstIioTimeline * timeline, GstBuffer * block,
   GstClockTime measured = measured_start (element, done_ns, duration);
 
   if (timeline->rate)
-    follow_clock (timeline, measured, duration);
+    follow_clock (timeline, measured, duration, done_ns);
   GST_BUFFER_PTS (block) = timeline->rate ?
       gst_iio_timeline_running_time (timeline, timeline->offset) : measured;
   GST_BUFFER_DURATION (block) = duration;
@@ -361,28 +388,23 @@ gst_iio_timeline_stamp (GstIioTimeline * timeline, GstBuffer * block,
   timeline->discont = FALSE;
   timeline->offset += timeline->block_samples;
 
-  g_mutex_lock (&timeline->lock);
-  timeline->clock_samples = timeline->offset;
-  timeline->clock_done_ns = done_ns >= 0 ? done_ns : now_ns ();
-  g_mutex_unlock (&timeline->lock);
+  if (timeline->rate)
+    clock_set (timeline, gst_util_uint64_scale_int (timeline->offset,
+            GST_SECOND, timeline->rate), done_ns >= 0 ? done_ns : now_ns ());
 }
 
 /**
  * gst_iio_timeline_advance_clock:
- * @samples: how many samples the converter has delivered (or played) in
- *     this stream
+ * @played: how long the converter has played in this stream
  * @done_ns: as of when (CLOCK_MONOTONIC)
  *
  * Drives the clock without stamping anything (an output converter).
  */
 void
-gst_iio_timeline_advance_clock (GstIioTimeline * timeline, guint64 samples,
-    gint64 done_ns)
+gst_iio_timeline_advance_clock (GstIioTimeline * timeline,
+    GstClockTime played, gint64 done_ns)
 {
-  g_mutex_lock (&timeline->lock);
-  timeline->clock_samples = samples;
-  timeline->clock_done_ns = done_ns;
-  g_mutex_unlock (&timeline->lock);
+  clock_set (timeline, played, done_ns);
 }
 
 /**
@@ -391,8 +413,9 @@ gst_iio_timeline_advance_clock (GstIioTimeline * timeline, guint64 samples,
  * @provide: whether it offers the clock
  *
  * Tells the pipeline of the clock as audio elements do (clock-provide at
- * READY->PAUSED, clock-lost at PAUSED->READY), and takes the anchor anew
- * after a pause. Call before chaining up.
+ * READY->PAUSED, clock-lost at PAUSED->READY), and notes when it plays
+ * (again): blocks filled before then keep to the timeline. Call before
+ * chaining up.
  */
 void
 gst_iio_timeline_change_state (GstIioTimeline * timeline,
@@ -405,7 +428,7 @@ gst_iio_timeline_change_state (GstIioTimeline * timeline,
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && provide)
     gst_element_post_message (element,
         gst_message_new_clock_lost (GST_OBJECT (element), timeline->clock));
-  /* the converter runs on while paused: running time does not */
-  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
-    gst_iio_timeline_reanchor (timeline);
+  /* the converter ran on while paused: running time did not */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
+    resumed (timeline);
 }

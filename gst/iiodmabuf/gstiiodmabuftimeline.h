@@ -22,7 +22,6 @@ GstClock *gst_iio_timeline_get_clock (GstIioTimeline * timeline);
 void gst_iio_timeline_start (GstIioTimeline * timeline, guint rate,
     guint block_samples, guint n_blocks, gint timestamp_offset,
     const GstIioScanType * timestamp_type, guint scan_bytes);
-void gst_iio_timeline_reanchor (GstIioTimeline * timeline);
 void gst_iio_timeline_skip (GstIioTimeline * timeline, guint64 samples);
 guint64 gst_iio_timeline_measure_loss (GstIioTimeline * timeline,
     GstBuffer * block, gint64 previous_done_ns, gint64 queued_ns,
@@ -33,7 +32,7 @@ GstClockTime gst_iio_timeline_running_time (GstIioTimeline * timeline,
 void gst_iio_timeline_stamp (GstIioTimeline * timeline, GstBuffer * block,
     GstElement * element, gint64 done_ns);
 void gst_iio_timeline_advance_clock (GstIioTimeline * timeline,
-    guint64 samples, gint64 done_ns);
+    GstClockTime played, gint64 done_ns);
 void gst_iio_timeline_change_state (GstIioTimeline * timeline,
     GstElement * element, GstStateChange transition, gboolean provide);
 

@@ -93,7 +93,9 @@ gst_iio_lost_before_block (gint64 previous_done_ns, gint64 queued_ns,
   if (done_ns <= previous_done_ns)
     return gst_iio_lost_while_idle (idle, rate);
   between = samples_in (done_ns - previous_done_ns, rate);
-  return between > block_samples ? between - block_samples : 0;
+  between = between > block_samples ? between - block_samples : 0;
+  /* the idle time is a lower bound, whatever the fences' jitter */
+  return MAX (between, gst_iio_lost_while_idle (idle, rate));
 }
 
 /**

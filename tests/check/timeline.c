@@ -65,6 +65,9 @@ GST_START_TEST (test_lost_before_block_from_both_fences)
   /* the block before unknown: nothing can be told */
   fail_unless_equals_uint64 (gst_iio_lost_before_block (-1, 1010000000,
           1016000000, 256, 48000), 0);
+  /* this block's fence early (jitter): never less than the idle time */
+  fail_unless_equals_uint64 (gst_iio_lost_before_block (1000000000,
+          1010000000, 1012000000, 256, 48000), 480);
   /* fences closer than a block (jitter): no loss, never a wrap */
   fail_unless_equals_uint64 (gst_iio_lost_before_block (1000000000,
           1000000010, 1005000000, 256, 48000), 0);
