@@ -376,8 +376,7 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
   times->done_ns = -1;
   if (head->never_ran)          /* the converter went on to the next */
     return;
-  times->done_ns = gst_iio_fence_signalled_at (head->sync_fd,
-      times->queued_ns);
+  times->done_ns = gst_iio_fence_signalled_at (head->sync_fd, times->queued_ns);
   capture->last_done_ns = times->done_ns;
 }
 

@@ -914,8 +914,7 @@ gst_iio_dmabuf_sink_change_state (GstElement * element,
   GST_OBJECT_LOCK (self);
   provide = self->provide_clock;
   GST_OBJECT_UNLOCK (self);
-  gst_iio_timeline_change_state (self->timeline, element, transition,
-      provide);
+  gst_iio_timeline_change_state (self->timeline, element, transition, provide);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY)
     self->warned_no_fit = FALSE;
   return gst_iio_dmabuf_object_change_state (&self->obj, transition,
@@ -926,12 +925,11 @@ static GstClock *
 gst_iio_dmabuf_sink_provide_clock (GstElement * element)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
-  GstClock *clock = NULL;
+  GstClock *clock;
 
-  /* without a rate what the DAC played tells no time */
   GST_OBJECT_LOCK (self);
-  if (self->provide_clock && self->obj.rate)
-    clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
+  clock = gst_iio_timeline_offer_clock (self->timeline, self->provide_clock,
+      self->obj.rate);
   GST_OBJECT_UNLOCK (self);
   return clock;
 }
@@ -979,10 +977,7 @@ gst_iio_dmabuf_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PROVIDE_CLOCK:
       self->provide_clock = g_value_get_boolean (value);
-      if (self->provide_clock)
-        GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
-      else
-        GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      gst_iio_timeline_set_provider (GST_ELEMENT (self), self->provide_clock);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -512,8 +512,7 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
   gint err = 0;
 
   for (;;) {
-    ret = gst_iio_capture_dequeue (self->capture, &block, times, &err,
-        &error);
+    ret = gst_iio_capture_dequeue (self->capture, &block, times, &err, &error);
     if (ret == GST_FLOW_OK) {
       self->failed_in_a_row = 0;
       return maybe_copy (self, block, out);
@@ -575,8 +574,7 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf, const GstIioCaptureTimes * t)
   guint64 lost = gst_iio_timeline_measure_loss (self->timeline, buf,
       t->previous_done_ns, t->queued_ns, t->done_ns);
 
-  gst_iio_timeline_stamp (self->timeline, buf, GST_ELEMENT (self),
-      t->done_ns);
+  gst_iio_timeline_stamp (self->timeline, buf, GST_ELEMENT (self), t->done_ns);
   /* after stamping: its running time follows this block's */
   if (lost)
     report_overrun (self, at, lost);
@@ -665,8 +663,7 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   GST_OBJECT_LOCK (self);
   provide = self->provide_clock;
   GST_OBJECT_UNLOCK (self);
-  gst_iio_timeline_change_state (self->timeline, element, transition,
-      provide);
+  gst_iio_timeline_change_state (self->timeline, element, transition, provide);
 
   ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));
@@ -680,12 +677,11 @@ static GstClock *
 gst_iio_dmabuf_src_provide_clock (GstElement * element)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
-  GstClock *clock = NULL;
+  GstClock *clock;
 
-  /* without a rate the samples tell no time */
   GST_OBJECT_LOCK (self);
-  if (self->provide_clock && self->obj.rate)
-    clock = gst_object_ref (gst_iio_timeline_get_clock (self->timeline));
+  clock = gst_iio_timeline_offer_clock (self->timeline, self->provide_clock,
+      self->obj.rate);
   GST_OBJECT_UNLOCK (self);
   return clock;
 }
@@ -733,10 +729,7 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PROVIDE_CLOCK:
       self->provide_clock = g_value_get_boolean (value);
-      if (self->provide_clock)
-        GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
-      else
-        GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      gst_iio_timeline_set_provider (GST_ELEMENT (self), self->provide_clock);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

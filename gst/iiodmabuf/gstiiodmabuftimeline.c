@@ -432,3 +432,31 @@ gst_iio_timeline_change_state (GstIioTimeline * timeline,
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
     resumed (timeline);
 }
+
+/**
+ * gst_iio_timeline_offer_clock:
+ * @provide: the element's provide-clock
+ * @rate: the converter's rate; 0 if unknown (the samples tell no time)
+ *
+ * Returns: (transfer full) (nullable): the clock for provide_clock()
+ */
+GstClock *
+gst_iio_timeline_offer_clock (GstIioTimeline * timeline, gboolean provide,
+    guint rate)
+{
+  return provide && rate ? gst_object_ref (timeline->clock) : NULL;
+}
+
+/**
+ * gst_iio_timeline_set_provider:
+ * @element: the element that owns a timeline, its object lock held
+ * @provide: its new provide-clock
+ */
+void
+gst_iio_timeline_set_provider (GstElement * element, gboolean provide)
+{
+  if (provide)
+    GST_OBJECT_FLAG_SET (element, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+  else
+    GST_OBJECT_FLAG_UNSET (element, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+}

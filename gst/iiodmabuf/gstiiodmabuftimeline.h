@@ -35,6 +35,9 @@ void gst_iio_timeline_advance_clock (GstIioTimeline * timeline,
     GstClockTime played, gint64 done_ns);
 void gst_iio_timeline_change_state (GstIioTimeline * timeline,
     GstElement * element, GstStateChange transition, gboolean provide);
+GstClock *gst_iio_timeline_offer_clock (GstIioTimeline * timeline,
+    gboolean provide, guint rate);
+void gst_iio_timeline_set_provider (GstElement * element, gboolean provide);
 
 G_END_DECLS
 

@@ -81,8 +81,7 @@ GST_START_TEST (test_lost_between_consecutive_scans_is_zero)
   /* 48 kHz: a period is 20833.3 ns, the channel truncates to whole ns */
   fail_unless_equals_uint64 (gst_iio_lost_between_scans (20833, 41666,
           48000), 0);
-  fail_unless_equals_uint64 (gst_iio_lost_between_scans (0, 1000, 1000000),
-      0);
+  fail_unless_equals_uint64 (gst_iio_lost_between_scans (0, 1000, 1000000), 0);
 }
 
 GST_END_TEST;
@@ -96,10 +95,8 @@ GST_START_TEST (test_lost_between_scans_counts_the_gap)
   fail_unless_equals_uint64 (gst_iio_lost_between_scans (last, next, 48000),
       744);
   /* out of order or repeated: no loss can be told */
-  fail_unless_equals_uint64 (gst_iio_lost_between_scans (next, last, 48000),
-      0);
-  fail_unless_equals_uint64 (gst_iio_lost_between_scans (last, last, 48000),
-      0);
+  fail_unless_equals_uint64 (gst_iio_lost_between_scans (next, last, 48000), 0);
+  fail_unless_equals_uint64 (gst_iio_lost_between_scans (last, last, 48000), 0);
 }
 
 GST_END_TEST;

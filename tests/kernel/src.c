@@ -599,8 +599,7 @@ GST_START_TEST (test_failed_blocks)
   fail_unless (e.data_lost >= 2048, "the data lack %" G_GUINT64_FORMAT
       " samples", e.data_lost);
   fail_unless (error <= e.precision * e.data_gaps, "lost-samples %"
-      G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT, lost,
-      e.data_lost);
+      G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT, lost, e.data_lost);
   fail_unless (e.discont_jumps >= 1);
   g_print ("failed blocks: 2 warnings, DISCONT, 60 blocks exact after; "
       "lost-samples %" G_GUINT64_FORMAT ", the data lack %" G_GUINT64_FORMAT
