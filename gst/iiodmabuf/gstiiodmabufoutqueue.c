@@ -72,6 +72,11 @@ struct _GstIioOutQueue
   gint64 last_done_ns;          /* when the last block completed, or when
                                  * the queue was made */
   GstClockTime played;
+
+  /* cyclic output the driver does not repeat: a thread queues it again */
+  GThread *keeper;
+  GstPoll *keeper_poll;
+  gint keeper_stop;
 };
 
 /* Memories outlive queues and die in any thread: one lock for all imports. */
@@ -615,6 +620,7 @@ gst_iio_out_queue_free (GstIioOutQueue * queue)
 {
   GList *l;
 
+  gst_iio_out_queue_stop_cyclic (queue);
   gst_iio_out_queue_abort (queue);
   g_mutex_lock (&imports_lock);
   for (l = queue->imports; l; l = l->next) {
@@ -652,4 +658,125 @@ gst_iio_out_queue_get_counts (GstIioOutQueue * queue,
   g_mutex_lock (&queue->counts_lock);
   *counts = queue->counts;
   g_mutex_unlock (&queue->counts_lock);
+}
+
+/* --- cyclic output -------------------------------------------------------- */
+
+/* Waits (a while, cancellable) for the oldest block's fence. */
+static gboolean
+head_signalled (GstIioOutQueue * queue, IioOutBlock * head)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
+  gint ret;
+
+  pfd.fd = head->sync_fd;
+  gst_poll_add_fd (queue->keeper_poll, &pfd);
+  gst_poll_fd_ctl_read (queue->keeper_poll, &pfd, TRUE);
+  ret = gst_poll_wait (queue->keeper_poll, 200 * GST_MSECOND);
+  gst_poll_remove_fd (queue->keeper_poll, &pfd);
+  return ret > 0;
+}
+
+/* A cyclic block whose fence signals was played once, not repeated (as
+ * mainline's dmaengine buffer does): it goes to the back of the queue
+ * again while the blocks behind it play, so the output has no gap. */
+static gpointer
+keep_cyclic (gpointer data)
+{
+  GstIioOutQueue *queue = data;
+  GError *error = NULL;
+
+  while (!g_atomic_int_get (&queue->keeper_stop)) {
+    IioOutBlock *head = g_queue_peek_head (&queue->in_flight);
+    gint code = 0;
+
+    if (!head || head->sync_fd < 0 || !head_signalled (queue, head))
+      continue;
+    if (head->error || gst_iio_fence_state (head->sync_fd,
+            &code) == GST_IIO_FENCE_FAILED)
+      count_fence_error (queue, head, head->error ? head->error : code);
+    else
+      played (queue, head);
+    g_queue_push_tail (&queue->in_flight, g_queue_pop_head (&queue->in_flight));
+    close (head->sync_fd);
+    head->sync_fd = -1;
+    head->error = 0;
+    if (!enqueue_block (queue, head, &error)) {
+      GST_WARNING ("cyclic output stops: %s", error->message);
+      g_clear_error (&error);
+      break;
+    }
+    g_mutex_lock (&queue->counts_lock);
+    queue->counts.cyclic_software = TRUE;
+    queue->counts.cyclic_requeues++;
+    g_mutex_unlock (&queue->counts_lock);
+  }
+  return NULL;
+}
+
+/**
+ * gst_iio_out_queue_play_cyclic:
+ * @queue: a queue with nothing in flight
+ * @blocks: (array length=n_blocks) (transfer full): DMABUF buffers, each
+ *     holding the waveform (a whole number of times)
+ * @n_blocks: how many; at least two for a gapless repeat in software
+ * @error: why they could not be queued
+ *
+ * Queues every block as CYCLIC and starts the converter. A driver that
+ * repeats in hardware plays the first until the buffer is disabled; one
+ * that plays it once (mainline) signals its fence, and a thread queues
+ * each block again as it completes. Stop with
+ * gst_iio_out_queue_stop_cyclic() before disabling the buffer.
+ *
+ * Returns: whether the converter started
+ */
+gboolean
+gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue, GstBuffer ** blocks,
+    guint n_blocks, GError ** error)
+{
+  IioOutBlock *block;
+  IioImport *import;
+  guint i;
+
+  for (i = 0; i < n_blocks; i++) {
+    import = ensure_import (queue, gst_buffer_peek_memory (blocks[i], 0),
+        error);
+    if (!import)
+      break;
+    block = g_new0 (IioOutBlock, 1);
+    block->buffer = blocks[i];
+    block->import = import;
+    block->cyclic = TRUE;
+    block->sync_fd = -1;
+    import->busy++;
+    g_queue_push_tail (&queue->in_flight, block);
+  }
+  if (i < n_blocks) {
+    for (; i < n_blocks; i++)
+      gst_buffer_unref (blocks[i]);
+    return FALSE;
+  }
+  if (!start_converter (queue, error))
+    return FALSE;
+  queue->keeper_poll = gst_poll_new (TRUE);
+  queue->keeper = g_thread_new ("iiodmabuf-cyclic", keep_cyclic, queue);
+  return TRUE;
+}
+
+/**
+ * gst_iio_out_queue_stop_cyclic:
+ * @queue: a queue
+ *
+ * Stops queueing cyclic blocks again (waits for the thread that does).
+ */
+void
+gst_iio_out_queue_stop_cyclic (GstIioOutQueue * queue)
+{
+  if (!queue->keeper)
+    return;
+  g_atomic_int_set (&queue->keeper_stop, TRUE);
+  gst_poll_set_flushing (queue->keeper_poll, TRUE);
+  g_thread_join (g_steal_pointer (&queue->keeper));
+  g_clear_pointer (&queue->keeper_poll, gst_poll_free);
+  g_atomic_int_set (&queue->keeper_stop, FALSE);
 }

@@ -31,6 +31,9 @@ typedef struct
   guint64 fence_errors;         /* blocks whose fence carried an error */
   guint64 underflows;           /* blocks that found the converter idle */
   gint last_error;              /* negative errno of the last failed block */
+  gboolean cyclic_software;     /* the driver played a cyclic block once:
+                                 * we queue it again */
+  guint64 cyclic_requeues;      /* how often */
 } GstIioOutQueueCounts;
 
 GstIioOutQueue *gst_iio_out_queue_new (gint buffer_fd, guint depth,
@@ -46,6 +49,9 @@ GstFlowReturn gst_iio_out_queue_push (GstIioOutQueue * queue,
     GstBuffer * buffer, gboolean cyclic, GError ** error);
 GstFlowReturn gst_iio_out_queue_drain (GstIioOutQueue * queue,
     GError ** error);
+gboolean gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue,
+    GstBuffer ** blocks, guint n_blocks, GError ** error);
+void gst_iio_out_queue_stop_cyclic (GstIioOutQueue * queue);
 void gst_iio_out_queue_abort (GstIioOutQueue * queue);
 void gst_iio_out_queue_set_flushing (GstIioOutQueue * queue,
     gboolean flushing);

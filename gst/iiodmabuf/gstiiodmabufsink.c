@@ -56,6 +56,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_sink_debug
 
 #define DEFAULT_CYCLIC FALSE
+/* Cyclic output goes to the DAC in this many DMABUFs, each holding the
+ * waveform as often as it takes to last CYCLIC_MIN_DURATION: while one is
+ * queued again (a driver that does not repeat), the others play. */
+#define CYCLIC_COPIES 3
+#define CYCLIC_MIN_DURATION (10 * GST_MSECOND)
 #define DEFAULT_PROVIDE_CLOCK TRUE
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
@@ -129,6 +134,9 @@ enable_converter (gpointer user_data, GError ** error)
 static void
 stop_converter (GstIioDmabufSink * self)
 {
+  /* nothing may be queued again to a disabled buffer */
+  if (self->queue)
+    gst_iio_out_queue_stop_cyclic (self->queue);
   gst_iio_dmabuf_object_disable (&self->obj);
   self->cyclic_queued = FALSE;
   self->rw_partial = 0;
@@ -717,12 +725,6 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
   GstFlowReturn ret = GST_FLOW_OK;
   GstBuffer *block;
 
-  if (self->cyclic && size > self->obj.block_bytes) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The cyclic buffer of %"
-            G_GSIZE_FORMAT " bytes does not fit one block of %" G_GSIZE_FORMAT
-            ": raise samples-per-block", size, self->obj.block_bytes), (NULL));
-    return GST_FLOW_ERROR;
-  }
   while (done < size && ret == GST_FLOW_OK) {
     n = MIN (size - done, self->obj.block_bytes);
     ret = acquire_copy_block (self, &block);
@@ -793,6 +795,70 @@ check_size (GstIioDmabufSink * self, GstBuffer * buf)
   return FALSE;
 }
 
+/* A DMABUF of our own holding @wave @times times. */
+static GstBuffer *
+cyclic_block (GstIioDmabufSink * self, GstBuffer * wave, guint times,
+    GError ** error)
+{
+  gsize size = gst_buffer_get_size (wave);
+  GstMemory *mem = gst_iio_dmabuf_allocator_alloc_block (self->obj.allocator,
+      size * times, error);
+  GstBuffer *block;
+  GstMapInfo map;
+  guint i;
+
+  if (!mem)
+    return NULL;
+  block = gst_buffer_new ();
+  gst_buffer_append_memory (block, mem);
+  if (!gst_buffer_map (block, &map, GST_MAP_WRITE)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
+        "Cannot map a DMABUF of %" G_GSIZE_FORMAT " bytes", size * times);
+    gst_buffer_unref (block);
+    return NULL;
+  }
+  for (i = 0; i < times; i++)
+    gst_buffer_extract (wave, 0, map.data + i * size, size);
+  gst_buffer_unmap (block, &map);
+  return block;
+}
+
+/* cyclic=true: the waveform is played until the element stops, repeated
+ * by the driver where it can (ADI's kernel), else queued again as each
+ * copy completes (mainline's dmaengine buffer plays a cyclic block once). */
+static GstFlowReturn
+play_cyclic (GstIioDmabufSink * self, GstBuffer * wave)
+{
+  GstClockTime duration = gst_util_uint64_scale (gst_buffer_get_size (wave),
+      GST_SECOND, (guint64) self->obj.scan_bytes * MAX (self->obj.rate, 1));
+  guint times = duration ? (guint) MIN (CYCLIC_MIN_DURATION / duration + 1,
+      1024) : 1;
+  GstBuffer *blocks[CYCLIC_COPIES];
+  GError *error = NULL;
+  guint i;
+
+  if (duration >= CYCLIC_MIN_DURATION)
+    times = 1;
+  for (i = 0; i < CYCLIC_COPIES; i++) {
+    blocks[i] = cyclic_block (self, wave, times, &error);
+    if (!blocks[i])
+      break;
+  }
+  if (i < CYCLIC_COPIES) {
+    while (i > 0)
+      gst_buffer_unref (blocks[--i]);
+  } else if (gst_iio_out_queue_play_cyclic (self->queue, blocks,
+          CYCLIC_COPIES, &error)) {
+    self->cyclic_queued = TRUE;
+    return GST_FLOW_OK;
+  }
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot play the cyclic "
+          "waveform to IIO device %s: %s", self->obj.device->name,
+          error->message), (NULL));
+  g_clear_error (&error);
+  return GST_FLOW_ERROR;
+}
+
 static GstFlowReturn
 gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
 {
@@ -812,6 +878,8 @@ gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
     return GST_FLOW_OK;
   if (!self->obj.use_dmabuf)
     ret = write_buffer (self, buf);
+  else if (self->cyclic)
+    ret = play_cyclic (self, buf);
   else if (gst_iio_out_queue_can_import (self->queue, buf))
     ret = send_dmabuf (self, buf);
   else
@@ -941,11 +1009,13 @@ static GstStructure *
 stats_structure (GstIioDmabufSink * self)
 {
   GstIioOutQueueCounts counts = { 0, };
-  const gchar *io_mode, *origin;
+  const gchar *io_mode, *origin, *cyclic_mode = "none";
 
   gst_iio_dmabuf_object_stats_io (&self->obj, &io_mode, &origin);
   if (self->queue)
     gst_iio_out_queue_get_counts (self->queue, &counts);
+  if (self->cyclic_queued)
+    cyclic_mode = counts.cyclic_software ? "software" : "hardware";
   return gst_structure_new ("application/x-iiodmabufsink-stats",
       "blocks", G_TYPE_UINT64, self->stats.blocks,
       "bytes", G_TYPE_UINT64, self->stats.bytes,
@@ -955,6 +1025,7 @@ stats_structure (GstIioDmabufSink * self)
       "dropped", G_TYPE_UINT64, self->stats.dropped,
       "underflows", G_TYPE_UINT64, counts.underflows,
       "fence-errors", G_TYPE_UINT64, counts.fence_errors,
+      "cyclic-mode", G_TYPE_STRING, cyclic_mode,
       "io-mode", G_TYPE_STRING, io_mode,
       "dmabuf-origin", G_TYPE_STRING, origin, NULL);
 }
@@ -1053,7 +1124,9 @@ install_properties (GObjectClass * gobject_class)
    * blocks, bytes, imports (upstream DMABUFs sent as they were), pooled
    * (upstream wrote into the offered DMABUFs), copies, dropped (after a
    * cyclic buffer), underflows (blocks that found the converter idle),
-   * fence-errors, io-mode and dmabuf-origin.
+   * fence-errors, cyclic-mode (none; hardware: the driver repeats the
+   * waveform; software: it played it once, so the element queues it
+   * again), io-mode and dmabuf-origin.
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, imports, copies, underflows, fence errors, I/O mode",

@@ -658,7 +658,8 @@ wait_repeats (guint64 at_least)
   return n;
 }
 
-/* One buffer repeats until the element stops; later ones are dropped. */
+/* One buffer repeats until the element stops; later ones are dropped. A
+ * DAC that repeats CYCLIC blocks in hardware (ADI's kernel) does it. */
 GST_START_TEST (test_cyclic_repeats)
 {
   GstElement *pipeline = appsrc_pipeline ("cyclic=true");
@@ -671,6 +672,7 @@ GST_START_TEST (test_cyclic_repeats)
   GstMapInfo map;
   guint64 seen, repeats, i;
 
+  sysfs_write (DAC "/cyclic_repeat", "1");
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   push (pipeline, gst_buffer_ref (wave));
   for (i = 0; i < 3; i++)
@@ -697,8 +699,12 @@ GST_START_TEST (test_cyclic_repeats)
   fail_unless (played.hash == want.hash, "cyclic data differs");
   fail_unless_equals_uint64 (stat_u64 (stats, "dropped"), 3);
   fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 1);
-  g_print ("cyclic: %" G_GUINT64_FORMAT " repeats of 1920 bytes exact, 3 "
-      "later buffers dropped, no EOS\n", repeats);
+  fail_unless_equals_string (gst_structure_get_string (stats, "cyclic-mode"),
+      "hardware");
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "underflows"), 0);
+  g_print ("cyclic, repeated in hardware: %" G_GUINT64_FORMAT " repeats of "
+      "1920 bytes exact, 0 underflows, 3 later buffers dropped, no EOS\n",
+      repeats);
   gst_structure_free (stats);
   gst_buffer_unref (wave);
   g_rand_free (rand);
@@ -1074,6 +1080,68 @@ GST_START_TEST (test_stop_before_start_plays_nothing)
       G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
   gst_structure_free (stats);
   g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Mainline's dmaengine buffer plays a CYCLIC block once and signals its
+ * fence: the element notices and queues its copies of the waveform again
+ * as each completes. The DAC never runs dry, and what it played is the
+ * waveform, whole, over and over. */
+GST_START_TEST (test_cyclic_without_hardware_repeat)
+{
+  GstElement *pipeline = appsrc_pipeline ("cyclic=true");
+  GRand *rand = g_rand_new_with_seed (12);
+  GstBuffer *wave = pattern_buffer (rand, 480 * DAC_SCAN, 1);
+  guint64 played_bytes, waves, i;
+  gint tries = 0;
+  GstStructure *stats;
+  GstMessage *msg;
+  GstMapInfo map;
+  GstBus *bus;
+  Fnv want, played;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push (pipeline, gst_buffer_ref (wave));
+  for (i = 0; i < 3; i++)
+    push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  /* 1 s of output: 100 times the 10 ms waveform */
+  while (sysfs_read_u64 (DAC, "consumed_bytes") < 100 * 480 * DAC_SCAN) {
+    fail_unless (++tries < 3000, "the DAC played only %" G_GUINT64_FORMAT
+        " bytes", sysfs_read_u64 (DAC, "consumed_bytes"));
+    g_usleep (10 * 1000);
+  }
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "got %" GST_PTR_FORMAT " while cyclic", msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  dac_played (&played);
+  played_bytes = played.bytes;
+  waves = played_bytes / (480 * DAC_SCAN);
+  fail_unless_equals_uint64 (played_bytes % (480 * DAC_SCAN), 0);
+  fnv_init (&want);
+  gst_buffer_map (wave, &map, GST_MAP_READ);
+  for (i = 0; i < waves; i++)
+    fnv_add (&want, map.data, map.size);
+  gst_buffer_unmap (wave, &map);
+  fail_unless (played.hash == want.hash, "cyclic data differs");
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "cyclic_repeats"), 0);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "underflows"), 0);
+  fail_unless_equals_string (gst_structure_get_string (stats, "cyclic-mode"),
+      "software");
+  fail_unless_equals_uint64 (stat_u64 (stats, "dropped"), 3);
+  fail_unless_equals_uint64 (stat_u64 (stats, "underflows"), 0);
+  g_print ("cyclic, played once by the driver: queued again in software, %"
+      G_GUINT64_FORMAT " waveforms (%" G_GUINT64_FORMAT " bytes) exact, 0 "
+      "underflows\n", waves, played_bytes);
+  gst_structure_free (stats);
+  gst_buffer_unref (wave);
+  g_rand_free (rand);
+  gst_object_unref (bus);
   gst_object_unref (pipeline);
 }
 
@@ -1572,6 +1640,7 @@ setup_devices (void)
 {
   sysfs_lossless_inputs ();
   sysfs_write (DAC "/buffer0/enable", "0");
+  sysfs_write (DAC "/cyclic_repeat", "0");      /* mainline's behaviour */
 }
 
 /* The pipeline runs on the sink's clock, driven by what the DAC played:
@@ -1660,6 +1729,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_flush_then_play);
   tcase_add_test (tc, test_udmabuf_fallback);
   tcase_add_test (tc, test_cyclic_repeats);
+  tcase_add_test (tc, test_cyclic_without_hardware_repeat);
   tcase_add_test (tc, test_write_mode);
   tcase_add_test (tc, test_mismatched_channels);
   tcase_add_test (tc, test_partial_scan_refused);

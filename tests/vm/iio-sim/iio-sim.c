@@ -10,7 +10,9 @@
  *
  *   iio-sim-adc    input, voltage0..3 le:s16/16>>0 and a timestamp
  *   iio-sim-adc12  input, voltage0..2 le:s12/16>>4
- *   iio-sim-dac    output, voltage0..1 le:s16/16>>0, honours CYCLIC
+ *   iio-sim-dac    output, voltage0..1 le:s16/16>>0; CYCLIC as mainline's
+ *                  dmaengine buffer treats it (played once), or repeated
+ *                  in hardware as ADI's kernel does (cyclic_repeat=1)
  *
  * and one, iio-sim-kfifo (input, voltage0..1 le:s16/16>>0), sits on a kfifo
  * buffer: read() only, no DMABUF.
@@ -129,6 +131,7 @@ struct sim_state {
 	bool lossless;
 	unsigned int fault_eio_blocks;
 	unsigned int fault_submit_blocks;
+	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
 	bool stall;
 	u64 enable_count;
 	u64 queued_at_enable;
@@ -587,7 +590,8 @@ static int sim_submit(struct iio_dma_buffer_queue *queue,
 		return -ENOMEM;
 	slot->block = block;
 	slot->bytes = block->bytes_used;
-	slot->cyclic = block->cyclic;
+	/* mainline's dmaengine buffer never asks the DMA engine to repeat */
+	slot->cyclic = block->cyclic && READ_ONCE(st->cyclic_repeat);
 	sim_queue_slot(st, slot);
 	return 0;
 }
@@ -980,6 +984,7 @@ static IIO_DEVICE_ATTR_RW(_name, 0)
 
 SIM_UINT_KNOB(fault_eio_blocks);
 SIM_UINT_KNOB(fault_submit_blocks);
+SIM_UINT_KNOB(cyclic_repeat);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1049,6 +1054,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_consumed_bytes.dev_attr.attr,
 	&iio_dev_attr_checksum.dev_attr.attr,
 	&iio_dev_attr_cyclic_repeats.dev_attr.attr,
+	&iio_dev_attr_cyclic_repeat.dev_attr.attr,
 	&iio_dev_attr_underflows.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
