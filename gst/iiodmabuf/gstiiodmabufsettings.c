@@ -68,7 +68,10 @@ gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
  * - num-blocks: blocks in flight between the kernel and the pipeline;
  * - io-mode: auto (DMABUF blocks when the driver supports them, else
  *   read()/write()), dmabuf or rw;
- * - dma-heap: the DMA heap blocks come from, /dev/udmabuf the fallback;
+ * - dma-heap: the DMA heap blocks come from, by name ("system", a CMA heap:
+ *   "default_cma_region" from Linux 6.17, "linux,cma" or "reserved" before)
+ *   or by path; /dev/udmabuf is the fallback. DMA engines that need
+ *   physically contiguous memory need a CMA heap;
  * - timeout: how long to wait for a block before an error (ns).
  */
 void
@@ -103,7 +106,8 @@ gst_iio_dmabuf_settings_install (GObjectClass * klass, gboolean output)
           DEFAULT_IO_MODE, GST_IIO_DMABUF_SETTING));
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_DMA_HEAP,
       g_param_spec_string ("dma-heap", "DMA heap",
-          "DMA heap device for the blocks (udmabuf is the fallback)",
+          "DMA heap for the blocks, a name (system, default_cma_region, "
+          "linux,cma, reserved) or a path; udmabuf is the fallback",
           GST_IIO_DMABUF_DEFAULT_HEAP, GST_IIO_DMABUF_SETTING));
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",

@@ -677,7 +677,9 @@ send_block (GstIioDmabufSink * self, GstBuffer * block)
   if (self->failed_in_a_row < MAX_FAILED_IN_A_ROW)
     return GST_FLOW_OK;
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%u blocks in a row failed: IIO "
-          "device %s is failing or was removed", self->failed_in_a_row,
+          "device %s is failing or was removed, or its DMA engine needs "
+          "physically contiguous memory: then set dma-heap to a CMA heap "
+          "(default_cma_region, linux,cma or reserved)", self->failed_in_a_row,
           self->obj.device->name), (NULL));
   return GST_FLOW_ERROR;
 }
@@ -737,8 +739,9 @@ send_copies (GstIioDmabufSink * self, GstBuffer * buf)
     gst_buffer_unref (block);
     if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED) {
       GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s refused its "
-              "own DMABUFs: set dma-heap to a heap its DMA can reach",
-              self->obj.device->name), (NULL));
+              "own DMABUFs: set dma-heap to a heap its DMA can reach (a CMA "
+              "heap, default_cma_region, linux,cma or reserved, if it needs "
+              "contiguous memory)", self->obj.device->name), (NULL));
       ret = GST_FLOW_ERROR;
     }
     if (ret != GST_FLOW_OK)

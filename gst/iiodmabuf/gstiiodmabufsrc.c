@@ -458,7 +458,9 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
     gst_iio_timeline_skip (self->timeline, lost);
   if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
-            "(%s): IIO device %s is failing or was removed",
+            "(%s): IIO device %s is failing or was removed, or its DMA "
+            "engine needs physically contiguous memory: then set dma-heap "
+            "to a CMA heap (default_cma_region, linux,cma or reserved)",
             self->failed_in_a_row, g_strerror (-err), self->obj.device->name),
         (NULL));
     return GST_FLOW_ERROR;

@@ -62,9 +62,70 @@ alloc_from_udmabuf (gsize size)
   return fd;
 }
 
+#define DMA_HEAP_DIR "/dev/dma_heap"
+
+/**
+ * gst_iio_dma_heap_path:
+ * @heap: a heap's name ("system", "default_cma_region", "linux,cma",
+ *     "reserved") or its node's path
+ *
+ * Returns: (transfer full): the heap's device node
+ */
+gchar *
+gst_iio_dma_heap_path (const gchar * heap)
+{
+  if (strchr (heap, '/'))
+    return g_strdup (heap);
+  return g_build_filename (DMA_HEAP_DIR, heap, NULL);
+}
+
+/**
+ * gst_iio_dma_heaps_present:
+ *
+ * Returns: (transfer full): the names of the DMA heaps on this system,
+ * comma-separated ("none" without any)
+ */
+gchar *
+gst_iio_dma_heaps_present (void)
+{
+  GDir *dir = g_dir_open (DMA_HEAP_DIR, 0, NULL);
+  GString *names = g_string_new (NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    g_string_append_printf (names, "%s%s", names->len ? ", " : "", name);
+  if (dir)
+    g_dir_close (dir);
+  if (!names->len)
+    g_string_append (names, "none");
+  return g_string_free (names, FALSE);
+}
+
+/* Why the heap at @path gave no DMABUF, and what to do. */
+static gchar *
+describe_heap_problem (const gchar * path, gsize size, gint err)
+{
+  gchar *present, *problem;
+
+  if (err == EACCES)
+    return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
+        "%s: %s (give your user access with a udev rule: "
+        "SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\", "
+        "MODE=\"0660\")", size, path, g_strerror (err));
+  if (err != ENOENT)
+    return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
+        "%s: %s", size, path, g_strerror (err));
+  present = gst_iio_dma_heaps_present ();
+  problem = g_strdup_printf ("there is no DMA heap %s (present: %s; a "
+      "contiguous CMA heap is named default_cma_region from Linux 6.17, "
+      "linux,cma or reserved before)", path, present);
+  g_free (present);
+  return problem;
+}
+
 /**
  * gst_iio_dmabuf_alloc:
- * @heap: a DMA heap node, e.g. "/dev/dma_heap/system"
+ * @heap: a DMA heap's name or node (see gst_iio_dma_heap_path())
  * @size: bytes
  * @origin: (out): where the DMABUF came from
  * @heap_problem: (out) (transfer full) (nullable): why the heap was not
@@ -79,18 +140,16 @@ gint
 gst_iio_dmabuf_alloc (const gchar * heap, gsize size,
     GstIioDmabufOrigin * origin, gchar ** heap_problem, GError ** error)
 {
-  gint fd = alloc_from_heap (heap, size), heap_errno = errno, udmabuf_errno;
-  gchar *problem;
+  gchar *path = gst_iio_dma_heap_path (heap), *problem;
+  gint fd = alloc_from_heap (path, size), heap_errno = errno, udmabuf_errno;
 
   *origin = GST_IIO_DMABUF_ORIGIN_HEAP;
-  if (fd >= 0)
+  if (fd >= 0) {
+    g_free (path);
     return fd;
-
-  problem = g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
-      "%s: %s%s", size, heap, g_strerror (heap_errno),
-      heap_errno == EACCES ? " (give your user access with a udev rule: "
-      "SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\", "
-      "MODE=\"0660\")" : "");
+  }
+  problem = describe_heap_problem (path, size, heap_errno);
+  g_free (path);
   fd = alloc_from_udmabuf (size);
   udmabuf_errno = errno;
   if (fd >= 0) {

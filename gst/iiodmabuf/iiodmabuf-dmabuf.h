@@ -27,6 +27,8 @@ typedef enum
   GST_IIO_FENCE_FAILED,
 } GstIioFenceState;
 
+gchar *gst_iio_dma_heap_path (const gchar * heap);
+gchar *gst_iio_dma_heaps_present (void);
 gint gst_iio_dmabuf_alloc (const gchar * heap, gsize size,
     GstIioDmabufOrigin * origin,
     gchar ** heap_problem, GError ** error);

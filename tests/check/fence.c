@@ -45,6 +45,27 @@ GST_START_TEST (test_unknown_duration)
 
 GST_END_TEST;
 
+/* dma-heap takes a heap's name as well as its node. */
+GST_START_TEST (test_heap_names)
+{
+  gchar *path;
+
+  path = gst_iio_dma_heap_path ("system");
+  fail_unless_equals_string (path, "/dev/dma_heap/system");
+  g_free (path);
+  path = gst_iio_dma_heap_path ("linux,cma");
+  fail_unless_equals_string (path, "/dev/dma_heap/linux,cma");
+  g_free (path);
+  path = gst_iio_dma_heap_path ("default_cma_region");
+  fail_unless_equals_string (path, "/dev/dma_heap/default_cma_region");
+  g_free (path);
+  path = gst_iio_dma_heap_path ("/dev/dma_heap/reserved");
+  fail_unless_equals_string (path, "/dev/dma_heap/reserved");
+  g_free (path);
+}
+
+GST_END_TEST;
+
 static Suite *
 fence_suite (void)
 {
@@ -56,6 +77,7 @@ fence_suite (void)
   tcase_add_test (tc, test_preempted_longer_than_a_block_may_have_run);
   tcase_add_test (tc, test_earlier_block_pending_proves_failure);
   tcase_add_test (tc, test_unknown_duration);
+  tcase_add_test (tc, test_heap_names);
   return s;
 }
 

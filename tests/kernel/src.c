@@ -733,6 +733,33 @@ GST_START_TEST (test_udmabuf_fallback)
 
 GST_END_TEST;
 
+/* dma-heap takes a heap's name: "system" is /dev/dma_heap/system. */
+GST_START_TEST (test_heap_by_name)
+{
+  Expect e;
+  GstElement *pipeline;
+  GstStructure *stats;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=512 sampling-frequency=51200 num-blocks=4 "
+      "dma-heap=system num-buffers=20", &e);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 20);
+  fail_unless_equals_uint64 (e.non_dmabuf, 0);
+  fail_unless_equals_string (gst_structure_get_string (stats,
+          "dmabuf-origin"), "dma-heap");
+  g_print ("dma-heap=system: %" G_GUINT64_FORMAT " samples exact from the "
+      "heap\n", e.samples_checked);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_block_too_large)
 {
   gchar *text = start_error ("device=iio-sim-adc samples-per-block=2147483647");
@@ -2126,6 +2153,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_state_cycles_leak_no_fd);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_udmabuf_fallback);
+  tcase_add_test (tc, test_heap_by_name);
   tcase_add_test (tc, test_block_too_large);
   tcase_add_test (tc, test_subbuffers_outlive_buffer);
   tcase_add_test (tc, test_restart_while_app_holds_buffer);
