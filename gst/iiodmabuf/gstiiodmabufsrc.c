@@ -41,6 +41,7 @@ enum
 {
   PROP_SAMPLING_FREQUENCY = GST_IIO_DMABUF_N_SETTINGS,
   PROP_ATTRIBUTES,
+  PROP_TRIGGER,
   PROP_PROVIDE_CLOCK,
   PROP_STATS,
   N_PROPERTIES
@@ -67,6 +68,7 @@ struct _GstIioDmabufSrc
   /* properties (object lock) */
   guint sampling_frequency;
   GstStructure *attributes;
+  gchar *trigger;
   gboolean provide_clock;
 
   /* streaming */
@@ -113,7 +115,7 @@ apply_settings (GstIioDmabufSrc * self)
   GstStructure *attributes = NULL;
   GError *error = NULL;
   gboolean ok = TRUE;
-  gchar value[16];
+  gchar value[16], *trigger;
   guint rate;
 
   /* an application may set them meanwhile: work on copies */
@@ -121,7 +123,14 @@ apply_settings (GstIioDmabufSrc * self)
   if (self->attributes)
     attributes = gst_structure_copy (self->attributes);
   rate = self->sampling_frequency;
+  trigger = g_strdup (self->trigger);
   GST_OBJECT_UNLOCK (self);
+  ok = gst_iio_device_select_trigger (self->obj.device, trigger, &error);
+  g_free (trigger);
+  if (!ok) {
+    gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
+    return FALSE;
+  }
   if (attributes)
     ok = gst_structure_foreach (attributes, write_attribute, self);
   g_clear_pointer (&attributes, gst_structure_free);
@@ -729,6 +738,10 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
       if (gst_value_get_structure (value))
         self->attributes = gst_structure_copy (gst_value_get_structure (value));
       break;
+    case PROP_TRIGGER:
+      g_free (self->trigger);
+      self->trigger = g_value_dup_string (value);
+      break;
     case PROP_PROVIDE_CLOCK:
       self->provide_clock = g_value_get_boolean (value);
       gst_iio_timeline_set_provider (GST_ELEMENT (self), self->provide_clock);
@@ -758,6 +771,9 @@ gst_iio_dmabuf_src_get_property (GObject * object, guint prop_id,
     case PROP_ATTRIBUTES:
       gst_value_set_structure (value, self->attributes);
       break;
+    case PROP_TRIGGER:
+      g_value_set_string (value, self->trigger);
+      break;
     case PROP_PROVIDE_CLOCK:
       g_value_set_boolean (value, self->provide_clock);
       break;
@@ -778,6 +794,7 @@ gst_iio_dmabuf_src_finalize (GObject * object)
 
   gst_iio_dmabuf_object_clear (&self->obj);
   g_clear_pointer (&self->attributes, gst_structure_free);
+  g_free (self->trigger);
   gst_iio_timeline_free (self->timeline);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -805,6 +822,17 @@ install_properties (GObjectClass * gobject_class)
       "Attributes", "Device attributes to write at start (a GstStructure)",
       GST_TYPE_STRUCTURE, GST_IIO_DMABUF_SETTING);
   /**
+   * GstIioDmabufSrc:trigger:
+   *
+   * The IIO trigger a triggered device (most SPI and I2C converters)
+   * takes its scans on, written to trigger/current_trigger at start and
+   * put back at stop; unset keeps the one selected. Such a device with no
+   * trigger selected is an error that lists the triggers present.
+   */
+  properties[PROP_TRIGGER] = g_param_spec_string ("trigger", "Trigger",
+      "IIO trigger to take scans on (triggered devices; unset: as selected)",
+      NULL, GST_IIO_DMABUF_SETTING);
+  /**
    * GstIioDmabufSrc:provide-clock:
    *
    * Offer the pipeline a clock driven by the samples the converter
@@ -828,6 +856,8 @@ install_properties (GObjectClass * gobject_class)
       properties[PROP_SAMPLING_FREQUENCY]);
   g_object_class_install_property (gobject_class, PROP_ATTRIBUTES,
       properties[PROP_ATTRIBUTES]);
+  g_object_class_install_property (gobject_class, PROP_TRIGGER,
+      properties[PROP_TRIGGER]);
   g_object_class_install_property (gobject_class, PROP_PROVIDE_CLOCK,
       properties[PROP_PROVIDE_CLOCK]);
   g_object_class_install_property (gobject_class, PROP_STATS,

@@ -566,9 +566,11 @@ gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
 {
   gchar *path = attr_path (dev, attr);
   gint fd = open (path, O_WRONLY | O_CLOEXEC), err = 0;
-  gsize len = strlen (value);
+  /* an empty value (no trigger, say) still has to reach the driver */
+  const gchar *text = *value ? value : "\n";
+  gsize len = strlen (text);
 
-  if (fd < 0 || write (fd, value, len) != (gssize) len)
+  if (fd < 0 || write (fd, text, len) != (gssize) len)
     err = errno;
   if (fd >= 0)
     close (fd);
@@ -601,6 +603,95 @@ gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
       g_hash_table_insert (dev->saved_attrs, g_strdup (attr), old);
   }
   return gst_iio_device_write_attr (dev, attr, value, error);
+}
+
+/* The names of the IIO triggers present, comma-separated ("none"). */
+static gchar *
+triggers_present (void)
+{
+  GDir *d = g_dir_open (IIO_SYSFS, 0, NULL);
+  GString *names = g_string_new (NULL);
+  const gchar *entry;
+
+  while (d && (entry = g_dir_read_name (d))) {
+    gchar *path, *name;
+
+    if (!g_str_has_prefix (entry, "trigger"))
+      continue;
+    path = g_build_filename (IIO_SYSFS, entry, "name", NULL);
+    name = read_trimmed (path);
+    if (name)
+      g_string_append_printf (names, "%s%s", names->len ? ", " : "", name);
+    g_free (name);
+    g_free (path);
+  }
+  if (d)
+    g_dir_close (d);
+  if (!names->len)
+    g_string_append (names, "none");
+  return g_string_free (names, FALSE);
+}
+
+static gboolean
+trigger_present (const gchar * trigger)
+{
+  gchar *present = triggers_present ();
+  gchar **names = g_strsplit (present, ", ", -1);
+  gboolean found = g_strv_contains ((const gchar * const *) names, trigger);
+
+  g_strfreev (names);
+  g_free (present);
+  return found;
+}
+
+#define TRIGGER_HINT "create one: an hrtimer trigger with mkdir " \
+  "/sys/kernel/config/iio/triggers/hrtimer/NAME, or a sysfs one with echo N " \
+  "> /sys/bus/iio/devices/iio_sysfs_trigger/add_trigger"
+
+/**
+ * gst_iio_device_select_trigger:
+ * @dev: a device
+ * @trigger: (nullable): the IIO trigger to take scans on; %NULL keeps the
+ *     one selected
+ * @error: why not, and what to do
+ *
+ * Devices on a triggered buffer (most SPI and I2C converters) take a scan
+ * each time their trigger fires, and none without one. Selects @trigger
+ * (put back by gst_iio_device_restore()), or checks that one is selected.
+ *
+ * Returns: whether the device will produce scans as far as triggers go
+ */
+gboolean
+gst_iio_device_select_trigger (GstIioDevice * dev, const gchar * trigger,
+    GError ** error)
+{
+  gchar *current = gst_iio_device_read_attr (dev, "trigger/current_trigger",
+      NULL), *present = triggers_present ();
+  gboolean wanted = trigger && *trigger, ok = TRUE;
+
+  if (!current && wanted) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "IIO device %s takes no trigger (it has no trigger/current_trigger): "
+        "unset trigger", dev->name);
+    ok = FALSE;
+  } else if (current && wanted && !trigger_present (trigger)) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
+        "There is no IIO trigger '%s' (present: %s): set trigger to one of "
+        "those, or %s", trigger, present, TRIGGER_HINT);
+    ok = FALSE;
+  } else if (current && wanted) {
+    ok = gst_iio_device_change_attr (dev, "trigger/current_trigger", trigger,
+        error);
+  } else if (current && !*current) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "IIO device %s takes its samples when a trigger fires, and none is "
+        "selected: set trigger to one (present: %s), or %s", dev->name,
+        present, TRIGGER_HINT);
+    ok = FALSE;
+  }
+  g_free (current);
+  g_free (present);
+  return ok;
 }
 
 gboolean

@@ -77,6 +77,8 @@ gboolean gst_iio_device_write_attr (const GstIioDevice * dev,
     const gchar * value, GError ** error);
 gboolean gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error);
+gboolean gst_iio_device_select_trigger (GstIioDevice * dev,
+    const gchar * trigger, GError ** error);
 gboolean gst_iio_device_get_sampling_frequency (const GstIioDevice * dev,
     guint * rate);
 

@@ -2127,6 +2127,111 @@ GST_START_TEST (test_slaved_to_another_clock)
 
 GST_END_TEST;
 
+/* --- triggered converters ------------------------------------------------ */
+
+#define SYSFS_TRIGGER "sysfstrig7"
+
+/* A sysfs trigger (Debian's iio-trig-sysfs); adding it again fails, and
+ * is harmless. */
+static void
+ensure_sysfs_trigger (void)
+{
+  FILE *f = fopen ("/sys/bus/iio/devices/iio_sysfs_trigger/add_trigger", "w");
+
+  fail_unless (f != NULL, "no iio_sysfs_trigger: iio-trig-sysfs not loaded");
+  fputs ("7", f);
+  fclose (f);
+}
+
+typedef struct
+{
+  gint stop;
+  guint64 fired;
+} Firing;
+
+/* Fires the sysfs trigger, a scan each time, until told to stop. */
+static gpointer
+fire_trigger (gpointer data)
+{
+  Firing *f = data;
+  gchar *path = sysfs_path (SYSFS_TRIGGER "/trigger_now");
+
+  while (!g_atomic_int_get (&f->stop)) {
+    FILE *t = fopen (path, "w");
+
+    if (t && fputs ("1", t) >= 0 && fclose (t) == 0)
+      f->fired++;
+    else if (t)
+      fclose (t);
+    g_usleep (500);
+  }
+  g_free (path);
+  return NULL;
+}
+
+/* A converter on the triggered buffer core (as most SPI and I2C ADCs are)
+ * takes a scan each time its trigger fires: with trigger= it streams, every
+ * scan exact, and the device's trigger is put back after. */
+GST_START_TEST (test_triggered_capture)
+{
+  Firing f = { 0, };
+  GThread *thread;
+  GstElement *pipeline;
+  GstStructure *stats;
+  Expect e;
+
+  ensure_sysfs_trigger ();
+  fail_unless_equals_string (sysfs_read ("iio-sim-triggered/trigger/"
+          "current_trigger"), "");
+  expect_init (&e, "voltage0,voltage1", 16, 0, 16);
+  pipeline = make_pipeline_with ("device=iio-sim-triggered "
+      "channels=voltage0,voltage1 trigger=" SYSFS_TRIGGER " "
+      "samples-per-block=16 num-blocks=4 num-buffers=8",
+      G_CALLBACK (on_handoff_data), &e);
+  thread = g_thread_new ("fire", fire_trigger, &f);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND, NULL);
+  g_atomic_int_set (&f.stop, 1);
+  g_thread_join (thread);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 8);
+  fail_unless_equals_uint64 (e.data_next, 8 * 16);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"), "rw");
+  fail_unless_equals_string (sysfs_read ("iio-sim-triggered/trigger/"
+          "current_trigger"), "");
+  g_print ("triggered: %" G_GUINT64_FORMAT " scans exact on " SYSFS_TRIGGER
+      " (fired %" G_GUINT64_FORMAT " times), trigger put back\n",
+      e.data_next, f.fired);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* Without a trigger a triggered device produces nothing: an error that
+ * says so and lists the triggers; a trigger that is not there likewise. */
+GST_START_TEST (test_trigger_errors)
+{
+  gchar *none, *unknown;
+
+  ensure_sysfs_trigger ();
+  none = start_error ("device=iio-sim-triggered channels=voltage0");
+  unknown = start_error ("device=iio-sim-triggered channels=voltage0 "
+      "trigger=no-such-trigger");
+
+  fail_unless (strstr (none, "none is selected") && strstr (none,
+          SYSFS_TRIGGER) && strstr (none, "hrtimer"), "%s", none);
+  fail_unless (strstr (unknown, "no IIO trigger 'no-such-trigger'")
+      && strstr (unknown, SYSFS_TRIGGER), "%s", unknown);
+  g_print ("no trigger: '%s'\nunknown trigger: '%s'\n", none, unknown);
+  g_free (none);
+  g_free (unknown);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -2175,6 +2280,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_overruns_exact_with_timestamps);
   tcase_add_test (tc, test_clock_from_samples);
   tcase_add_test (tc, test_slaved_to_another_clock);
+  tcase_add_test (tc, test_triggered_capture);
+  tcase_add_test (tc, test_trigger_errors);
   return s;
 }
 

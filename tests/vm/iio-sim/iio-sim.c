@@ -15,7 +15,11 @@
  *                  in hardware as ADI's kernel does (cyclic_repeat=1)
  *
  * and one, iio-sim-kfifo (input, voltage0..1 le:s16/16>>0), sits on a kfifo
- * buffer: read() only, no DMABUF.
+ * buffer: read() only, no DMABUF. iio-sim-triggered (input, voltage0..1
+ * le:s16/16>>0 and a timestamp) sits on the triggered buffer core, as most
+ * SPI and I2C converters do: it takes one scan each time the trigger
+ * selected in trigger/current_trigger fires (iio-trig-hrtimer,
+ * iio-trig-sysfs), and nothing without one.
  *
  * Content is deterministic: sample k (counted from buffer enable, advancing
  * with time, so samples are lost while no block is queued) of channel c holds
@@ -61,6 +65,9 @@
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
 #include <linux/iio/sysfs.h>
+#include <linux/iio/trigger.h>
+#include <linux/iio/trigger_consumer.h>
+#include <linux/iio/triggered_buffer.h>
 
 #define SIM_DRIVER_NAME		"iio-sim"
 #define SIM_MAX_SCAN_ELEMENTS	8
@@ -75,6 +82,7 @@ enum sim_model_id {
 	SIM_ADC12,
 	SIM_DAC,
 	SIM_KFIFO,
+	SIM_TRIGGERED,
 	SIM_NUM_MODELS,
 };
 
@@ -84,6 +92,7 @@ struct sim_model {
 	unsigned int num_channels;
 	enum iio_buffer_direction direction;
 	bool dma;
+	bool triggered;
 	unsigned int default_frequency;
 	const struct iio_info *info;
 };
@@ -192,6 +201,12 @@ static const struct iio_chan_spec sim_dac_channels[] = {
 static const struct iio_chan_spec sim_kfifo_channels[] = {
 	SIM_CHAN(0, 16, 0, 0),
 	SIM_CHAN(1, 16, 0, 0),
+};
+
+static const struct iio_chan_spec sim_triggered_channels[] = {
+	SIM_CHAN(0, 16, 0, 0),
+	SIM_CHAN(1, 16, 0, 0),
+	IIO_CHAN_SOFT_TIMESTAMP(2),
 };
 
 /* --- the timeline ---------------------------------------------------------- */
@@ -822,6 +837,41 @@ static const struct iio_buffer_setup_ops sim_kfifo_setup_ops = {
 	.predisable = sim_kfifo_predisable,
 };
 
+/* --- the triggered model: one scan each time the trigger fires ------------- */
+
+static irqreturn_t sim_trigger_handler(int irq, void *p)
+{
+	struct iio_poll_func *pf = p;
+	struct iio_dev *indio_dev = pf->indio_dev;
+	struct sim_state *st = sim_from_iio(indio_dev);
+
+	mutex_lock(&st->work_lock);
+	sim_make_scans(st, st->bounce, st->next_k++, 1);
+	/* the timestamp is when the trigger fired, as drivers take it */
+	iio_push_to_buffers_with_timestamp(indio_dev, st->bounce,
+					   pf->timestamp);
+	mutex_unlock(&st->work_lock);
+	iio_trigger_notify_done(indio_dev->trig);
+	return IRQ_HANDLED;
+}
+
+/* Before the trigger is attached: it may fire at once. */
+static int sim_triggered_preenable(struct iio_dev *indio_dev)
+{
+	struct sim_state *st = sim_from_iio(indio_dev);
+
+	mutex_lock(&st->work_lock);
+	sim_compute_layout(st);
+	sim_reset_counters(st);
+	st->next_k = 0;
+	mutex_unlock(&st->work_lock);
+	return 0;
+}
+
+static const struct iio_buffer_setup_ops sim_triggered_setup_ops = {
+	.preenable = sim_triggered_preenable,
+};
+
 /* --- attributes -------------------------------------------------------------- */
 
 static int sim_read_raw(struct iio_dev *indio_dev,
@@ -1084,6 +1134,8 @@ static const struct attribute_group sim_kfifo_group = {
 static const struct iio_info sim_adc_info = SIM_INFO(sim_adc_group);
 static const struct iio_info sim_dac_info = SIM_INFO(sim_dac_group);
 static const struct iio_info sim_kfifo_info = SIM_INFO(sim_kfifo_group);
+/* no sampling_frequency of its own: the trigger's rate is the rate */
+static const struct iio_info sim_triggered_info = { };
 
 static const struct sim_model sim_models[SIM_NUM_MODELS] = {
 	[SIM_ADC] = {
@@ -1122,6 +1174,15 @@ static const struct sim_model sim_models[SIM_NUM_MODELS] = {
 		.default_frequency = 8000,
 		.info = &sim_kfifo_info,
 	},
+	[SIM_TRIGGERED] = {
+		.name = "iio-sim-triggered",
+		.channels = sim_triggered_channels,
+		.num_channels = ARRAY_SIZE(sim_triggered_channels),
+		.direction = IIO_BUFFER_DIRECTION_IN,
+		.triggered = true,
+		.default_frequency = 1,
+		.info = &sim_triggered_info,
+	},
 };
 
 /* --- device life cycle --------------------------------------------------------- */
@@ -1130,7 +1191,8 @@ static void sim_stop(void *data)
 {
 	struct sim_state *st = data;
 
-	kthread_stop(st->thread);
+	if (st->thread)
+		kthread_stop(st->thread);
 	WRITE_ONCE(st->gone, true);
 	if (st->model->dma) {
 		iio_dma_buffer_exit(&st->queue);
@@ -1167,6 +1229,11 @@ static struct sim_state *sim_state_alloc(struct device *dev,
 static int sim_setup_buffer(struct device *dev, struct iio_dev *indio_dev,
 			    struct sim_state *st)
 {
+	if (st->model->triggered)
+		return devm_iio_triggered_buffer_setup(dev, indio_dev,
+						       iio_pollfunc_store_time,
+						       sim_trigger_handler,
+						       &sim_triggered_setup_ops);
 	if (!st->model->dma)
 		return devm_iio_kfifo_buffer_setup(dev, indio_dev,
 						   &sim_kfifo_setup_ops);
@@ -1209,8 +1276,9 @@ static int sim_probe(struct platform_device *pdev)
 	indio_dev->info = model->info;
 	indio_dev->modes = INDIO_DIRECT_MODE;
 
-	st->thread = kthread_run(model->dma ? sim_dma_thread : sim_kfifo_thread,
-				 st, "%s", model->name);
+	if (!model->triggered)
+		st->thread = kthread_run(model->dma ? sim_dma_thread :
+					 sim_kfifo_thread, st, "%s", model->name);
 	if (IS_ERR(st->thread)) {
 		ret = PTR_ERR(st->thread);
 		kfree(st->bounce);
