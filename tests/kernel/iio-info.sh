@@ -23,10 +23,12 @@ expect iio-sim-adc timestamp input 'le:S64/64>>0'
 for c in 0 1 2; do expect iio-sim-adc12 voltage$c input 'le:s12/16>>4'; done
 for c in 0 1; do expect iio-sim-dac voltage$c output 'le:S16/16>>0'; done
 for c in 0 1; do expect iio-sim-kfifo voltage$c input 'le:S16/16>>0'; done
+for c in 0 1; do expect iio-sim-triggered voltage$c input 'le:S16/16>>0'; done
+expect iio-sim-triggered timestamp input 'le:S64/64>>0'
 
 devices=$(printf '%s\n' "$out" | grep -c '^	iio:device[0-9]*: iio-sim-.* (buffer capable)')
-if [ "$devices" -ne 4 ]; then
-  echo "FAIL: iio_info lists $devices buffer-capable iio-sim devices, want 4"
+if [ "$devices" -ne 5 ]; then
+  echo "FAIL: iio_info lists $devices buffer-capable iio-sim devices, want 5"
   fail=1
 fi
 
@@ -35,5 +37,5 @@ if [ $fail -ne 0 ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-echo "ok - iio_info lists the 4 simulated devices with 13 channels"
+echo "ok - iio_info lists the 5 simulated devices with 16 channels"
 echo "1 passed, 0 failed"
