@@ -199,7 +199,9 @@ gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
         GST_IIO_DEVICE_ERROR_BUSY : GST_IIO_DEVICE_ERROR_IO,
         "Cannot attach a DMABUF to the IIO buffer: %s%s", g_strerror (err),
         err == EBUSY ? " (this DMABUF is already attached to it, or the "
-        "buffer is enabled in read()/write() mode)" : "");
+        "buffer is enabled in read()/write() mode)" : " (if the converter's "
+        "DMA engine needs physically contiguous memory, set dma-heap to a "
+        "CMA heap: default_cma_region, linux,cma or reserved)");
   return FALSE;
 }
 

@@ -761,6 +761,26 @@ GST_START_TEST (test_heap_by_name)
 
 GST_END_TEST;
 
+/* A DMA engine without scatter-gather (contiguous_only) fails every block
+ * in udmabuf's scattered pages: the error says to use a CMA heap. */
+GST_START_TEST (test_scattered_memory_needs_cma)
+{
+  gchar *text;
+
+  sysfs_write ("iio-sim-adc/contiguous_only", "1");
+  text = start_error ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=8192 num-blocks=4 "
+      "dma-heap=/dev/dma_heap/no-such-heap");
+  sysfs_write ("iio-sim-adc/contiguous_only", "0");
+
+  fail_unless (strstr (text, "contiguous") && strstr (text, "CMA heap")
+      && strstr (text, "linux,cma"), "%s", text);
+  g_print ("scattered blocks on a contiguous-only DMA engine: '%s'\n", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_block_too_large)
 {
   gchar *text = start_error ("device=iio-sim-adc samples-per-block=2147483647");
@@ -1488,6 +1508,7 @@ static void
 setup_inputs (void)
 {
   sysfs_lossless_inputs ();
+  sysfs_write ("iio-sim-adc/contiguous_only", "0");
   sysfs_write ("iio-sim-adc/buffer0/enable", "0");
   sysfs_write ("iio-sim-adc12/buffer0/enable", "0");
 }
@@ -2332,6 +2353,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_udmabuf_fallback);
   tcase_add_test (tc, test_heap_by_name);
+  tcase_add_test (tc, test_scattered_memory_needs_cma);
   tcase_add_test (tc, test_block_too_large);
   tcase_add_test (tc, test_subbuffers_outlive_buffer);
   tcase_add_test (tc, test_restart_while_app_holds_buffer);

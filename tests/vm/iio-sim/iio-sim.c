@@ -40,7 +40,8 @@
  * buffer core, as a driver's DMA prep error does (the enqueue succeeds, the
  * fence signals at once with the error, the block stays busy until its
  * DMABUF is attached again); fault_stall=1 stops completing blocks until
- * cleared. Removal while streaming: unbind the platform device
+ * cleared; contiguous_only=1 fails the submit of a DMABUF in more than one
+ * piece, as a DMA engine without scatter-gather does. Removal while streaming: unbind the platform device
  * (drivers/iio-sim/unbind).
  *
  * Observers: enable_count (buffer enables since load, never reset) and
@@ -141,6 +142,7 @@ struct sim_state {
 	unsigned int fault_eio_blocks;
 	unsigned int fault_submit_blocks;
 	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
+	unsigned int contiguous_only;	/* a DMA engine without scatter-gather */
 	bool stall;
 	u64 enable_count;
 	u64 queued_at_enable;
@@ -599,6 +601,11 @@ static int sim_submit(struct iio_dma_buffer_queue *queue,
 		return -EINVAL;
 	if (!block->fileio && sim_take_submit_fault(st))
 		return -EIO;
+	/* a DMA engine that needs contiguous memory fails the submit, and the
+	 * error arrives on the fence, not at attach */
+	if (!block->fileio && READ_ONCE(st->contiguous_only) &&
+	    block->sg_table && block->sg_table->nents > 1)
+		return -EIO;
 
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
 	if (!slot)
@@ -1035,6 +1042,7 @@ static IIO_DEVICE_ATTR_RW(_name, 0)
 SIM_UINT_KNOB(fault_eio_blocks);
 SIM_UINT_KNOB(fault_submit_blocks);
 SIM_UINT_KNOB(cyclic_repeat);
+SIM_UINT_KNOB(contiguous_only);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1093,6 +1101,7 @@ static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_waveform.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
+	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	NULL
 };
 
@@ -1108,6 +1117,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_underflows.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
+	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	NULL
 };
 
