@@ -77,6 +77,7 @@ struct _GstIioOutQueue
   GThread *keeper;
   GstPoll *keeper_poll;
   gint keeper_stop;
+  GstIioOutQueueFailedFunc cyclic_failed;
 };
 
 /* Memories outlive queues and die in any thread: one lock for all imports. */
@@ -669,12 +670,43 @@ head_signalled (GstIioOutQueue * queue, IioOutBlock * head)
   GstPollFD pfd = GST_POLL_FD_INIT;
   gint ret;
 
+  if (!head || head->sync_fd < 0)
+    return FALSE;               /* cannot happen: every block is queued */
   pfd.fd = head->sync_fd;
   gst_poll_add_fd (queue->keeper_poll, &pfd);
   gst_poll_fd_ctl_read (queue->keeper_poll, &pfd, TRUE);
   ret = gst_poll_wait (queue->keeper_poll, 200 * GST_MSECOND);
   gst_poll_remove_fd (queue->keeper_poll, &pfd);
   return ret > 0;
+}
+
+/* Blocks that fail in a row before cyclic output is given up. */
+#define CYCLIC_MAX_FAILED 16
+
+/* Before the head goes back in: if the block queued last has completed
+ * too, every copy has, and the converter ran dry (counted, and that time
+ * counts as played for the clock). */
+static void
+check_dry (GstIioOutQueue * queue)
+{
+  IioOutBlock *tail = g_queue_peek_tail (&queue->in_flight);
+
+  if (tail && tail->sync_fd >= 0
+      && gst_iio_fence_state (tail->sync_fd, NULL) != GST_IIO_FENCE_PENDING) {
+    count_underflow (queue);
+    queue->dry = TRUE;
+  }
+}
+
+/* Cyclic output stops: the sink hears why (from this thread). */
+static gpointer
+give_up (GstIioOutQueue * queue, GError * error)
+{
+  GST_WARNING ("cyclic output stops: %s", error->message);
+  if (queue->cyclic_failed)
+    queue->cyclic_failed (queue->user_data, error);
+  g_error_free (error);
+  return NULL;
 }
 
 /* A cyclic block whose fence signals was played once, not repeated (as
@@ -685,27 +717,34 @@ keep_cyclic (gpointer data)
 {
   GstIioOutQueue *queue = data;
   GError *error = NULL;
+  guint failed = 0;
 
   while (!g_atomic_int_get (&queue->keeper_stop)) {
     IioOutBlock *head = g_queue_peek_head (&queue->in_flight);
     gint code = 0;
 
-    if (!head || head->sync_fd < 0 || !head_signalled (queue, head))
+    if (!head_signalled (queue, head))
       continue;
     if (head->error || gst_iio_fence_state (head->sync_fd,
-            &code) == GST_IIO_FENCE_FAILED)
+            &code) == GST_IIO_FENCE_FAILED) {
       count_fence_error (queue, head, head->error ? head->error : code);
-    else
+      if (++failed >= CYCLIC_MAX_FAILED)
+        return give_up (queue, g_error_new (GST_IIO_DEVICE_ERROR,
+                GST_IIO_DEVICE_ERROR_IO, "%u cyclic blocks in a row failed "
+                "(%s)", failed, g_strerror (-(head->error ? head->error :
+                        code))));
+      g_usleep (10 * 1000);     /* no busy loop on a failing device */
+    } else {
+      failed = 0;
       played (queue, head);
+    }
+    check_dry (queue);          /* the last of the others done too? */
     g_queue_push_tail (&queue->in_flight, g_queue_pop_head (&queue->in_flight));
     close (head->sync_fd);
     head->sync_fd = -1;
     head->error = 0;
-    if (!enqueue_block (queue, head, &error)) {
-      GST_WARNING ("cyclic output stops: %s", error->message);
-      g_clear_error (&error);
-      break;
-    }
+    if (!enqueue_block (queue, head, &error))
+      return give_up (queue, error);
     g_mutex_lock (&queue->counts_lock);
     queue->counts.cyclic_software = TRUE;
     queue->counts.cyclic_requeues++;
@@ -720,6 +759,8 @@ keep_cyclic (gpointer data)
  * @blocks: (array length=n_blocks) (transfer full): DMABUF buffers, each
  *     holding the waveform (a whole number of times)
  * @n_blocks: how many; at least two for a gapless repeat in software
+ * @failed: told (from another thread) when repeating in software stops
+ *     on an error
  * @error: why they could not be queued
  *
  * Queues every block as CYCLIC and starts the converter. A driver that
@@ -732,7 +773,7 @@ keep_cyclic (gpointer data)
  */
 gboolean
 gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue, GstBuffer ** blocks,
-    guint n_blocks, GError ** error)
+    guint n_blocks, GstIioOutQueueFailedFunc failed, GError ** error)
 {
   IioOutBlock *block;
   IioImport *import;
@@ -758,6 +799,7 @@ gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue, GstBuffer ** blocks,
   }
   if (!start_converter (queue, error))
     return FALSE;
+  queue->cyclic_failed = failed;
   queue->keeper_poll = gst_poll_new (TRUE);
   queue->keeper = g_thread_new ("iiodmabuf-cyclic", keep_cyclic, queue);
   return TRUE;

@@ -26,6 +26,10 @@ typedef gboolean (*GstIioOutQueueStartFunc) (gpointer user_data,
 typedef void (*GstIioOutQueueProgressFunc) (gpointer user_data,
     GstClockTime played, gint64 done_ns);
 
+/* Cyclic output stopped on @error (from the thread that repeats it). */
+typedef void (*GstIioOutQueueFailedFunc) (gpointer user_data,
+    const GError * error);
+
 typedef struct
 {
   guint64 fence_errors;         /* blocks whose fence carried an error */
@@ -50,7 +54,8 @@ GstFlowReturn gst_iio_out_queue_push (GstIioOutQueue * queue,
 GstFlowReturn gst_iio_out_queue_drain (GstIioOutQueue * queue,
     GError ** error);
 gboolean gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue,
-    GstBuffer ** blocks, guint n_blocks, GError ** error);
+    GstBuffer ** blocks, guint n_blocks, GstIioOutQueueFailedFunc failed,
+    GError ** error);
 void gst_iio_out_queue_stop_cyclic (GstIioOutQueue * queue);
 void gst_iio_out_queue_abort (GstIioOutQueue * queue);
 void gst_iio_out_queue_set_flushing (GstIioOutQueue * queue,

@@ -60,7 +60,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
  * waveform as often as it takes to last CYCLIC_MIN_DURATION: while one is
  * queued again (a driver that does not repeat), the others play. */
 #define CYCLIC_COPIES 3
-#define CYCLIC_MIN_DURATION (10 * GST_MSECOND)
+#define CYCLIC_MIN_DURATION (50 * GST_MSECOND)
+/* ... or, the rate unknown, this many bytes; and never more */
+#define CYCLIC_MIN_BYTES (64 * 1024)
+#define CYCLIC_MAX_BYTES (16 * 1024 * 1024)
 #define DEFAULT_PROVIDE_CLOCK TRUE
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
@@ -829,19 +832,40 @@ cyclic_block (GstIioDmabufSink * self, GstBuffer * wave, guint times,
 /* cyclic=true: the waveform is played until the element stops, repeated
  * by the driver where it can (ADI's kernel), else queued again as each
  * copy completes (mainline's dmaengine buffer plays a cyclic block once). */
+/* How often the waveform goes in each copy: enough to last
+ * CYCLIC_MIN_DURATION (CYCLIC_MIN_BYTES at an unknown rate). */
+static guint
+cyclic_times (GstIioDmabufSink * self, gsize size)
+{
+  guint64 want = self->obj.rate ? gst_util_uint64_scale (CYCLIC_MIN_DURATION,
+      (guint64) self->obj.scan_bytes * self->obj.rate, GST_SECOND) :
+      CYCLIC_MIN_BYTES;
+  guint64 times = (want + size - 1) / size;
+
+  return (guint) CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
+}
+
+/* Repeating in software stopped on an error (from its thread). */
+static void
+cyclic_failed (gpointer user_data, const GError * error)
+{
+  GstIioDmabufSink *self = user_data;
+
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cyclic output to IIO device "
+          "%s stopped: %s. The device may have gone, or its DMA engine needs "
+          "physically contiguous memory: then set dma-heap to a CMA heap "
+          "(default_cma_region, linux,cma or reserved)",
+          self->obj.device->name, error->message), (NULL));
+}
+
 static GstFlowReturn
 play_cyclic (GstIioDmabufSink * self, GstBuffer * wave)
 {
-  GstClockTime duration = gst_util_uint64_scale (gst_buffer_get_size (wave),
-      GST_SECOND, (guint64) self->obj.scan_bytes * MAX (self->obj.rate, 1));
-  guint times = duration ? (guint) MIN (CYCLIC_MIN_DURATION / duration + 1,
-      1024) : 1;
+  guint times = cyclic_times (self, gst_buffer_get_size (wave));
   GstBuffer *blocks[CYCLIC_COPIES];
   GError *error = NULL;
   guint i;
 
-  if (duration >= CYCLIC_MIN_DURATION)
-    times = 1;
   for (i = 0; i < CYCLIC_COPIES; i++) {
     blocks[i] = cyclic_block (self, wave, times, &error);
     if (!blocks[i])
@@ -851,7 +875,7 @@ play_cyclic (GstIioDmabufSink * self, GstBuffer * wave)
     while (i > 0)
       gst_buffer_unref (blocks[--i]);
   } else if (gst_iio_out_queue_play_cyclic (self->queue, blocks,
-          CYCLIC_COPIES, &error)) {
+          CYCLIC_COPIES, cyclic_failed, &error)) {
     self->cyclic_queued = TRUE;
     return GST_FLOW_OK;
   }

@@ -657,7 +657,9 @@ trigger_present (const gchar * trigger)
  *
  * Devices on a triggered buffer (most SPI and I2C converters) take a scan
  * each time their trigger fires, and none without one. Selects @trigger
- * (put back by gst_iio_device_restore()), or checks that one is selected.
+ * (put back by gst_iio_device_restore(); "none" detaches the trigger, for
+ * devices that also run from a FIFO of their own), or checks that one is
+ * selected.
  *
  * Returns: whether the device will produce scans as far as triggers go
  */
@@ -674,19 +676,21 @@ gst_iio_device_select_trigger (GstIioDevice * dev, const gchar * trigger,
         "IIO device %s takes no trigger (it has no trigger/current_trigger): "
         "unset trigger", dev->name);
     ok = FALSE;
-  } else if (current && wanted && !trigger_present (trigger)) {
+  } else if (current && wanted && !g_str_equal (trigger, "none")
+      && !trigger_present (trigger)) {
     g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NOT_FOUND,
         "There is no IIO trigger '%s' (present: %s): set trigger to one of "
         "those, or %s", trigger, present, TRIGGER_HINT);
     ok = FALSE;
-  } else if (current && wanted) {
-    ok = gst_iio_device_change_attr (dev, "trigger/current_trigger", trigger,
-        error);
-  } else if (current && !*current) {
+  } else if (current && wanted && !g_str_equal (current, trigger)) {
+    /* "none" detaches (devices with a FIFO mode run without one) */
+    ok = gst_iio_device_change_attr (dev, "trigger/current_trigger",
+        g_str_equal (trigger, "none") ? "" : trigger, error);
+  } else if (current && !wanted && !*current) {
     g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
         "IIO device %s takes its samples when a trigger fires, and none is "
-        "selected: set trigger to one (present: %s), or %s", dev->name,
-        present, TRIGGER_HINT);
+        "selected: set trigger to one (present: %s; or none if it runs "
+        "without), or %s", dev->name, present, TRIGGER_HINT);
     ok = FALSE;
   }
   g_free (current);

@@ -110,8 +110,9 @@ describe_heap_problem (const gchar * path, gsize size, gint err)
   if (err == EACCES)
     return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
         "%s: %s (give your user access with a udev rule: "
-        "SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\", "
-        "MODE=\"0660\")", size, path, g_strerror (err));
+        "SUBSYSTEM==\"dma_heap\", KERNEL==\"%s\", GROUP=\"video\", "
+        "MODE=\"0660\")", size, path, g_strerror (err),
+        strrchr (path, '/') ? strrchr (path, '/') + 1 : path);
   if (err != ENOENT)
     return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
         "%s: %s", size, path, g_strerror (err));
@@ -199,9 +200,10 @@ gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
         GST_IIO_DEVICE_ERROR_BUSY : GST_IIO_DEVICE_ERROR_IO,
         "Cannot attach a DMABUF to the IIO buffer: %s%s", g_strerror (err),
         err == EBUSY ? " (this DMABUF is already attached to it, or the "
-        "buffer is enabled in read()/write() mode)" : " (if the converter's "
-        "DMA engine needs physically contiguous memory, set dma-heap to a "
-        "CMA heap: default_cma_region, linux,cma or reserved)");
+        "buffer is enabled in read()/write() mode)" : err == ENODEV ? "" :
+        " (if the converter's DMA engine needs physically contiguous memory, "
+        "set dma-heap to a CMA heap: default_cma_region, linux,cma or "
+        "reserved)");
   return FALSE;
 }
 

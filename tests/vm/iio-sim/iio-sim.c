@@ -205,9 +205,23 @@ static const struct iio_chan_spec sim_kfifo_channels[] = {
 	SIM_CHAN(1, 16, 0, 0),
 };
 
+/* Scan elements only: the trigger's rate is the rate. */
+#define SIM_TRIG_CHAN(_idx) {						\
+	.type = IIO_VOLTAGE,						\
+	.indexed = 1,							\
+	.channel = (_idx),						\
+	.scan_index = (_idx),						\
+	.scan_type = {							\
+		.sign = 's',						\
+		.realbits = 16,						\
+		.storagebits = 16,					\
+		.endianness = IIO_LE,					\
+	},								\
+}
+
 static const struct iio_chan_spec sim_triggered_channels[] = {
-	SIM_CHAN(0, 16, 0, 0),
-	SIM_CHAN(1, 16, 0, 0),
+	SIM_TRIG_CHAN(0),
+	SIM_TRIG_CHAN(1),
 	IIO_CHAN_SOFT_TIMESTAMP(2),
 };
 
@@ -870,7 +884,6 @@ static int sim_triggered_preenable(struct iio_dev *indio_dev)
 	mutex_lock(&st->work_lock);
 	sim_compute_layout(st);
 	sim_reset_counters(st);
-	st->next_k = 0;
 	mutex_unlock(&st->work_lock);
 	return 0;
 }
