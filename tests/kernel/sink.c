@@ -658,6 +658,26 @@ wait_repeats (guint64 at_least)
   return n;
 }
 
+/* The DAC played @wave, whole, over and over: returns how many times. */
+static guint64
+assert_dac_played_waves (GstBuffer * wave)
+{
+  gsize size = gst_buffer_get_size (wave);
+  Fnv want, played;
+  GstMapInfo map;
+  guint64 i;
+
+  dac_played (&played);
+  fail_unless_equals_uint64 (played.bytes % size, 0);
+  fnv_init (&want);
+  gst_buffer_map (wave, &map, GST_MAP_READ);
+  for (i = 0; i < played.bytes / size; i++)
+    fnv_add (&want, map.data, map.size);
+  gst_buffer_unmap (wave, &map);
+  fail_unless (played.hash == want.hash, "cyclic data differs");
+  return played.bytes / size;
+}
+
 /* One buffer repeats until the element stops; later ones are dropped. A
  * DAC that repeats CYCLIC blocks in hardware (ADI's kernel) does it. */
 GST_START_TEST (test_cyclic_repeats)
@@ -668,9 +688,7 @@ GST_START_TEST (test_cyclic_repeats)
   GstStructure *stats;
   GstMessage *msg;
   GstBus *bus;
-  Fnv want, played;
-  GstMapInfo map;
-  guint64 seen, repeats, i;
+  guint64 seen, repeats, waves, i;
 
   sysfs_write (DAC "/cyclic_repeat", "1");
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
@@ -690,15 +708,8 @@ GST_START_TEST (test_cyclic_repeats)
   /* what the DAC played is the wave, whole, over and over (each block
    * holds it several times) */
   repeats = sysfs_read_u64 (DAC, "cyclic_repeats");
-  dac_played (&played);
   fail_unless (repeats >= seen);
-  fail_unless_equals_uint64 (played.bytes % (480 * DAC_SCAN), 0);
-  fnv_init (&want);
-  gst_buffer_map (wave, &map, GST_MAP_READ);
-  for (i = 0; i < played.bytes / (480 * DAC_SCAN); i++)
-    fnv_add (&want, map.data, map.size);
-  gst_buffer_unmap (wave, &map);
-  fail_unless (played.hash == want.hash, "cyclic data differs");
+  waves = assert_dac_played_waves (wave);
   fail_unless_equals_uint64 (stat_u64 (stats, "dropped"), 3);
   fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 1);
   fail_unless_equals_string (gst_structure_get_string (stats, "cyclic-mode"),
@@ -706,7 +717,7 @@ GST_START_TEST (test_cyclic_repeats)
   fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "underflows"), 0);
   g_print ("cyclic, repeated in hardware: %" G_GUINT64_FORMAT " repeats, %"
       G_GUINT64_FORMAT " waveforms of 1920 bytes exact, 0 underflows, 3 later "
-      "buffers dropped, no EOS\n", repeats, played.bytes / (480 * DAC_SCAN));
+      "buffers dropped, no EOS\n", repeats, waves);
   gst_structure_free (stats);
   gst_buffer_unref (wave);
   g_rand_free (rand);
@@ -1096,13 +1107,11 @@ GST_START_TEST (test_cyclic_without_hardware_repeat)
   GstElement *pipeline = appsrc_pipeline ("cyclic=true");
   GRand *rand = g_rand_new_with_seed (12);
   GstBuffer *wave = pattern_buffer (rand, 480 * DAC_SCAN, 1);
-  guint64 played_bytes, waves, i;
+  guint64 waves, i;
   gint tries = 0;
   GstStructure *stats;
   GstMessage *msg;
-  GstMapInfo map;
   GstBus *bus;
-  Fnv want, played;
 
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   push (pipeline, gst_buffer_ref (wave));
@@ -1121,16 +1130,7 @@ GST_START_TEST (test_cyclic_without_hardware_repeat)
   stats = sink_stats (pipeline);
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
-  dac_played (&played);
-  played_bytes = played.bytes;
-  waves = played_bytes / (480 * DAC_SCAN);
-  fail_unless_equals_uint64 (played_bytes % (480 * DAC_SCAN), 0);
-  fnv_init (&want);
-  gst_buffer_map (wave, &map, GST_MAP_READ);
-  for (i = 0; i < waves; i++)
-    fnv_add (&want, map.data, map.size);
-  gst_buffer_unmap (wave, &map);
-  fail_unless (played.hash == want.hash, "cyclic data differs");
+  waves = assert_dac_played_waves (wave);
   fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "cyclic_repeats"), 0);
   fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "underflows"), 0);
   fail_unless_equals_string (gst_structure_get_string (stats, "cyclic-mode"),
@@ -1139,7 +1139,7 @@ GST_START_TEST (test_cyclic_without_hardware_repeat)
   fail_unless_equals_uint64 (stat_u64 (stats, "underflows"), 0);
   g_print ("cyclic, played once by the driver: queued again in software, %"
       G_GUINT64_FORMAT " waveforms (%" G_GUINT64_FORMAT " bytes) exact, 0 "
-      "underflows\n", waves, played_bytes);
+      "underflows\n", waves, waves * 480 * DAC_SCAN);
   gst_structure_free (stats);
   gst_buffer_unref (wave);
   g_rand_free (rand);
