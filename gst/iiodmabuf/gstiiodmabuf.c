@@ -8,6 +8,7 @@
 #endif
 
 #include "gstiiodmabufelements.h"
+#include "gstiiodmabufdeviceprovider.h"
 
 GType
 gst_iio_dmabuf_io_mode_get_type (void)
@@ -107,6 +108,7 @@ plugin_init (GstPlugin * plugin)
 
   ok |= GST_ELEMENT_REGISTER (iiodmabufsrc, plugin);
   ok |= GST_ELEMENT_REGISTER (iiodmabufsink, plugin);
+  GST_DEVICE_PROVIDER_REGISTER (iiodeviceprovider, plugin);
   return ok;
 }
 

@@ -95,6 +95,18 @@ list_device_dirs (void)
 }
 
 /**
+ * gst_iio_device_list:
+ *
+ * Returns: (transfer full) (element-type utf8): "iio:deviceN" of every IIO
+ * device present
+ */
+GPtrArray *
+gst_iio_device_list (void)
+{
+  return list_device_dirs ();
+}
+
+/**
  * gst_iio_device_list_present:
  *
  * Returns: (transfer full): "name (iio:deviceN), ..." for every IIO device,

@@ -59,6 +59,7 @@ GstIioDevice *gst_iio_device_open (const gchar * spec, guint buffer_index,
     GError ** error);
 void gst_iio_device_close (GstIioDevice * dev);
 gchar *gst_iio_device_list_present (void);
+GPtrArray *gst_iio_device_list (void);
 
 gboolean gst_iio_device_select_channels (GstIioDevice * dev, const gchar * ids,
     GError ** error);

@@ -365,3 +365,40 @@ gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
   return last >= after_ns ? last : -1;
 }
+
+/**
+ * gst_iio_device_probe_dmabuf:
+ * @dev: an open device whose buffer is not in use here
+ *
+ * Attaches one page-sized DMABUF to the device's buffer, and detaches it:
+ * only drivers on the IIO DMA buffer core take DMABUFs.
+ *
+ * Returns: whether it does; UNKNOWN when the buffer is busy (another
+ * process streams from it) or no DMABUF could be made
+ */
+GstIioDmabufSupport
+gst_iio_device_probe_dmabuf (GstIioDevice * dev)
+{
+  GstIioDmabufSupport support = GST_IIO_DMABUF_SUPPORT_UNKNOWN;
+  GstIioDmabufOrigin origin;
+  GError *error = NULL;
+  gint fd;
+
+  if (!gst_iio_device_open_buffer (dev, NULL))
+    return support;
+  fd = gst_iio_dmabuf_alloc (GST_IIO_DMABUF_DEFAULT_HEAP, 4096, &origin,
+      NULL, NULL);
+  if (fd >= 0 && gst_iio_block_attach (dev->buffer_fd, fd, &error)) {
+    support = GST_IIO_DMABUF_SUPPORT_YES;
+    gst_iio_block_detach (dev->buffer_fd, fd);
+  } else if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
+    support = GST_IIO_DMABUF_SUPPORT_NO;
+  }
+  g_clear_error (&error);
+  if (fd >= 0)
+    close (fd);
+  close (dev->buffer_fd);
+  dev->buffer_fd = -1;
+  return support;
+}

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "iiodmabuf-device.h"
+
 G_BEGIN_DECLS
 
 #define GST_IIO_DMABUF_DEFAULT_HEAP "/dev/dma_heap/system"
@@ -42,6 +44,15 @@ gboolean gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
 
 GstIioFenceState gst_iio_fence_state (gint sync_fd, gint * error_code);
 gint64 gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns);
+
+typedef enum
+{
+  GST_IIO_DMABUF_SUPPORT_UNKNOWN,
+  GST_IIO_DMABUF_SUPPORT_YES,
+  GST_IIO_DMABUF_SUPPORT_NO,
+} GstIioDmabufSupport;
+
+GstIioDmabufSupport gst_iio_device_probe_dmabuf (GstIioDevice * dev);
 
 G_END_DECLS
 

@@ -1269,7 +1269,7 @@ GST_START_TEST (test_pause_resume)
   sysfs_write ("iio-sim-adc/lossless", "0");
   expect_init (&e, "voltage0,voltage1", 16, 0, 256);
   e.offsets_true = TRUE;
-  e.precision = 2 * 256;       /* fence jitter under emulation */
+  e.precision = 2 * 256;        /* fence jitter under emulation */
   pipeline = make_pipeline_with ("device=iio-sim-adc "
       "channels=voltage0,voltage1 samples-per-block=256 "
       "sampling-frequency=25600 num-blocks=4 num-buffers=400",
@@ -1848,7 +1848,7 @@ GST_START_TEST (test_overruns_measured)
   sysfs_write ("iio-sim-adc/lossless", "0");
   expect_init (&e, "voltage0", 16, 0, 256);
   e.offsets_true = TRUE;
-  e.precision = 2 * 256;       /* fence jitter under emulation */
+  e.precision = 2 * 256;        /* fence jitter under emulation */
   stats = run_behind ("device=iio-sim-adc channels=voltage0 "
       "samples-per-block=256 sampling-frequency=48000 num-blocks=4 "
       "num-buffers=60", "identity sleep-time=21000", &e, &o);
@@ -2328,6 +2328,106 @@ GST_START_TEST (test_trigger_errors)
 
 GST_END_TEST;
 
+/* --- device discovery ------------------------------------------------------ */
+
+/* What the provider says of the device named @name; fails if it is not
+ * listed. */
+static GstDevice *
+find_device (GList * devices, const gchar * name)
+{
+  GList *l;
+
+  for (l = devices; l; l = l->next) {
+    GstStructure *props = gst_device_get_properties (l->data);
+    gboolean match = g_strcmp0 (gst_structure_get_string (props, "iio.name"),
+        name) == 0;
+
+    gst_structure_free (props);
+    if (match)
+      return l->data;
+  }
+  fail ("the device provider does not list %s", name);
+  return NULL;
+}
+
+static void
+expect_device (GList * devices, const gchar * name, const gchar * klass,
+    const gchar * dmabuf, const gchar * channel)
+{
+  GstDevice *device = find_device (devices, name);
+  GstStructure *props = gst_device_get_properties (device);
+  GstCaps *caps = gst_device_get_caps (device);
+  gchar *klass_got = gst_device_get_device_class (device);
+  gchar *caps_text = gst_caps_to_string (caps);
+
+  fail_unless_equals_string (klass_got, klass);
+  fail_unless_equals_string (gst_structure_get_string (props, "iio.dmabuf"),
+      dmabuf);
+  fail_unless (strstr (gst_structure_get_string (props, "iio.channels"),
+          channel), "%s: %s", name, gst_structure_get_string (props,
+          "iio.channels"));
+  fail_unless (!gst_caps_is_empty (caps));
+  g_print ("  %s (%s): dmabuf %s, channels %s, caps %s\n", name, klass,
+      dmabuf, gst_structure_get_string (props, "iio.channels"), caps_text);
+  g_free (caps_text);
+  g_free (klass_got);
+  gst_caps_unref (caps);
+  gst_structure_free (props);
+}
+
+/* gst-device-monitor-1.0 lists each simulated converter with a buffer, as
+ * a source or a sink, whether it takes DMABUFs, its channels and caps; the
+ * element it makes captures from it. */
+GST_START_TEST (test_device_provider)
+{
+  GstDeviceProvider *provider =
+      gst_device_provider_factory_get_by_name ("iiodeviceprovider");
+  GstElement *pipeline, *src, *sink;
+  GstStructure *stats;
+  GList *devices;
+  Expect e;
+
+  fail_unless (provider != NULL);
+  devices = gst_device_provider_get_devices (provider);
+  g_print ("iiodeviceprovider lists %u devices:\n", g_list_length (devices));
+  expect_device (devices, "iio-sim-adc", "Source/IIO", "yes",
+      "voltage0 le:s16/16>>0");
+  expect_device (devices, "iio-sim-adc12", "Source/IIO", "yes",
+      "voltage0 le:s12/16>>4");
+  expect_device (devices, "iio-sim-dac", "Sink/IIO", "yes",
+      "voltage1 le:s16/16>>0");
+  expect_device (devices, "iio-sim-kfifo", "Source/IIO", "no",
+      "voltage1 le:s16/16>>0");
+  expect_device (devices, "iio-sim-triggered", "Source/IIO", "no",
+      "timestamp le:s64/64>>0");
+
+  /* the element the device makes streams from it */
+  src = gst_device_create_element (find_device (devices, "iio-sim-adc"), "src");
+  fail_unless_equals_string (GST_OBJECT_NAME (gst_element_get_factory (src)),
+      "iiodmabufsrc");
+  expect_init (&e, "voltage0,voltage1", 16, 0, 256);
+  g_object_set (src, "channels", "voltage0,voltage1", "samples-per-block",
+      256, "num-buffers", 10, NULL);
+  pipeline = gst_pipeline_new (NULL);
+  sink = gst_element_factory_make ("fakesink", "sink");
+  g_object_set (sink, "signal-handoffs", TRUE, "sync", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), src, sink, NULL);
+  fail_unless (gst_element_link (src, sink));
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_data), &e);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 10);
+  g_print ("its element: 10 blocks exact\n");
+
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+  g_list_free_full (devices, gst_object_unref);
+  gst_object_unref (provider);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -2380,6 +2480,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_triggered_capture);
   tcase_add_test (tc, test_trigger_errors);
   tcase_add_test (tc, test_triggered_by_hrtimer);
+  tcase_add_test (tc, test_device_provider);
   return s;
 }
 
