@@ -1182,6 +1182,66 @@ GST_START_TEST (test_cyclic_failing_dac_errors)
 
 GST_END_TEST;
 
+/* What the ADC makes in lossless mode: @scans scans of voltage0,voltage1
+ * (sample k of channel c is k + c * 0x100), as S16LE bytes. */
+static void
+adc_counter_hash (Fnv * f, guint scans)
+{
+  guint8 scan[4];
+  guint k;
+
+  fnv_init (f);
+  for (k = 0; k < scans; k++) {
+    GST_WRITE_UINT16_LE (scan, k);
+    GST_WRITE_UINT16_LE (scan + 2, k + 0x100);
+    fnv_add (f, scan, sizeof scan);
+  }
+}
+
+/* ADC -> rtpL16pay -> udpsink on 127.0.0.1, and udpsrc -> rtpL16depay ->
+ * iiodmabufsink: the DAC plays exactly what the ADC produced. */
+GST_START_TEST (test_rtp_over_udp)
+{
+  GstElement *rx = launch ("udpsrc port=5004 address=127.0.0.1 "
+      "caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,"
+      "channels=2,payload=96\" ! rtpL16depay ! audioconvert ! "
+      "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
+      "name=sink device=" DAC);
+  GstElement *tx = launch ("iiodmabufsrc device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=480 "
+      "sampling-frequency=48000 num-buffers=100 ! audioconvert ! "
+      "audio/x-raw,format=S16BE ! rtpL16pay ! udpsink host=127.0.0.1 "
+      "port=5004");
+  GstMessage *msg;
+  Fnv want;
+
+  adc_counter_hash (&want, 100 * 480);
+  gst_element_set_state (rx, GST_STATE_PLAYING);
+  fail_unless (gst_element_get_state (rx, NULL, NULL, 10 * GST_SECOND) !=
+      GST_STATE_CHANGE_FAILURE);
+  msg = run (tx, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (tx, GST_STATE_NULL);
+  g_usleep (200 * 1000);        /* the last packets on their way */
+  gst_element_send_event (rx, gst_event_new_eos ());
+  msg = run (rx, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (rx, GST_STATE_NULL);
+
+  assert_dac_played (&want);
+  g_print ("RTP L16 over UDP: the DAC played the ADC's %" G_GUINT64_FORMAT
+      " bytes, checksum 0x%016" G_GINT64_MODIFIER "x\n", want.bytes,
+      want.hash);
+  gst_object_unref (tx);
+  gst_object_unref (rx);
+}
+
+GST_END_TEST;
+
 /* A player sending plain memory (a decoder's) starts the DAC with its queue
  * full, so it does not run dry at once. */
 GST_START_TEST (test_prefilled_start)
@@ -1786,6 +1846,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_bounded_producer_pool);
   tcase_add_test (tc, test_pause_during_drain);
   tcase_add_test (tc, test_clock_from_played_samples);
+  tcase_add_test (tc, test_rtp_over_udp);
   return s;
 }
 
