@@ -1234,10 +1234,78 @@ GST_START_TEST (test_rtp_over_udp)
 
   assert_dac_played (&want);
   g_print ("RTP L16 over UDP: the DAC played the ADC's %" G_GUINT64_FORMAT
-      " bytes, checksum 0x%016" G_GINT64_MODIFIER "x\n", want.bytes,
-      want.hash);
+      " bytes, checksum 0x%016" G_GINT64_MODIFIER "x\n", want.bytes, want.hash);
   gst_object_unref (tx);
   gst_object_unref (rx);
+}
+
+GST_END_TEST;
+
+/* What iio-sim-adc12 makes in lossless mode: @scans scans of voltage0..2,
+ * each (k + c * 0x100) mod 2^12, stored << 4, as le:s12/16>>4 bytes. */
+static void
+adc12_counter_hash (Fnv * f, guint scans)
+{
+  guint8 scan[6];
+  guint k, c;
+
+  fnv_init (f);
+  for (k = 0; k < scans; k++) {
+    for (c = 0; c < 3; c++)
+      GST_WRITE_UINT16_LE (scan + 2 * c, ((k + c * 0x100) & 0xfff) << 4);
+    fnv_add (f, scan, sizeof scan);
+  }
+}
+
+/* application/x-iio (the packed 12-bit ADC) keeps its caps across the
+ * network with rtpgstpay/rtpgstdepay, and in a file with gdppay (muxers
+ * such as matroskamux take only the media types they know): every byte
+ * arrives, and the caps too. */
+GST_START_TEST (test_x_iio_over_rtp_and_file)
+{
+  GstElement *rx = launch ("udpsrc port=5006 address=127.0.0.1 "
+      "caps=\"application/x-rtp,media=application,clock-rate=90000,"
+      "encoding-name=X-GST,payload=96\" ! rtpgstdepay ! "
+      "application/x-iio,channels=3 ! fakesink name=sink sync=false");
+  GstElement *tx = launch ("iiodmabufsrc device=iio-sim-adc12 "
+      "samples-per-block=512 num-buffers=20 ! tee name=t "
+      "t. ! queue ! rtpgstpay config-interval=1 ! udpsink host=127.0.0.1 "
+      "port=5006 t. ! queue ! gdppay ! filesink location=/run/x-iio.gdp");
+  GstElement *file = launch ("filesrc location=/run/x-iio.gdp ! gdpdepay "
+      "! application/x-iio,channels=3 ! fakesink name=sink sync=false");
+  GstMessage *msg;
+  Fnv want, net, disk;
+
+  adc12_counter_hash (&want, 20 * 512);
+  tap_sink (rx, &net);
+  tap_sink (file, &disk);
+  gst_element_set_state (rx, GST_STATE_PLAYING);
+  fail_unless (gst_element_get_state (rx, NULL, NULL, 10 * GST_SECOND) !=
+      GST_STATE_CHANGE_FAILURE);
+  msg = run (tx, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (tx, GST_STATE_NULL);
+  g_usleep (200 * 1000);
+  gst_element_send_event (rx, gst_event_new_eos ());
+  gst_message_unref (run (rx, 60 * GST_SECOND, NULL));
+  gst_element_set_state (rx, GST_STATE_NULL);
+  msg = run (file, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (file, GST_STATE_NULL);
+
+  fail_unless_equals_uint64 (net.bytes, want.bytes);
+  fail_unless (net.hash == want.hash, "over RTP the samples differ");
+  fail_unless_equals_uint64 (disk.bytes, want.bytes);
+  fail_unless (disk.hash == want.hash, "from the file the samples differ");
+  g_print ("application/x-iio: %" G_GUINT64_FORMAT " bytes exact over "
+      "rtpgstpay and through a gdppay file, caps kept\n", want.bytes);
+  gst_object_unref (tx);
+  gst_object_unref (rx);
+  gst_object_unref (file);
 }
 
 GST_END_TEST;
@@ -1847,6 +1915,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_pause_during_drain);
   tcase_add_test (tc, test_clock_from_played_samples);
   tcase_add_test (tc, test_rtp_over_udp);
+  tcase_add_test (tc, test_x_iio_over_rtp_and_file);
   return s;
 }
 
