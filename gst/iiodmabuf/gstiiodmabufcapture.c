@@ -376,7 +376,8 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
   times->done_ns = -1;
   if (head->never_ran)          /* the converter went on to the next */
     return;
-  times->done_ns = gst_iio_fence_signalled_at (head->sync_fd, times->queued_ns);
+  gst_iio_fence_read (head->sync_fd, times->queued_ns, head->error ? NULL :
+      &head->error, &times->done_ns);
   capture->last_done_ns = times->done_ns;
 }
 
@@ -413,9 +414,8 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
     goto out;
 
   g_queue_pop_head (&capture->queued);
-  if (!head->error)
-    gst_iio_fence_state (head->sync_fd, &head->error);
-  /* a failed transfer took its time too (a failed submit none) */
+  /* its state and time; a failed transfer took its time too (a failed
+   * submit none) */
   time_head (capture, head, times);
   close_sync_fd (head);
   if (head->error) {

@@ -390,12 +390,11 @@ count_fence_error (GstIioOutQueue * queue, IioOutBlock * block, gint code)
   g_mutex_unlock (&queue->counts_lock);
 }
 
-/* The converter is done with @block: tell how far it has played. */
+/* The converter was done with @block at @done (-1: unknown): tell how
+ * far it has played. */
 static void
-played (GstIioOutQueue * queue, IioOutBlock * block)
+played (GstIioOutQueue * queue, IioOutBlock * block, gint64 done)
 {
-  gint64 done = gst_iio_fence_signalled_at (block->sync_fd, block->queued_ns);
-
   if (done < 0)
     done = g_get_monotonic_time () * 1000;
   if (queue->bytes_per_second)
@@ -416,21 +415,22 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
   GstIioFenceState state;
   GstFlowReturn ret;
   gint code = block->error;
+  gint64 done = -1;
 
   state = block->error ? GST_IIO_FENCE_FAILED :
-      gst_iio_fence_state (block->sync_fd, &code);
+      gst_iio_fence_read (block->sync_fd, block->queued_ns, &code, &done);
   if (state == GST_IIO_FENCE_PENDING && !wait)
     return GST_FLOW_CUSTOM_SUCCESS;
   if (state == GST_IIO_FENCE_PENDING) {
     ret = wait_fence (queue, block->sync_fd, error);
     if (ret != GST_FLOW_OK)
       return ret;
-    state = gst_iio_fence_state (block->sync_fd, &code);
+    state = gst_iio_fence_read (block->sync_fd, block->queued_ns, &code, &done);
   }
   if (state == GST_IIO_FENCE_FAILED)
     count_fence_error (queue, block, code);
   if (!block->error)
-    played (queue, block);
+    played (queue, block, done);
   release_block (g_queue_pop_head (&queue->in_flight));
   return GST_FLOW_OK;
 }
@@ -721,12 +721,13 @@ keep_cyclic (gpointer data)
 
   while (!g_atomic_int_get (&queue->keeper_stop)) {
     IioOutBlock *head = g_queue_peek_head (&queue->in_flight);
+    gint64 done = -1;
     gint code = 0;
 
     if (!head_signalled (queue, head))
       continue;
-    if (head->error || gst_iio_fence_state (head->sync_fd,
-            &code) == GST_IIO_FENCE_FAILED) {
+    if (head->error || gst_iio_fence_read (head->sync_fd, head->queued_ns,
+            &code, &done) == GST_IIO_FENCE_FAILED) {
       count_fence_error (queue, head, head->error ? head->error : code);
       if (++failed >= CYCLIC_MAX_FAILED)
         return give_up (queue, g_error_new (GST_IIO_DEVICE_ERROR,
@@ -736,7 +737,7 @@ keep_cyclic (gpointer data)
       g_usleep (10 * 1000);     /* no busy loop on a failing device */
     } else {
       failed = 0;
-      played (queue, head);
+      played (queue, head, done);
     }
     check_dry (queue);          /* the last of the others done too? */
     g_queue_push_tail (&queue->in_flight, g_queue_pop_head (&queue->in_flight));

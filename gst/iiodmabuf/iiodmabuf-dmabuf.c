@@ -309,46 +309,23 @@ gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
 }
 
 /**
- * gst_iio_fence_state:
- * @sync_fd: a sync_file from gst_iio_block_enqueue()
- * @error_code: (out) (optional): the negative errno of a failed block
- *
- * A fence already signalled when exported is a stub: the block never reached
- * the hardware (its submit failed), even though the enqueue succeeded.
- */
-GstIioFenceState
-gst_iio_fence_state (gint sync_fd, gint * error_code)
-{
-  struct sync_file_info info;
-
-  memset (&info, 0, sizeof info);
-  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0) {
-    if (error_code)
-      *error_code = -errno;
-    return GST_IIO_FENCE_FAILED;
-  }
-  if (error_code)
-    *error_code = info.status < 0 ? info.status : 0;
-  if (info.status == 0)
-    return GST_IIO_FENCE_PENDING;
-  return info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
-}
-
-/**
- * gst_iio_fence_signalled_at:
+ * gst_iio_fence_read:
  * @sync_fd: a sync_file from gst_iio_block_enqueue()
  * @after_ns: a CLOCK_MONOTONIC time the fence cannot have signalled before
  *     (when its block was queued)
+ * @error_code: (out) (optional): the negative errno of a failed block
+ * @done_ns: (out) (optional): when the transfer ended (CLOCK_MONOTONIC,
+ *     ns), or -1 if pending or unknown
  *
- * Each fence records the CLOCK_MONOTONIC time at which it signalled. A
- * stub fence (exported after the block completed) carries a time of its
- * own, earlier than @after_ns: it tells nothing.
- *
- * Returns: when the block's transfer ended, in ns; -1 if still pending or
- * unknown
+ * One SYNC_IOC_FILE_INFO: the fence's state and the time it signalled. A
+ * fence already signalled when exported is a stub: the block never
+ * reached the hardware (its submit failed), even though the enqueue
+ * succeeded, or completed before the export; a stub carries a time of its
+ * own, earlier than @after_ns, which tells nothing.
  */
-gint64
-gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns)
+GstIioFenceState
+gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
+    gint64 * done_ns)
 {
   struct sync_fence_info fences[4];
   struct sync_file_info info;
@@ -359,11 +336,35 @@ gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns)
   memset (fences, 0, sizeof fences);
   info.num_fences = G_N_ELEMENTS (fences);
   info.sync_fence_info = (guintptr) fences;
-  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0 || info.status == 0)
-    return -1;
+  if (done_ns)
+    *done_ns = -1;
+  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0) {
+    if (error_code)
+      *error_code = -errno;
+    return GST_IIO_FENCE_FAILED;
+  }
+  if (error_code)
+    *error_code = info.status < 0 ? info.status : 0;
+  if (info.status == 0)
+    return GST_IIO_FENCE_PENDING;
   for (i = 0; i < MIN (info.num_fences, G_N_ELEMENTS (fences)); i++)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
-  return last >= after_ns ? last : -1;
+  if (done_ns && last >= after_ns)
+    *done_ns = last;
+  return info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
+}
+
+/**
+ * gst_iio_fence_state:
+ * @sync_fd: a sync_file from gst_iio_block_enqueue()
+ * @error_code: (out) (optional): the negative errno of a failed block
+ *
+ * gst_iio_fence_read() without the time.
+ */
+GstIioFenceState
+gst_iio_fence_state (gint sync_fd, gint * error_code)
+{
+  return gst_iio_fence_read (sync_fd, 0, error_code, NULL);
 }
 
 /**

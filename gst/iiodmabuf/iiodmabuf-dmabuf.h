@@ -43,7 +43,8 @@ gboolean gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
     gboolean earlier_pending);
 
 GstIioFenceState gst_iio_fence_state (gint sync_fd, gint * error_code);
-gint64 gst_iio_fence_signalled_at (gint sync_fd, gint64 after_ns);
+GstIioFenceState gst_iio_fence_read (gint sync_fd, gint64 after_ns,
+    gint * error_code, gint64 * done_ns);
 
 typedef enum
 {
