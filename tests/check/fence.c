@@ -48,20 +48,20 @@ GST_END_TEST;
 /* dma-heap takes a heap's name as well as its node. */
 GST_START_TEST (test_heap_names)
 {
-  gchar *path;
+  static const gchar *cases[][2] = {
+    {"system", "/dev/dma_heap/system"},
+    {"linux,cma", "/dev/dma_heap/linux,cma"},
+    {"default_cma_region", "/dev/dma_heap/default_cma_region"},
+    {"/dev/dma_heap/reserved", "/dev/dma_heap/reserved"},
+  };
+  guint i;
 
-  path = gst_iio_dma_heap_path ("system");
-  fail_unless_equals_string (path, "/dev/dma_heap/system");
-  g_free (path);
-  path = gst_iio_dma_heap_path ("linux,cma");
-  fail_unless_equals_string (path, "/dev/dma_heap/linux,cma");
-  g_free (path);
-  path = gst_iio_dma_heap_path ("default_cma_region");
-  fail_unless_equals_string (path, "/dev/dma_heap/default_cma_region");
-  g_free (path);
-  path = gst_iio_dma_heap_path ("/dev/dma_heap/reserved");
-  fail_unless_equals_string (path, "/dev/dma_heap/reserved");
-  g_free (path);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *path = gst_iio_dma_heap_path (cases[i][0]);
+
+    fail_unless_equals_string (path, cases[i][1]);
+    g_free (path);
+  }
 }
 
 GST_END_TEST;

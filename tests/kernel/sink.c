@@ -1198,24 +1198,13 @@ adc_counter_hash (Fnv * f, guint scans)
   }
 }
 
-/* ADC -> rtpL16pay -> udpsink on 127.0.0.1, and udpsrc -> rtpL16depay ->
- * iiodmabufsink: the DAC plays exactly what the ADC produced. */
-GST_START_TEST (test_rtp_over_udp)
+/* Plays the sender @tx to EOS into the receiver @rx (already listening),
+ * then ends @rx once the last packets are in. */
+static void
+stream_over_udp (GstElement * tx, GstElement * rx)
 {
-  GstElement *rx = launch ("udpsrc port=5004 address=127.0.0.1 "
-      "caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,"
-      "channels=2,payload=96\" ! rtpL16depay ! audioconvert ! "
-      "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
-      "name=sink device=" DAC);
-  GstElement *tx = launch ("iiodmabufsrc device=iio-sim-adc "
-      "channels=voltage0,voltage1 samples-per-block=480 "
-      "sampling-frequency=48000 num-buffers=100 ! audioconvert ! "
-      "audio/x-raw,format=S16BE ! rtpL16pay ! udpsink host=127.0.0.1 "
-      "port=5004");
   GstMessage *msg;
-  Fnv want;
 
-  adc_counter_hash (&want, 100 * 480);
   gst_element_set_state (rx, GST_STATE_PLAYING);
   fail_unless (gst_element_get_state (rx, NULL, NULL, 10 * GST_SECOND) !=
       GST_STATE_CHANGE_FAILURE);
@@ -1231,6 +1220,26 @@ GST_START_TEST (test_rtp_over_udp)
       error_text (msg));
   gst_message_unref (msg);
   gst_element_set_state (rx, GST_STATE_NULL);
+}
+
+/* ADC -> rtpL16pay -> udpsink on 127.0.0.1, and udpsrc -> rtpL16depay ->
+ * iiodmabufsink: the DAC plays exactly what the ADC produced. */
+GST_START_TEST (test_rtp_over_udp)
+{
+  GstElement *rx = launch ("udpsrc port=5004 address=127.0.0.1 "
+      "caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,"
+      "channels=2,payload=96\" ! rtpL16depay ! audioconvert ! "
+      "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
+      "name=sink device=" DAC);
+  GstElement *tx = launch ("iiodmabufsrc device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=480 "
+      "sampling-frequency=48000 num-buffers=100 ! audioconvert ! "
+      "audio/x-raw,format=S16BE ! rtpL16pay ! udpsink host=127.0.0.1 "
+      "port=5004");
+  Fnv want;
+
+  adc_counter_hash (&want, 100 * 480);
+  stream_over_udp (tx, rx);
 
   assert_dac_played (&want);
   g_print ("RTP L16 over UDP: the DAC played the ADC's %" G_GUINT64_FORMAT
@@ -1279,18 +1288,7 @@ GST_START_TEST (test_x_iio_over_rtp_and_file)
   adc12_counter_hash (&want, 20 * 512);
   tap_sink (rx, &net);
   tap_sink (file, &disk);
-  gst_element_set_state (rx, GST_STATE_PLAYING);
-  fail_unless (gst_element_get_state (rx, NULL, NULL, 10 * GST_SECOND) !=
-      GST_STATE_CHANGE_FAILURE);
-  msg = run (tx, 60 * GST_SECOND, NULL);
-  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
-      error_text (msg));
-  gst_message_unref (msg);
-  gst_element_set_state (tx, GST_STATE_NULL);
-  g_usleep (200 * 1000);
-  gst_element_send_event (rx, gst_event_new_eos ());
-  gst_message_unref (run (rx, 60 * GST_SECOND, NULL));
-  gst_element_set_state (rx, GST_STATE_NULL);
+  stream_over_udp (tx, rx);
   msg = run (file, 60 * GST_SECOND, NULL);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
       error_text (msg));

@@ -706,30 +706,42 @@ GST_START_TEST (test_latency)
 GST_END_TEST;
 
 
-/* Without access to the heap, blocks come from udmabuf and data is exact. */
-GST_START_TEST (test_udmabuf_fallback)
+/* Captures @blocks blocks of 512 scans with dma-heap=@heap, checks every
+ * sample and that the blocks (@n_blocks of them) came from @origin. */
+static void
+capture_from_heap (const gchar * heap, guint n_blocks, guint blocks,
+    const gchar * origin)
 {
-  Expect e;
+  gchar *props = g_strdup_printf ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=512 "
+      "sampling-frequency=51200 num-blocks=%u dma-heap=%s num-buffers=%u",
+      n_blocks, heap, blocks);
   GstElement *pipeline;
   GstStructure *stats;
+  Expect e;
 
   expect_init (&e, "voltage0,voltage1", 16, 0, 512);
-  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
-      "samples-per-block=512 sampling-frequency=51200 num-blocks=6 "
-      "dma-heap=/dev/dma_heap/no-such-heap num-buffers=100", &e);
+  pipeline = make_pipeline (props, &e);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
-  fail_unless_equals_uint64 (e.blocks, 100);
+  fail_unless_equals_uint64 (e.blocks, blocks);
   fail_unless_equals_uint64 (e.non_dmabuf, 0);
-  fail_unless_equals_int (g_hash_table_size (e.inodes), 6);
+  fail_unless_equals_int (g_hash_table_size (e.inodes), n_blocks);
   fail_unless_equals_string (gst_structure_get_string (stats,
-          "dmabuf-origin"), "udmabuf");
-  g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " samples exact\n",
-      e.samples_checked);
+          "dmabuf-origin"), origin);
+  g_print ("dma-heap=%s: %" G_GUINT64_FORMAT " samples exact from %s\n",
+      heap, e.samples_checked, origin);
   gst_structure_free (stats);
   gst_object_unref (pipeline);
   expect_clear (&e);
+  g_free (props);
+}
+
+/* Without access to the heap, blocks come from udmabuf and data is exact. */
+GST_START_TEST (test_udmabuf_fallback)
+{
+  capture_from_heap ("/dev/dma_heap/no-such-heap", 6, 100, "udmabuf");
 }
 
 GST_END_TEST;
@@ -737,26 +749,7 @@ GST_END_TEST;
 /* dma-heap takes a heap's name: "system" is /dev/dma_heap/system. */
 GST_START_TEST (test_heap_by_name)
 {
-  Expect e;
-  GstElement *pipeline;
-  GstStructure *stats;
-
-  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
-  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
-      "samples-per-block=512 sampling-frequency=51200 num-blocks=4 "
-      "dma-heap=system num-buffers=20", &e);
-  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
-
-  fail_unless (e.bad == NULL, "%s", e.bad);
-  fail_unless_equals_uint64 (e.blocks, 20);
-  fail_unless_equals_uint64 (e.non_dmabuf, 0);
-  fail_unless_equals_string (gst_structure_get_string (stats,
-          "dmabuf-origin"), "dma-heap");
-  g_print ("dma-heap=system: %" G_GUINT64_FORMAT " samples exact from the "
-      "heap\n", e.samples_checked);
-  gst_structure_free (stats);
-  gst_object_unref (pipeline);
-  expect_clear (&e);
+  capture_from_heap ("system", 4, 20, "dma-heap");
 }
 
 GST_END_TEST;
@@ -1995,7 +1988,6 @@ GST_END_TEST;
 /* When each block reached the sink, on the pipeline's clock. */
 typedef struct
 {
-  GstElement *pipeline;
   GArray *pts, *offset, *arrival;
 } Arrivals;
 
@@ -2014,6 +2006,23 @@ on_handoff_arrival (GstElement * sink, GstBuffer * buf, GstPad * pad,
   gst_object_unref (clock);
 }
 
+static void
+arrivals_watch (Arrivals * a, GstElement * sink)
+{
+  a->pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  a->offset = g_array_new (FALSE, FALSE, sizeof (guint64));
+  a->arrival = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_arrival), a);
+}
+
+static void
+arrivals_clear (Arrivals * a)
+{
+  g_array_unref (a->pts);
+  g_array_unref (a->offset);
+  g_array_unref (a->arrival);
+}
+
 /* The pipeline runs on the source's clock, driven by the samples: over 10 s
  * of samples PTS stay OFFSET / rate from the first (within a sample), and
  * the clock advances at the converter's rate (within 0.1 %, by a least
@@ -2026,17 +2035,14 @@ GST_START_TEST (test_clock_from_samples)
       "name=sink signal-handoffs=true sync=true", NULL);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  Arrivals a = { pipeline, };
+  Arrivals a;
   GstClock *ours, *used;
   GstMessage *msg;
   gdouble sx = 0, sy = 0, sxx = 0, sxy = 0, slope, n;
   guint i;
 
   sysfs_write ("iio-sim-adc/lossless", "0");
-  a.pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
-  a.offset = g_array_new (FALSE, FALSE, sizeof (guint64));
-  a.arrival = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_arrival), &a);
+  arrivals_watch (&a, sink);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   fail_unless (gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND)
       == GST_STATE_CHANGE_SUCCESS);
@@ -2079,9 +2085,7 @@ GST_START_TEST (test_clock_from_samples)
   gst_object_unref (src);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
-  g_array_unref (a.pts);
-  g_array_unref (a.offset);
-  g_array_unref (a.arrival);
+  arrivals_clear (&a);
 }
 
 GST_END_TEST;
@@ -2098,7 +2102,7 @@ GST_START_TEST (test_slaved_to_another_clock)
       "sync=false", NULL);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  Arrivals a = { pipeline, };
+  Arrivals a;
   GstClockTime block = 50 * GST_MSECOND;
   GstClockTimeDiff late = 0;
   GstClock *used;
@@ -2106,10 +2110,7 @@ GST_START_TEST (test_slaved_to_another_clock)
   guint i, steps = 0;
 
   sysfs_write ("iio-sim-adc/lossless", "0");
-  a.pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
-  a.offset = g_array_new (FALSE, FALSE, sizeof (guint64));
-  a.arrival = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_arrival), &a);
+  arrivals_watch (&a, sink);
   fail_unless (gst_element_provide_clock (src) == NULL);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   fail_unless (gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND)
@@ -2144,9 +2145,7 @@ GST_START_TEST (test_slaved_to_another_clock)
   gst_object_unref (src);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
-  g_array_unref (a.pts);
-  g_array_unref (a.offset);
-  g_array_unref (a.arrival);
+  arrivals_clear (&a);
 }
 
 GST_END_TEST;
