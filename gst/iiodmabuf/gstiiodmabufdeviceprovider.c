@@ -7,7 +7,10 @@
  * GstDeviceMonitor: its name and label, direction, channels with their
  * scan types, whether its buffer takes DMABUFs (zero-copy), its caps, and
  * the element that streams from or to it (iiodmabufsrc or iiodmabufsink
- * with device= set). Devices are found by probing.
+ * with device= set). Devices are found by probing; built with libgudev,
+ * a started provider (gst-device-monitor-1.0, GstDeviceMonitor) also reports
+ * devices as they appear and disappear, from udev events on the iio
+ * subsystem (a driver loaded or unloaded, a device bound or unbound).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -18,12 +21,25 @@
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
 
+#ifdef HAVE_GUDEV
+#include <gudev/gudev.h>
+#endif
+
 GST_DEBUG_CATEGORY_STATIC (gst_iio_device_provider_debug);
 #define GST_CAT_DEFAULT gst_iio_device_provider_debug
 
 struct _GstIioDeviceProvider
 {
   GstDeviceProvider parent;
+#ifdef HAVE_GUDEV
+  /* the udev watch: a thread running its own context */
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  GMutex lock;
+  GCond cond;
+  gboolean watching;
+#endif
 };
 
 struct _GstIioDmabufDevice
@@ -159,6 +175,25 @@ describe_device (const gchar * dir, GstIioDevice * dev)
   return device;
 }
 
+/* The device behind "iio:deviceN", or NULL for one without a buffer (most
+ * sensors read one value at a time) or one already gone. */
+static GstDevice *
+describe_dir (GstDeviceProvider * provider, const gchar * dir)
+{
+  GError *error = NULL;
+  GstIioDevice *dev = gst_iio_device_open (dir, 0, &error);
+  GstDevice *device;
+
+  if (!dev) {
+    GST_DEBUG_OBJECT (provider, "%s: %s", dir, error->message);
+    g_clear_error (&error);
+    return NULL;
+  }
+  device = describe_device (dir, dev);
+  gst_iio_device_close (dev);
+  return device;
+}
+
 static GList *
 gst_iio_device_provider_probe (GstDeviceProvider * provider)
 {
@@ -167,22 +202,154 @@ gst_iio_device_provider_probe (GstDeviceProvider * provider)
   guint i;
 
   for (i = 0; i < dirs->len; i++) {
-    GError *error = NULL;
-    GstIioDevice *dev = gst_iio_device_open (dirs->pdata[i], 0, &error);
+    GstDevice *device = describe_dir (provider, dirs->pdata[i]);
 
-    /* devices without a buffer (most sensors read one value at a time) */
-    if (!dev) {
-      GST_DEBUG_OBJECT (provider, "%s: %s", (gchar *) dirs->pdata[i],
-          error->message);
-      g_clear_error (&error);
-      continue;
-    }
-    devices = g_list_append (devices, describe_device (dirs->pdata[i], dev));
-    gst_iio_device_close (dev);
+    if (device)
+      devices = g_list_append (devices, device);
   }
   g_ptr_array_unref (dirs);
   return devices;
 }
+
+#ifdef HAVE_GUDEV
+/* --- hot-plug --------------------------------------------------------------- */
+
+/* (transfer full): the listed device for "iio:deviceN", or NULL */
+static GstDevice *
+find_listed (GstDeviceProvider * provider, const gchar * dir)
+{
+  GList *devices = gst_device_provider_get_devices (provider), *l;
+  GstDevice *found = NULL;
+
+  for (l = devices; l && !found; l = l->next)
+    if (GST_IS_IIO_DMABUF_DEVICE (l->data) &&
+        g_str_equal (GST_IIO_DMABUF_DEVICE (l->data)->spec, dir))
+      found = gst_object_ref (l->data);
+  g_list_free_full (devices, gst_object_unref);
+  return found;
+}
+
+static void
+device_appeared (GstDeviceProvider * provider, const gchar * dir)
+{
+  GstDevice *device = find_listed (provider, dir);
+
+  /* already listed: found by the first probe before udev announced it */
+  if (device) {
+    gst_object_unref (device);
+    return;
+  }
+  device = describe_dir (provider, dir);
+  if (device)
+    gst_device_provider_device_add (provider, device);
+}
+
+static void
+device_gone (GstDeviceProvider * provider, const gchar * dir)
+{
+  GstDevice *device = find_listed (provider, dir);
+
+  if (device) {
+    gst_device_provider_device_remove (provider, device);
+    gst_object_unref (device);
+  }
+}
+
+static void
+on_uevent (GUdevClient * client, const gchar * action, GUdevDevice * udev,
+    gpointer provider)
+{
+  const gchar *dir = g_udev_device_get_name (udev);
+
+  /* triggers are in the iio subsystem too */
+  if (!dir || !g_str_has_prefix (dir, "iio:device"))
+    return;
+  GST_DEBUG_OBJECT (provider, "%s %s", action, dir);
+  if (g_str_equal (action, "add"))
+    device_appeared (provider, dir);
+  else if (g_str_equal (action, "remove"))
+    device_gone (provider, dir);
+}
+
+static gpointer
+watch_udev (gpointer data)
+{
+  GstIioDeviceProvider *self = data;
+  GstDeviceProvider *provider = data;
+  const gchar *subsystems[] = { "iio", NULL };
+  GUdevClient *client;
+  GList *devices, *l;
+
+  g_main_context_push_thread_default (self->context);
+  /* listening before the first probe: nothing slips between the two */
+  client = g_udev_client_new (subsystems);
+  g_signal_connect (client, "uevent", G_CALLBACK (on_uevent), self);
+  devices = gst_iio_device_provider_probe (provider);
+  for (l = devices; l; l = l->next)
+    gst_device_provider_device_add (provider, l->data);
+  g_list_free (devices);
+
+  g_mutex_lock (&self->lock);
+  self->watching = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  g_main_loop_run (self->loop);
+  g_signal_handlers_disconnect_by_data (client, self);
+  g_object_unref (client);
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+static gboolean
+gst_iio_device_provider_start (GstDeviceProvider * provider)
+{
+  GstIioDeviceProvider *self = GST_IIO_DEVICE_PROVIDER (provider);
+
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  self->watching = FALSE;
+  self->thread = g_thread_new ("iio-device-provider", watch_udev, self);
+  g_mutex_lock (&self->lock);
+  while (!self->watching)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+gst_iio_device_provider_stop (GstDeviceProvider * provider)
+{
+  GstIioDeviceProvider *self = GST_IIO_DEVICE_PROVIDER (provider);
+  GSource *quit = g_idle_source_new ();
+
+  /* a source, not g_main_loop_quit(): the loop may not be running yet */
+  g_source_set_callback (quit, quit_loop, self->loop, NULL);
+  g_source_attach (quit, self->context);
+  g_source_unref (quit);
+  g_thread_join (self->thread);
+  self->thread = NULL;
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+}
+
+static void
+gst_iio_device_provider_finalize (GObject * object)
+{
+  GstIioDeviceProvider *self = GST_IIO_DEVICE_PROVIDER (object);
+
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (gst_iio_device_provider_parent_class)->finalize (object);
+}
+#endif /* HAVE_GUDEV */
 
 static void
 gst_iio_device_provider_class_init (GstIioDeviceProviderClass * klass)
@@ -192,6 +359,11 @@ gst_iio_device_provider_class_init (GstIioDeviceProviderClass * klass)
   GST_DEBUG_CATEGORY_INIT (gst_iio_device_provider_debug,
       "iiodeviceprovider", 0, "IIO device provider");
   dp_class->probe = gst_iio_device_provider_probe;
+#ifdef HAVE_GUDEV
+  dp_class->start = gst_iio_device_provider_start;
+  dp_class->stop = gst_iio_device_provider_stop;
+  G_OBJECT_CLASS (klass)->finalize = gst_iio_device_provider_finalize;
+#endif
   gst_device_provider_class_set_static_metadata (dp_class,
       "IIO device provider", "Source/Sink/IIO",
       "Lists IIO converters with a buffer (ADCs, DACs, SDR front ends)",
@@ -201,4 +373,8 @@ gst_iio_device_provider_class_init (GstIioDeviceProviderClass * klass)
 static void
 gst_iio_device_provider_init (GstIioDeviceProvider * self)
 {
+#ifdef HAVE_GUDEV
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+#endif
 }
