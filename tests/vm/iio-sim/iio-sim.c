@@ -41,7 +41,15 @@
  * fence signals at once with the error, the block stays busy until its
  * DMABUF is attached again); fault_stall=1 stops completing blocks until
  * cleared; contiguous_only=1 fails the submit of a DMABUF in more than one
- * piece, as a DMA engine without scatter-gather does. Removal while streaming: unbind the platform device
+ * piece, as a DMA engine without scatter-gather does.
+ *
+ * Benchmarks: unpaced=1 (DMA models) completes each block as soon as it is
+ * at the head of the queue and has been queued SIM_UNPACED_US, without the
+ * CPU filling or reading it (its content is whatever the memory held; the
+ * DAC counts consumed_bytes but no checksum), so what is measured is user
+ * space and the ABI, not the simulated converter. The short wait is
+ * physics kept: no transfer completes inside its own ENQUEUE ioctl, and
+ * user space tells a failed submit by that (see the kernel reference). Removal while streaming: unbind the platform device
  * (drivers/iio-sim/unbind).
  *
  * Observers: enable_count (buffer enables since load, never reset) and
@@ -105,6 +113,7 @@ struct sim_slot {
 	struct dma_fence *fault_fence;
 	size_t bytes;
 	bool cyclic;
+	ktime_t queued;
 };
 
 struct sim_element {
@@ -143,6 +152,7 @@ struct sim_state {
 	unsigned int fault_submit_blocks;
 	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
 	unsigned int contiguous_only;	/* a DMA engine without scatter-gather */
+	unsigned int unpaced;		/* benchmarks: no clock, no data moved */
 	bool stall;
 	u64 enable_count;
 	u64 queued_at_enable;
@@ -157,6 +167,7 @@ struct sim_state {
 	u8 *bounce;
 };
 
+#define SIM_UNPACED_US 100
 #define SIM_MIN_FREQUENCY 1
 #define SIM_MAX_FREQUENCY 100000000
 
@@ -259,7 +270,7 @@ static void sim_start_idle(struct sim_state *st)
 		st->t0 = ktime_get();
 		return;
 	}
-	if (st->lossless) {
+	if (st->lossless || st->unpaced) {
 		sim_rebase(st, st->next_k);
 		st->head_k = st->next_k;
 		return;
@@ -498,6 +509,14 @@ static void sim_transfer(struct sim_state *st, struct sim_slot *slot, u64 k)
 {
 	if (!slot->block)
 		return;
+	if (st->unpaced) {
+		if (st->model->direction == IIO_BUFFER_DIRECTION_OUT) {
+			spin_lock_irq(&st->lock);
+			st->consumed_bytes += slot->bytes;
+			spin_unlock_irq(&st->lock);
+		}
+		return;
+	}
 	if (st->model->direction == IIO_BUFFER_DIRECTION_IN)
 		sim_fill_block(st, slot->block, k, slot->bytes);
 	else
@@ -546,7 +565,9 @@ static struct sim_slot *sim_head_slot(struct sim_state *st, ktime_t *deadline)
 	if (slot && st->stall)
 		slot = NULL;
 	if (slot)
-		*deadline = sim_time_of(st, st->head_k + sim_slot_scans(st, slot));
+		*deadline = st->unpaced ?
+			ktime_add_us(slot->queued, SIM_UNPACED_US) :
+			sim_time_of(st, st->head_k + sim_slot_scans(st, slot));
 	spin_unlock_irq(&st->lock);
 	return slot;
 }
@@ -585,6 +606,7 @@ static void sim_queue_slot(struct sim_state *st, struct sim_slot *slot)
 	spin_lock_irq(&st->lock);
 	if (list_empty(&st->slots))
 		sim_start_idle(st);
+	slot->queued = ktime_get();
 	list_add_tail(&slot->head, &st->slots);
 	sim_kick(st);
 	spin_unlock_irq(&st->lock);
@@ -1056,6 +1078,7 @@ SIM_UINT_KNOB(fault_eio_blocks);
 SIM_UINT_KNOB(fault_submit_blocks);
 SIM_UINT_KNOB(cyclic_repeat);
 SIM_UINT_KNOB(contiguous_only);
+SIM_UINT_KNOB(unpaced);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1115,6 +1138,7 @@ static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
+	&iio_dev_attr_unpaced.dev_attr.attr,
 	NULL
 };
 
@@ -1131,6 +1155,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
+	&iio_dev_attr_unpaced.dev_attr.attr,
 	NULL
 };
 
