@@ -37,6 +37,7 @@ typedef struct
   gint sync_fd;                 /* fence of the queued transfer, or -1 */
   gint error;                   /* negative errno once the transfer failed */
   gint64 queued_us;             /* g_get_monotonic_time() at the enqueue */
+  gint64 exported_us;           /* ... and once its fence was exported */
   gboolean never_ran;           /* its submit failed: no converter time */
 } GstIioBlock;
 
@@ -50,6 +51,7 @@ struct _GstIioCapture
 
   GMutex lock;
   GCond returned;
+  guint waiting;                /* threads waiting for a block to return */
   GQueue queued;                /* GstIioBlock in the kernel, oldest first */
   GQueue idle;                  /* attached, not queued yet */
   GPtrArray *attached;          /* every GstIioBlock still attached */
@@ -98,50 +100,13 @@ close_sync_fd (GstIioBlock * block)
 
 /* --- the kernel side ------------------------------------------------------ */
 
-/* Whether a block queued before @block is still in flight. */
-static gboolean
-earlier_pending (GstIioCapture * capture, GstIioBlock * block)
-{
-  GList *l;
-
-  for (l = capture->queued.head; l && l->data != block; l = l->next) {
-    GstIioBlock *earlier = l->data;
-
-    if (earlier->sync_fd >= 0
-        && gst_iio_fence_state (earlier->sync_fd,
-            NULL) == GST_IIO_FENCE_PENDING)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-/* A fence signalled before it was even exported: a failed submit, or a
- * block that completed while we were preempted (see
- * gst_iio_block_never_transferred()). Called with the lock held. */
-static void
-check_signalled_at_once (GstIioCapture * capture, GstIioBlock * block,
-    gint64 queued_at, gint code)
-{
-  gint64 elapsed = g_get_monotonic_time () - queued_at;
-
-  if (!gst_iio_block_never_transferred (elapsed, capture->block_us,
-          earlier_pending (capture, block))) {
-    GST_LOG ("block on DMABUF %d completed before its fence was read",
-        block->dmabuf_fd);
-    return;
-  }
-  GST_WARNING ("block on DMABUF %d was never transferred", block->dmabuf_fd);
-  block->error = code ? code : -EIO;
-  block->never_ran = TRUE;
-}
-
-/* Queues a block; a failure shows when it reaches the head. Lock held. */
+/* Queues a block; a failure shows when it reaches the head. Lock held.
+ * Per block: ENQUEUE and the fence's export, nothing more. */
 static void
 enqueue_block (GstIioCapture * capture, GstIioBlock * block)
 {
   GError *error = NULL;
   gint64 queued_at = 0;
-  gint code = 0;
 
   block->error = 0;
   block->never_ran = FALSE;
@@ -152,14 +117,12 @@ enqueue_block (GstIioCapture * capture, GstIioBlock * block)
       block->dmabuf_fd, capture->block_bytes, FALSE, capture->running,
       &queued_at, &error);
   block->queued_us = queued_at;
+  block->exported_us = g_get_monotonic_time ();
   if (block->sync_fd < 0) {
     GST_WARNING ("%s", error->message);
     block->error = -EIO;
     block->never_ran = TRUE;
     g_error_free (error);
-  } else if (gst_iio_fence_state (block->sync_fd, &code)
-      != GST_IIO_FENCE_PENDING) {
-    check_signalled_at_once (capture, block, queued_at, code);
   }
 }
 
@@ -183,7 +146,9 @@ block_returned (GstMiniObject * obj)
     /* downstream may have resized it; a block always moves whole */
     gst_memory_resize (mem, -(gssize) mem->offset, capture->block_bytes);
     enqueue_block (capture, block);
-    g_cond_broadcast (&capture->returned);
+    /* a futex call per block saved when nobody waits */
+    if (capture->waiting)
+      g_cond_broadcast (&capture->returned);
   } else if (g_ptr_array_remove_fast (capture->attached, block)) {
     /* halted, not stopped yet: the block is freed now, detached first */
     close_sync_fd (block);
@@ -318,8 +283,12 @@ wait_returned (GstIioCapture * capture, GError ** error)
   gint64 end = g_get_monotonic_time () + capture->timeout / GST_USECOND;
 
   while (!capture->flushing && g_queue_is_empty (&capture->queued)) {
-    if (g_cond_wait_until (&capture->returned, &capture->lock, end)
-        || capture->flushing)
+    gboolean woken;
+
+    capture->waiting++;
+    woken = g_cond_wait_until (&capture->returned, &capture->lock, end);
+    capture->waiting--;
+    if (woken || capture->flushing)
       continue;
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "Downstream held every block for %" GST_TIME_FORMAT ": raise "
@@ -364,21 +333,50 @@ wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
   return GST_FLOW_ERROR;
 }
 
-/* When the head was queued and completed, and when the block before it
- * completed. Lock held. */
+/* A fence already signalled when it was exported (a stub): a failed
+ * submit, or a block that completed before the export, while this thread
+ * was preempted. Blocks complete in order, so one that completed after
+ * this export (the block before) was still pending then. Lock held. */
+static void
+check_stub (GstIioCapture * capture, GstIioBlock * head, gint code)
+{
+  gint64 exported_ns = head->exported_us * 1000;
+
+  if (!gst_iio_block_never_transferred (head->exported_us - head->queued_us,
+          capture->block_us, capture->last_done_ns > exported_ns)) {
+    GST_LOG ("block on DMABUF %d completed before its fence was exported",
+        head->dmabuf_fd);
+    return;
+  }
+  GST_WARNING ("block on DMABUF %d was never transferred", head->dmabuf_fd);
+  head->error = code ? code : -EIO;
+  head->never_ran = TRUE;
+}
+
+/* The head's state (a failed submit is found here) and when it was queued
+ * and completed, and when the block before it completed. Lock held. */
 static void
 time_head (GstIioCapture * capture, GstIioBlock * head,
     GstIioCaptureTimes * times)
 {
-  times->ran = !head->never_ran;
+  GstIioFenceState state = GST_IIO_FENCE_FAILED;
+  gint code = 0;
+
   times->queued_ns = head->queued_us * 1000;
   times->previous_done_ns = capture->last_done_ns;
   times->done_ns = -1;
-  if (head->never_ran)          /* the converter went on to the next */
-    return;
-  gst_iio_fence_read (head->sync_fd, times->queued_ns, head->error ? NULL :
-      &head->error, &times->done_ns);
-  capture->last_done_ns = times->done_ns;
+  if (!head->never_ran)
+    state = gst_iio_fence_read (head->sync_fd, times->queued_ns, &code,
+        &times->done_ns);
+  if (state == GST_IIO_FENCE_STUB)
+    check_stub (capture, head, code);
+  else if (state == GST_IIO_FENCE_FAILED && !head->error)
+    head->error = code ? code : -EIO;
+  times->ran = !head->never_ran;
+  /* a block that never ran took no converter time: the next one follows
+   * the block before */
+  if (!head->never_ran)
+    capture->last_done_ns = times->done_ns;
 }
 
 /**

@@ -318,10 +318,11 @@ gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
  *     ns), or -1 if pending or unknown
  *
  * One SYNC_IOC_FILE_INFO: the fence's state and the time it signalled. A
- * fence already signalled when exported is a stub: the block never
- * reached the hardware (its submit failed), even though the enqueue
- * succeeded, or completed before the export; a stub carries a time of its
- * own, earlier than @after_ns, which tells nothing.
+ * fence already signalled when exported is a stub (GST_IIO_FENCE_STUB):
+ * the block never reached the hardware (its submit failed), even though
+ * the enqueue succeeded, or completed before the export (see
+ * gst_iio_block_never_transferred()); a stub's time is its own and tells
+ * nothing, so @done_ns is -1.
  */
 GstIioFenceState
 gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
@@ -347,6 +348,9 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
     *error_code = info.status < 0 ? info.status : 0;
   if (info.status == 0)
     return GST_IIO_FENCE_PENDING;
+  if (info.status > 0 && info.num_fences == 1
+      && g_str_equal (fences[0].driver_name, "stub"))
+    return GST_IIO_FENCE_STUB;
   for (i = 0; i < MIN (info.num_fences, G_N_ELEMENTS (fences)); i++)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
   if (done_ns && last >= after_ns)

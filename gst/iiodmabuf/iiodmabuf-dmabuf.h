@@ -27,6 +27,7 @@ typedef enum
   GST_IIO_FENCE_PENDING,
   GST_IIO_FENCE_DONE,
   GST_IIO_FENCE_FAILED,
+  GST_IIO_FENCE_STUB,
 } GstIioFenceState;
 
 gchar *gst_iio_dma_heap_path (const gchar * heap);

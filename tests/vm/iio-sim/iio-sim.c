@@ -44,12 +44,14 @@
  * piece, as a DMA engine without scatter-gather does.
  *
  * Benchmarks: unpaced=1 (DMA models) completes each block as soon as it is
- * at the head of the queue and has been queued SIM_UNPACED_US, without the
- * CPU filling or reading it (its content is whatever the memory held; the
- * DAC counts consumed_bytes but no checksum), so what is measured is user
- * space and the ABI, not the simulated converter. The short wait is
- * physics kept: no transfer completes inside its own ENQUEUE ioctl, and
- * user space tells a failed submit by that (see the kernel reference). Removal while streaming: unbind the platform device
+ * at the head of the queue and has been queued unpaced_us (default 100),
+ * whatever its size, without the CPU filling or reading it (its content is
+ * whatever the memory held; the DAC counts consumed_bytes but no
+ * checksum), so what is measured is user space and the ABI, not the
+ * simulated converter. The wait is physics kept: no transfer completes
+ * before its fence is exported after the ENQUEUE, and user space tells a
+ * failed submit by that (see the kernel reference); a traced or slowed
+ * process needs a longer one. Removal while streaming: unbind the platform device
  * (drivers/iio-sim/unbind).
  *
  * Observers: enable_count (buffer enables since load, never reset) and
@@ -153,6 +155,7 @@ struct sim_state {
 	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
 	unsigned int contiguous_only;	/* a DMA engine without scatter-gather */
 	unsigned int unpaced;		/* benchmarks: no clock, no data moved */
+	unsigned int unpaced_us;	/* ... each block taking this long */
 	bool stall;
 	u64 enable_count;
 	u64 queued_at_enable;
@@ -167,7 +170,6 @@ struct sim_state {
 	u8 *bounce;
 };
 
-#define SIM_UNPACED_US 100
 #define SIM_MIN_FREQUENCY 1
 #define SIM_MAX_FREQUENCY 100000000
 
@@ -566,7 +568,7 @@ static struct sim_slot *sim_head_slot(struct sim_state *st, ktime_t *deadline)
 		slot = NULL;
 	if (slot)
 		*deadline = st->unpaced ?
-			ktime_add_us(slot->queued, SIM_UNPACED_US) :
+			ktime_add_us(slot->queued, st->unpaced_us) :
 			sim_time_of(st, st->head_k + sim_slot_scans(st, slot));
 	spin_unlock_irq(&st->lock);
 	return slot;
@@ -1079,6 +1081,7 @@ SIM_UINT_KNOB(fault_submit_blocks);
 SIM_UINT_KNOB(cyclic_repeat);
 SIM_UINT_KNOB(contiguous_only);
 SIM_UINT_KNOB(unpaced);
+SIM_UINT_KNOB(unpaced_us);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1139,6 +1142,7 @@ static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	&iio_dev_attr_unpaced.dev_attr.attr,
+	&iio_dev_attr_unpaced_us.dev_attr.attr,
 	NULL
 };
 
@@ -1156,6 +1160,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	&iio_dev_attr_unpaced.dev_attr.attr,
+	&iio_dev_attr_unpaced_us.dev_attr.attr,
 	NULL
 };
 
@@ -1266,6 +1271,7 @@ static struct sim_state *sim_state_alloc(struct device *dev,
 	}
 	st->model = model;
 	st->frequency = model->default_frequency;
+	st->unpaced_us = 100;
 	st->checksum = FNV1A64_OFFSET;
 	init_waitqueue_head(&st->wq);
 	mutex_init(&st->work_lock);
