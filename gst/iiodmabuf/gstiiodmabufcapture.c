@@ -233,6 +233,8 @@ gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,
     if (!block)
       goto failed;
     g_queue_push_tail (&capture->idle, block);
+    if (i == 0)
+      gst_iio_fence_date_stub (block->dmabuf_fd);
     if (!gst_iio_block_attach (buffer_fd, block->dmabuf_fd, error))
       goto failed;
     g_ptr_array_add (capture->attached, block);
@@ -288,7 +290,8 @@ wait_returned (GstIioCapture * capture, GError ** error)
     capture->waiting++;
     woken = g_cond_wait_until (&capture->returned, &capture->lock, end);
     capture->waiting--;
-    if (woken || capture->flushing)
+    /* a block may come back just as the time is up */
+    if (woken || capture->flushing || !g_queue_is_empty (&capture->queued))
       continue;
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "Downstream held every block for %" GST_TIME_FORMAT ": raise "

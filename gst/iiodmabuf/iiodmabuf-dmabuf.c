@@ -348,8 +348,12 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
     *error_code = info.status < 0 ? info.status : 0;
   if (info.status == 0)
     return GST_IIO_FENCE_PENDING;
+  /* by name in Linux 6.12; later kernels name every signalled fence
+   * "detached-driver", but the stub's time is from its first use, before
+   * anything was queued (see gst_iio_fence_date_stub()) */
   if (info.status > 0 && info.num_fences == 1
-      && g_str_equal (fences[0].driver_name, "stub"))
+      && (g_str_equal (fences[0].driver_name, "stub")
+          || (gint64) fences[0].timestamp_ns < after_ns))
     return GST_IIO_FENCE_STUB;
   for (i = 0; i < MIN (info.num_fences, G_N_ELEMENTS (fences)); i++)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
@@ -359,11 +363,30 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
 }
 
 /**
+ * gst_iio_fence_date_stub:
+ * @dmabuf_fd: a DMABUF with nothing queued on it
+ *
+ * Exports its fence, which is the kernel's stub: made on its first use,
+ * signalled then, and dated then. Called before blocks are queued, it
+ * dates the stub before them, so that gst_iio_fence_read() knows a stub
+ * by its time as well as by its name.
+ */
+void
+gst_iio_fence_date_stub (gint dmabuf_fd)
+{
+  gint fd = export_fence (dmabuf_fd);
+
+  if (fd >= 0)
+    close (fd);
+}
+
+/**
  * gst_iio_fence_state:
  * @sync_fd: a sync_file from gst_iio_block_enqueue()
  * @error_code: (out) (optional): the negative errno of a failed block
  *
- * gst_iio_fence_read() without the time.
+ * gst_iio_fence_read() without the time; a stub is known by its name only
+ * (GST_IIO_FENCE_STUB on Linux 6.12, GST_IIO_FENCE_DONE on later kernels).
  */
 GstIioFenceState
 gst_iio_fence_state (gint sync_fd, gint * error_code)

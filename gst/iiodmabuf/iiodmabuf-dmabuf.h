@@ -27,7 +27,7 @@ typedef enum
   GST_IIO_FENCE_PENDING,
   GST_IIO_FENCE_DONE,
   GST_IIO_FENCE_FAILED,
-  GST_IIO_FENCE_STUB,
+  GST_IIO_FENCE_STUB,           /* signalled before it was exported */
 } GstIioFenceState;
 
 gchar *gst_iio_dma_heap_path (const gchar * heap);
@@ -44,6 +44,7 @@ gboolean gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
     gboolean earlier_pending);
 
 GstIioFenceState gst_iio_fence_state (gint sync_fd, gint * error_code);
+void gst_iio_fence_date_stub (gint dmabuf_fd);
 GstIioFenceState gst_iio_fence_read (gint sync_fd, gint64 after_ns,
     gint * error_code, gint64 * done_ns);
 
