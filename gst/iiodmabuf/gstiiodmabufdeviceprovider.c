@@ -214,18 +214,22 @@ gst_iio_device_provider_probe (GstDeviceProvider * provider)
 #ifdef HAVE_GUDEV
 /* --- hot-plug --------------------------------------------------------------- */
 
-/* (transfer full): the listed device for "iio:deviceN", or NULL */
+/* (transfer full): the listed device for "iio:deviceN", or NULL. The
+ * list is read under the object lock, never through
+ * gst_device_provider_get_devices(): that takes the lock stop() holds
+ * while it joins this thread. */
 static GstDevice *
 find_listed (GstDeviceProvider * provider, const gchar * dir)
 {
-  GList *devices = gst_device_provider_get_devices (provider), *l;
   GstDevice *found = NULL;
+  GList *l;
 
-  for (l = devices; l && !found; l = l->next)
+  GST_OBJECT_LOCK (provider);
+  for (l = provider->devices; l && !found; l = l->next)
     if (GST_IS_IIO_DMABUF_DEVICE (l->data) &&
         g_str_equal (GST_IIO_DMABUF_DEVICE (l->data)->spec, dir))
       found = gst_object_ref (l->data);
-  g_list_free_full (devices, gst_object_unref);
+  GST_OBJECT_UNLOCK (provider);
   return found;
 }
 
@@ -265,7 +269,8 @@ on_uevent (GUdevClient * client, const gchar * action, GUdevDevice * udev,
   if (!dir || !g_str_has_prefix (dir, "iio:device"))
     return;
   GST_DEBUG_OBJECT (provider, "%s %s", action, dir);
-  if (g_str_equal (action, "add"))
+  /* a change may come after an add we could not describe (busy) */
+  if (g_str_equal (action, "add") || g_str_equal (action, "change"))
     device_appeared (provider, dir);
   else if (g_str_equal (action, "remove"))
     device_gone (provider, dir);
@@ -298,6 +303,7 @@ watch_udev (gpointer data)
   g_signal_handlers_disconnect_by_data (client, self);
   g_object_unref (client);
   g_main_context_pop_thread_default (self->context);
+  gst_object_unref (self);
   return NULL;
 }
 
@@ -309,7 +315,8 @@ gst_iio_device_provider_start (GstDeviceProvider * provider)
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
   self->watching = FALSE;
-  self->thread = g_thread_new ("iio-device-provider", watch_udev, self);
+  self->thread = g_thread_new ("iio-device-provider", watch_udev,
+      gst_object_ref (self));
   g_mutex_lock (&self->lock);
   while (!self->watching)
     g_cond_wait (&self->cond, &self->lock);

@@ -5,7 +5,9 @@ gst-device-monitor-1.0 runs it) reports the simulated converters as they
 go and come, from udev events:
 
   1. one converter unbound from its driver, then bound again;
-  2. the simulators' module unloaded (every converter gone), then loaded.
+  2. the simulators' module unloaded (every converter gone), then loaded;
+  3. the module unloaded and the monitor stopped at once, with udev's
+     events for it still coming.
 
 Each time, the removed and added devices must be exactly those that went
 and came, with their class; the device that came back must stream (every
@@ -15,6 +17,7 @@ import glob
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import gi
@@ -149,10 +152,23 @@ def main():
     check(monitor.start(), "the monitor starts")
     try:
         follow(monitor)
-    finally:
+    except BaseException:
         monitor.stop()
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+        raise
+    # 3. stopped while udev still has events for it: the module unloaded
+    # and the monitor stopped on the first removal
+    subprocess.run(["busybox", "rmmod", "iio_sim"], check=True)
+    # the first removal seen: the others are on their way
+    monitor.get_bus().timed_pop_filtered(10 * Gst.SECOND,
+                                         Gst.MessageType.DEVICE_REMOVED)
+    stopper = threading.Thread(target=monitor.stop, daemon=True)
+    stopper.start()
+    stopper.join(60)
+    check(not stopper.is_alive(),
+          "stopping with udev events pending returns (no deadlock)")
+    print(f"{len(failures)} failed", flush=True)
+    # a stop that hangs would keep the process alive
+    os._exit(1 if failures else 0)
 
 
 def follow(monitor):
