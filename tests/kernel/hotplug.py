@@ -143,6 +143,16 @@ def capture_from(device, blocks=10, samples=256):
     return f"{len(data)} bytes exact, {copies} copies"
 
 
+def check_listed_and_streaming(monitor, which):
+    """All five listed again, and iio-sim-adc's device captures exact."""
+    devices = {d.get_display_name(): d for d in monitor.get_devices()}
+    check(set(devices) == set(SIM), f"listed after: {sorted(devices)}")
+    if "iio-sim-adc" in devices:
+        result = capture_from(devices["iio-sim-adc"])
+        check(result == "5120 bytes exact, 0 copies",
+              f"{which} streams: {result}")
+
+
 def main():
     Gst.init(None)
     start_udevd()
@@ -192,12 +202,7 @@ def follow(monitor):
     got = collect(monitor, "added", expected(["iio-sim-adc"]))
     check(got == list(expected(["iio-sim-adc"])),
           f"binding {platform}: added {got}")
-    devices = {d.get_display_name(): d for d in monitor.get_devices()}
-    check(set(devices) == set(SIM), f"listed after: {sorted(devices)}")
-    if "iio-sim-adc" in devices:
-        result = capture_from(devices["iio-sim-adc"])
-        check(result == "5120 bytes exact, 0 copies",
-              f"the device that came back streams: {result}")
+    check_listed_and_streaming(monitor, "the device that came back")
 
     # 2. the module unloaded, and loaded again
     ko = sim_module()
@@ -210,12 +215,7 @@ def follow(monitor):
     got = collect(monitor, "added", expected(SIM))
     check(sorted(got) == sorted(expected(SIM)),
           f"loading iio-sim: added {sorted(got)}")
-    devices = {d.get_display_name(): d for d in monitor.get_devices()}
-    check(set(devices) == set(SIM), f"listed after: {sorted(devices)}")
-    if "iio-sim-adc" in devices:
-        result = capture_from(devices["iio-sim-adc"])
-        check(result == "5120 bytes exact, 0 copies",
-              f"the reloaded device streams: {result}")
+    check_listed_and_streaming(monitor, "the reloaded device")
 
 
 if __name__ == "__main__":
