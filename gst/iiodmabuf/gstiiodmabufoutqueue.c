@@ -46,6 +46,7 @@ typedef struct
   gint error;                   /* never transferred: its failed submit */
   gint sync_fd;                 /* the block's fence, -1 until queued */
   gint64 queued_ns;             /* when it was queued */
+  gint64 exported_ns;           /* ... and once its fence was exported */
 } IioOutBlock;
 
 struct _GstIioOutQueue
@@ -71,6 +72,8 @@ struct _GstIioOutQueue
   gboolean dry;                 /* nothing queued since the last completed */
   gint64 last_done_ns;          /* when the last block completed, or when
                                  * the queue was made */
+  gint64 last_fence_ns;         /* the last completed fence's time; -1 if
+                                 * it told none (a stub) */
   GstClockTime played;
 
   /* cyclic output the driver does not repeat: a thread queues it again */
@@ -120,6 +123,7 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
   g_mutex_init (&queue->counts_lock);
   queue->dry = TRUE;
   queue->last_done_ns = g_get_monotonic_time () * 1000;
+  queue->last_fence_ns = -1;
   return queue;
 }
 
@@ -214,31 +218,13 @@ block_us (GstIioOutQueue * queue, GstBuffer * buffer)
       queue->bytes_per_second);
 }
 
-/* Whether a block queued before @block is still in flight. */
-static gboolean
-earlier_pending (GstIioOutQueue * queue, IioOutBlock * block)
-{
-  GList *l;
-
-  for (l = queue->in_flight.head; l && l->data != block; l = l->next) {
-    IioOutBlock *earlier = l->data;
-
-    if (earlier->sync_fd >= 0 && !earlier->error
-        && gst_iio_fence_state (earlier->sync_fd,
-            NULL) == GST_IIO_FENCE_PENDING)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-/* Queues @block (already in in_flight). A fence signalled before it was
- * even exported may be a submit that failed inside the kernel: the block
- * is then counted as failed when it reaches the head. */
+/* Queues @block (already in in_flight): ENQUEUE and the fence's export,
+ * nothing more. A submit that failed inside the kernel shows when the
+ * block completes (see judge_stub()). */
 static gboolean
 enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
 {
-  gint64 queued_at = 0, elapsed;
-  gint code = 0;
+  gint64 queued_at = 0;
 
   block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd,
       block->import->dmabuf_fd, gst_buffer_get_size (block->buffer),
@@ -246,19 +232,43 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
   if (block->sync_fd < 0)
     return FALSE;
   block->queued_ns = queued_at * 1000;
+  block->exported_ns = g_get_monotonic_time () * 1000;
   count_idle (queue, block);
   block->import->stuck = FALSE;
-  if (gst_iio_fence_state (block->sync_fd, &code) == GST_IIO_FENCE_PENDING)
-    return TRUE;
-  elapsed = g_get_monotonic_time () - queued_at;
-  if (gst_iio_block_never_transferred (elapsed, block_us (queue,
-              block->buffer), earlier_pending (queue, block))) {
-    GST_WARNING ("block on DMABUF %d was never transferred",
-        block->import->dmabuf_fd);
-    block->error = code ? code : -EIO;
-    block->import->stuck = TRUE;
-  }
   return TRUE;
+}
+
+/* A fence already signalled when it was exported (a stub): a submit that
+ * failed inside the kernel, or a block that completed before the export.
+ * Blocks complete in order, so one that completed after this export (the
+ * block before) was still pending then. A failed one leaves its DMABUF
+ * busy in the kernel until attached again. Returns its error, or 0. */
+static gint
+judge_stub (GstIioOutQueue * queue, IioOutBlock * block)
+{
+  if (!gst_iio_block_never_transferred ((block->exported_ns -
+              block->queued_ns) / 1000, block_us (queue, block->buffer),
+          queue->last_fence_ns > block->exported_ns))
+    return 0;
+  GST_WARNING ("block on DMABUF %d was never transferred",
+      block->import->dmabuf_fd);
+  block->import->stuck = TRUE;
+  return -EIO;
+}
+
+/* The state of a completed (or failed) block's fence: a stub judged, the
+ * fence time noted for the next judgement. */
+static GstIioFenceState
+completed_state (GstIioOutQueue * queue, IioOutBlock * block,
+    GstIioFenceState state, gint * code, gint64 done)
+{
+  if (state == GST_IIO_FENCE_STUB && (*code = judge_stub (queue, block))) {
+    block->error = *code;
+    return GST_IIO_FENCE_FAILED;
+  }
+  if (!block->error)
+    queue->last_fence_ns = state == GST_IIO_FENCE_DONE ? done : -1;
+  return state;
 }
 
 /* A DMABUF whose submit failed stays busy in the kernel until attached
@@ -427,6 +437,7 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
       return ret;
     state = gst_iio_fence_read (block->sync_fd, block->queued_ns, &code, &done);
   }
+  state = completed_state (queue, block, state, &code, done);
   if (state == GST_IIO_FENCE_FAILED)
     count_fence_error (queue, block, code);
   if (!block->error)
@@ -605,8 +616,16 @@ gst_iio_out_queue_abort (GstIioOutQueue * queue)
 {
   IioOutBlock *block;
 
-  while ((block = g_queue_pop_head (&queue->in_flight)))
+  while ((block = g_queue_pop_head (&queue->in_flight))) {
+    gint64 done = -1;
+    gint code = 0;
+
+    /* a failed submit must leave its DMABUF marked for re-attaching */
+    if (block->sync_fd >= 0 && !block->error)
+      completed_state (queue, block, gst_iio_fence_read (block->sync_fd,
+              block->queued_ns, &code, &done), &code, done);
     release_block (block);
+  }
   queue->started = FALSE;
 }
 
@@ -726,8 +745,9 @@ keep_cyclic (gpointer data)
 
     if (!head_signalled (queue, head))
       continue;
-    if (head->error || gst_iio_fence_read (head->sync_fd, head->queued_ns,
-            &code, &done) == GST_IIO_FENCE_FAILED) {
+    if (head->error || completed_state (queue, head,
+            gst_iio_fence_read (head->sync_fd, head->queued_ns, &code, &done),
+            &code, done) == GST_IIO_FENCE_FAILED) {
       count_fence_error (queue, head, head->error ? head->error : code);
       if (++failed >= CYCLIC_MAX_FAILED)
         return give_up (queue, g_error_new (GST_IIO_DEVICE_ERROR,

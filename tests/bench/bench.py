@@ -387,6 +387,8 @@ def cases():
                 out.append((path, size, nb))
     if ARGS.quick:
         out = [c for c in out if c[1] in (16 * KIB, 1 * MIB) and c[2] == 4]
+    if ARGS.paths:
+        out = [c for c in out if c[0] in ARGS.paths.split(",")]
     return out
 
 
@@ -409,6 +411,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="16 KiB and 1 MiB at 4 blocks only (development)")
     ap.add_argument("--no-strace", action="store_true")
+    ap.add_argument("--paths", help="comma-separated paths to run, e.g. "
+                    "raw-in,src (default: all)")
     ARGS = ap.parse_args()
     t_start = time.monotonic()
 
@@ -462,7 +466,8 @@ def main():
         for name in (ADC, DAC):
             write_attr(sysfs(name), "unpaced_us", STRACE_UNPACED_US)
         for path in PATHS:
-            if path == "memcpy":
+            if path == "memcpy" or (ARGS.paths and
+                                    path not in ARGS.paths.split(",")):
                 continue
             for size in SYSCALL_SIZES:
                 if skipped(path, size, NUM_BLOCKS):
