@@ -257,7 +257,9 @@ judge_stub (GstIioOutQueue * queue, IioOutBlock * block)
 }
 
 /* The state of a completed (or failed) block's fence: a stub judged, the
- * fence time noted for the next judgement. */
+ * fence time noted for the next judgement (a failed transfer's too: its
+ * time still orders it). Besides an abort (-EINTR), a fence fails for a
+ * submit that failed at the enable: that DMABUF is busy as well. */
 static GstIioFenceState
 completed_state (GstIioOutQueue * queue, IioOutBlock * block,
     GstIioFenceState state, gint * code, gint64 done)
@@ -266,8 +268,10 @@ completed_state (GstIioOutQueue * queue, IioOutBlock * block,
     block->error = *code;
     return GST_IIO_FENCE_FAILED;
   }
+  if (state == GST_IIO_FENCE_FAILED && *code != -EINTR)
+    block->import->stuck = TRUE;
   if (!block->error)
-    queue->last_fence_ns = state == GST_IIO_FENCE_DONE ? done : -1;
+    queue->last_fence_ns = done;
   return state;
 }
 
@@ -333,6 +337,8 @@ ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
   g_mutex_unlock (&imports_lock);
   g_free (stale);
 
+  /* before any block is queued: see gst_iio_fence_date_stub() */
+  gst_iio_fence_date_stub (fd);
   if (!gst_iio_block_attach (queue->buffer_fd, fd, error))
     return NULL;
   GST_DEBUG ("attached DMABUF %d", fd);

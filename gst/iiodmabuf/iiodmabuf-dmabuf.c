@@ -349,8 +349,9 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
   if (info.status == 0)
     return GST_IIO_FENCE_PENDING;
   /* by name in Linux 6.12; later kernels name every signalled fence
-   * "detached-driver", but the stub's time is from its first use, before
-   * anything was queued (see gst_iio_fence_date_stub()) */
+   * "detached-driver", but the stub's time is from its first use, which
+   * our elements make before they queue anything (see
+   * gst_iio_fence_date_stub()) */
   if (info.status > 0 && info.num_fences == 1
       && (g_str_equal (fences[0].driver_name, "stub")
           || (gint64) fences[0].timestamp_ns < after_ns))
