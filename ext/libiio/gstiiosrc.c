@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-iiosrc
+ * @title: iiosrc
+ *
+ * Captures from an IIO input device through libiio, on this machine
+ * (`local:`) or another one (`ip:HOST`, served by iiod; `usb:`, `serial:`).
+ * Every block is copied out of libiio's buffer: this is a copy path by
+ * nature; iiodmabufsrc is the zero-copy one for local converters. The caps
+ * are iiodmabufsrc's, from the same code: audio/x-raw for uniform
+ * byte-aligned channels, application/x-iio otherwise.
+ *
+ * |[
+ * gst-launch-1.0 iiosrc uri=ip:192.0.2.1 device=my-adc channels=voltage0,voltage1 \
+ *     num-buffers=100 ! wavenc ! filesink location=capture.wav
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiosrc.h"
+#include "gstiiodmabufcaps.h"
+
+#include <errno.h>
+#include <iio.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_src_debug);
+#define GST_CAT_DEFAULT gst_iio_src_debug
+
+#define DEFAULT_URI NULL
+#define DEFAULT_DEVICE NULL
+#define DEFAULT_CHANNELS NULL
+#define DEFAULT_SAMPLING_FREQUENCY 0
+#define DEFAULT_SAMPLES_PER_BLOCK 4096
+#define DEFAULT_TIMEOUT (5 * GST_SECOND)
+
+#define GST_IIO_SRC_SETTING \
+  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
+
+enum
+{
+  PROP_0,
+  PROP_URI,
+  PROP_DEVICE,
+  PROP_CHANNELS,
+  PROP_SAMPLING_FREQUENCY,
+  PROP_SAMPLES_PER_BLOCK,
+  PROP_TIMEOUT,
+  PROP_STATS,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+struct _GstIioSrc
+{
+  GstPushSrc parent;
+
+  /* settings, object lock */
+  gchar *uri;
+  gchar *device;
+  gchar *channels;
+  guint sampling_frequency;
+  guint samples_per_block;
+  guint64 timeout;
+
+  /* streaming: set up in start(), gone in stop() */
+  struct iio_context *ctx;
+  struct iio_device *dev;
+  struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
+  gboolean flushing;            /* object lock */
+  gboolean cancelled;           /* buffer cancelled: make a new one */
+  GstCaps *caps;
+  guint rate;                   /* Hz, 0 when the device does not say */
+  gsize scan_bytes;
+  guint64 samples;              /* delivered since start */
+  GstClockTime first_pts;
+
+  /* object lock */
+  guint64 blocks, bytes;
+};
+
+#define gst_iio_src_parent_class parent_class
+G_DEFINE_TYPE (GstIioSrc, gst_iio_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (iiosrc, "iiosrc", GST_RANK_NONE, GST_TYPE_IIO_SRC);
+
+static const gchar *
+context_name (GstIioSrc * self)
+{
+  return self->uri ? self->uri : "(libiio's default context)";
+}
+
+static gchar *
+system_error (gint err)
+{
+  gchar msg[256];
+
+  iio_strerror (err, msg, sizeof msg);
+  return g_strdup (msg);
+}
+
+/* "iio:device0 (iio-sim-adc), ...": what the context holds. */
+static gchar *
+list_devices (struct iio_context *ctx)
+{
+  GString *s = g_string_new (NULL);
+  guint i, n = iio_context_get_devices_count (ctx);
+
+  for (i = 0; i < n; i++) {
+    const struct iio_device *d = iio_context_get_device (ctx, i);
+    const gchar *name = iio_device_get_name (d);
+
+    g_string_append_printf (s, "%s%s%s%s%s", i ? ", " : "",
+        iio_device_get_id (d), name ? " (" : "", name ? name : "",
+        name ? ")" : "");
+  }
+  if (n == 0)
+    g_string_append (s, "no devices");
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+is_input_scan_channel (const struct iio_channel *ch)
+{
+  return iio_channel_is_scan_element (ch) && !iio_channel_is_output (ch);
+}
+
+static gchar *
+list_channels (const struct iio_device *dev)
+{
+  GString *s = g_string_new (NULL);
+  guint i, n = iio_device_get_channels_count (dev);
+
+  for (i = 0; i < n; i++) {
+    const struct iio_channel *ch = iio_device_get_channel (dev, i);
+
+    if (is_input_scan_channel (ch))
+      g_string_append_printf (s, "%s%s", s->len ? "," : "",
+          iio_channel_get_id (ch));
+  }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+open_context (GstIioSrc * self)
+{
+  gchar *err;
+  gint ret;
+
+  errno = 0;
+  self->ctx = self->uri ? iio_create_context_from_uri (self->uri) :
+      iio_create_default_context ();
+  if (!self->ctx)
+    goto unreachable;
+  ret = iio_context_set_timeout (self->ctx,
+      (guint) MIN (self->timeout / GST_MSECOND, G_MAXUINT));
+  if (ret < 0)
+    GST_WARNING_OBJECT (self, "cannot set libiio's timeout: %d", ret);
+  GST_DEBUG_OBJECT (self, "context %s: %s", context_name (self),
+      iio_context_get_description (self->ctx));
+  return TRUE;
+
+  /* ERRORS */
+unreachable:
+  err = system_error (errno ? errno : EIO);
+  if (self->uri && g_str_has_prefix (self->uri, "ip:"))
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot reach IIO context '%s': %s. Is iiod running there?",
+            self->uri, err), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot open IIO context '%s': %s. iio_info -S lists the "
+            "contexts libiio can see", context_name (self), err), (NULL));
+  g_free (err);
+  return FALSE;
+}
+
+static gboolean
+find_device (GstIioSrc * self)
+{
+  gchar *present;
+  guint i;
+
+  if (self->device)
+    self->dev = iio_context_find_device (self->ctx, self->device);
+  if (!self->dev)
+    goto not_found;
+  for (i = 0; i < iio_device_get_channels_count (self->dev); i++)
+    if (is_input_scan_channel (iio_device_get_channel (self->dev, i)))
+      return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      ("IIO device %s on '%s' has no input channels to capture",
+          self->device, context_name (self)), (NULL));
+  return FALSE;
+
+  /* ERRORS */
+not_found:
+  present = list_devices (self->ctx);
+  if (self->device)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("IIO context '%s' has no device '%s'. It has: %s",
+            context_name (self), self->device, present), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No IIO device given: set device= to one of: %s", present), (NULL));
+  g_free (present);
+  return FALSE;
+}
+
+static void
+scan_type_from_libiio (const struct iio_data_format *f, GstIioScanType * t)
+{
+  t->big_endian = f->is_be;
+  t->is_signed = f->is_signed;
+  t->realbits = f->bits;
+  t->storagebits = f->length;
+  t->shift = f->shift;
+  t->repeat = f->repeat ? f->repeat : 1;
+}
+
+static gint
+compare_index (gconstpointer a, gconstpointer b)
+{
+  const GstIioChannel *ca = a, *cb = b;
+
+  return (gint) ca->index - (gint) cb->index;
+}
+
+static void
+add_channel (GArray * chosen, struct iio_channel *ch)
+{
+  GstIioChannel c = { 0, };
+
+  c.id = (gchar *) iio_channel_get_id (ch);
+  c.index = iio_channel_get_index (ch);
+  scan_type_from_libiio (iio_channel_get_data_format (ch), &c.type);
+  c.enabled = TRUE;
+  iio_channel_enable (ch);
+  g_array_append_val (chosen, c);
+}
+
+/* Enables the channels asked for (default: every input scan channel but
+ * the timestamp) and returns them in scan order. */
+static GArray *
+select_channels (GstIioSrc * self)
+{
+  GArray *chosen = g_array_new (FALSE, FALSE, sizeof (GstIioChannel));
+  guint i, n = iio_device_get_channels_count (self->dev);
+  gchar **ids = NULL, **id;
+
+  for (i = 0; i < n; i++)
+    iio_channel_disable (iio_device_get_channel (self->dev, i));
+  if (!self->channels) {
+    for (i = 0; i < n; i++) {
+      struct iio_channel *ch = iio_device_get_channel (self->dev, i);
+
+      if (is_input_scan_channel (ch)
+          && g_strcmp0 (iio_channel_get_id (ch), "timestamp") != 0)
+        add_channel (chosen, ch);
+    }
+  } else {
+    ids = g_strsplit (self->channels, ",", -1);
+    for (id = ids; *id; id++) {
+      struct iio_channel *ch =
+          iio_device_find_channel (self->dev, g_strstrip (*id), false);
+
+      if (!ch || !is_input_scan_channel (ch))
+        goto unknown;
+      add_channel (chosen, ch);
+    }
+    g_strfreev (ids);
+  }
+  g_array_sort (chosen, compare_index);
+  return chosen;
+
+  /* ERRORS */
+unknown:
+  {
+    gchar *present = list_channels (self->dev);
+
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("IIO device %s on '%s' has no input channel '%s'. It has: %s",
+            self->device, context_name (self), *id, present), (NULL));
+    g_free (present);
+    g_strfreev (ids);
+    g_array_free (chosen, TRUE);
+    return NULL;
+  }
+}
+
+static gboolean
+set_rate (GstIioSrc * self)
+{
+  long long rate = 0;
+  gchar *err;
+  gint ret = 0;
+
+  if (self->sampling_frequency)
+    ret = iio_device_attr_write_longlong (self->dev, "sampling_frequency",
+        self->sampling_frequency);
+  if (ret < 0)
+    goto refused;
+  if (iio_device_attr_read_longlong (self->dev, "sampling_frequency",
+          &rate) < 0 || rate <= 0 || rate > G_MAXINT)
+    rate = 0;
+  self->rate = rate;
+  GST_DEBUG_OBJECT (self, "sampling at %u Hz (0: unknown)", self->rate);
+  return TRUE;
+
+  /* ERRORS */
+refused:
+  err = system_error (-ret);
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
+          self->device, context_name (self), self->sampling_frequency, err),
+      (NULL));
+  g_free (err);
+  return FALSE;
+}
+
+static void
+post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
+{
+  gchar *msg = system_error (err);
+
+  if (err == EBUSY)
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+        ("The buffer of IIO device %s is busy on '%s': another program "
+            "captures from it there", self->device, context_name (self)),
+        ("%s: %s", what, msg));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot open the buffer of IIO device %s on '%s': %s",
+            self->device, context_name (self), msg), ("%s", what));
+  g_free (msg);
+}
+
+static gboolean
+create_buffer (GstIioSrc * self)
+{
+  struct iio_buffer *buffer;
+
+  errno = 0;
+  buffer = iio_device_create_buffer (self->dev, self->samples_per_block,
+      false);
+  if (!buffer) {
+    post_busy_or_error (self, errno ? errno : EIO, "iio_device_create_buffer");
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->buffer = buffer;
+  self->cancelled = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+destroy_buffer (GstIioSrc * self)
+{
+  struct iio_buffer *buffer;
+
+  GST_OBJECT_LOCK (self);
+  buffer = self->buffer;
+  self->buffer = NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (buffer)
+    iio_buffer_destroy (buffer);
+}
+
+static gboolean
+gst_iio_src_start (GstBaseSrc * src)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  GArray *chosen;
+  const GstIioChannel **ptrs;
+  guint i;
+
+  if (!open_context (self) || !find_device (self))
+    goto failed;
+  chosen = select_channels (self);
+  if (!chosen)
+    goto failed;
+  if (!set_rate (self)) {
+    g_array_free (chosen, TRUE);
+    goto failed;
+  }
+  ptrs = g_new (const GstIioChannel *, chosen->len);
+  for (i = 0; i < chosen->len; i++)
+    ptrs[i] = &g_array_index (chosen, GstIioChannel, i);
+  self->caps = gst_iio_dmabuf_caps_for_channels (ptrs, chosen->len,
+      self->rate);
+  g_free (ptrs);
+  g_array_free (chosen, TRUE);
+  self->scan_bytes = iio_device_get_sample_size (self->dev);
+  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
+      " bytes a scan", self->caps, self->scan_bytes);
+  if (!create_buffer (self))
+    goto failed;
+  self->samples = 0;
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_LOCK (self);
+  self->blocks = self->bytes = 0;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+
+failed:
+  GST_BASE_SRC_GET_CLASS (src)->stop (src);
+  return FALSE;
+}
+
+static gboolean
+gst_iio_src_stop (GstBaseSrc * src)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+
+  destroy_buffer (self);
+  g_clear_pointer (&self->ctx, iio_context_destroy);
+  self->dev = NULL;
+  gst_clear_caps (&self->caps);
+  return TRUE;
+}
+
+static GstCaps *
+gst_iio_src_get_caps (GstBaseSrc * src, GstCaps * filter)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  GstCaps *caps;
+
+  if (self->caps)
+    caps = gst_caps_ref (self->caps);
+  else
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static GstClockTime
+block_duration (GstIioSrc * self)
+{
+  if (!self->rate)
+    return GST_CLOCK_TIME_NONE;
+  return gst_util_uint64_scale (self->samples_per_block, GST_SECOND,
+      self->rate);
+}
+
+/* A block waits in the converter until it is full: that much latency. */
+static gboolean
+gst_iio_src_query (GstBaseSrc * src, GstQuery * query)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  GstClockTime duration = block_duration (self);
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->caps
+      || !GST_CLOCK_TIME_IS_VALID (duration))
+    return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
+  gst_query_set_latency (query, TRUE, duration, duration);
+  return TRUE;
+}
+
+/* Running time now, less one block: its first sample was taken then. */
+static GstClockTime
+first_block_time (GstIioSrc * self)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now, base, duration = block_duration (self);
+
+  if (!clock)
+    return 0;
+  now = gst_clock_get_time (clock);
+  base = gst_element_get_base_time (GST_ELEMENT (self));
+  gst_object_unref (clock);
+  now = now > base ? now - base : 0;
+  if (GST_CLOCK_TIME_IS_VALID (duration))
+    now = now > duration ? now - duration : 0;
+  return now;
+}
+
+static void
+stamp (GstIioSrc * self, GstBuffer * buf, guint64 n)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
+    self->first_pts = first_block_time (self);
+  GST_BUFFER_OFFSET (buf) = self->samples;
+  GST_BUFFER_OFFSET_END (buf) = self->samples + n;
+  if (self->rate) {
+    GST_BUFFER_PTS (buf) = self->first_pts +
+        gst_util_uint64_scale (self->samples, GST_SECOND, self->rate);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (self->samples + n,
+        GST_SECOND, self->rate) - gst_util_uint64_scale (self->samples,
+        GST_SECOND, self->rate);
+  } else if (self->samples == 0) {
+    GST_BUFFER_PTS (buf) = self->first_pts;
+  }
+  if (self->samples == 0)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  self->samples += n;
+}
+
+static void
+post_refill_error (GstIioSrc * self, gint err)
+{
+  gchar *msg = system_error (err);
+
+  if (err == ETIMEDOUT)
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("IIO device %s on '%s' delivered no block within %" G_GUINT64_FORMAT
+            " ms: is it sampling (trigger, sampling-frequency)?",
+            self->device, context_name (self), self->timeout / GST_MSECOND),
+        ("iio_buffer_refill: %s", msg));
+  else if (err == EBUSY)
+    post_busy_or_error (self, err, "iio_buffer_refill");
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
+            "drop?", self->device, context_name (self), msg),
+        ("iio_buffer_refill: %s", msg));
+  g_free (msg);
+}
+
+/* After a flush, unlock() has cancelled the buffer: libiio needs a new
+ * one. */
+static gboolean
+ensure_buffer (GstIioSrc * self)
+{
+  gboolean cancelled;
+
+  GST_OBJECT_LOCK (self);
+  cancelled = self->cancelled;
+  GST_OBJECT_UNLOCK (self);
+  if (!cancelled)
+    return TRUE;
+  destroy_buffer (self);
+  return create_buffer (self);
+}
+
+static GstFlowReturn
+gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  gssize got;
+  gboolean flushing;
+  guint8 *start, *end;
+
+  if (!ensure_buffer (self))
+    return GST_FLOW_ERROR;
+  got = iio_buffer_refill (self->buffer);
+  GST_OBJECT_LOCK (self);
+  flushing = self->flushing;
+  GST_OBJECT_UNLOCK (self);
+  if (flushing)
+    return GST_FLOW_FLUSHING;
+  if (got < 0)
+    goto refill_failed;
+  start = iio_buffer_start (self->buffer);
+  end = iio_buffer_end (self->buffer);
+  /* the copy this path is: libiio owns its buffer and refills it next */
+  *out = gst_buffer_new_memdup (start, end - start);
+  stamp (self, *out, self->scan_bytes ? (end - start) / self->scan_bytes : 0);
+  GST_OBJECT_LOCK (self);
+  self->blocks++;
+  self->bytes += end - start;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "block of %" G_GSIZE_FORMAT " bytes, pts %"
+      GST_TIME_FORMAT, (gsize) (end - start),
+      GST_TIME_ARGS (GST_BUFFER_PTS (*out)));
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+refill_failed:
+  post_refill_error (self, (gint) - got);
+  return GST_FLOW_ERROR;
+}
+
+static gboolean
+gst_iio_src_unlock (GstBaseSrc * src)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  if (self->buffer && !self->cancelled) {
+    iio_buffer_cancel (self->buffer);
+    self->cancelled = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_src_unlock_stop (GstBaseSrc * src)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static GstStructure *
+stats_structure (GstIioSrc * self)
+{
+  GstStructure *s;
+
+  GST_OBJECT_LOCK (self);
+  s = gst_structure_new ("application/x-iiosrc-stats",
+      "blocks", G_TYPE_UINT64, self->blocks,
+      "bytes", G_TYPE_UINT64, self->bytes,
+      "copies", G_TYPE_UINT64, self->blocks, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return s;
+}
+
+static void
+gst_iio_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstIioSrc *self = GST_IIO_SRC (object);
+
+  if (self->ctx) {
+    GST_WARNING_OBJECT (self, "%s cannot change while capturing",
+        pspec->name);
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_free (self->uri);
+      self->uri = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      g_free (self->device);
+      self->device = g_value_dup_string (value);
+      break;
+    case PROP_CHANNELS:
+      g_free (self->channels);
+      self->channels = g_value_dup_string (value);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      self->sampling_frequency = g_value_get_uint (value);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      self->samples_per_block = g_value_get_uint (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstIioSrc *self = GST_IIO_SRC (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, stats_structure (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_string (value, self->channels);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      g_value_set_uint (value, self->sampling_frequency);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      g_value_set_uint (value, self->samples_per_block);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64 (value, self->timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_src_finalize (GObject * object)
+{
+  GstIioSrc *self = GST_IIO_SRC (object);
+
+  g_free (self->uri);
+  g_free (self->device);
+  g_free (self->channels);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstIioSrc:uri:
+   *
+   * The libiio context: `ip:HOST` (iiod on HOST), `usb:BUS.DEV.IF`,
+   * `serial:...`, `local:`; unset: libiio's default (IIOD_REMOTE, else
+   * local).
+   */
+  properties[PROP_URI] = g_param_spec_string ("uri", "URI",
+      "libiio context URI (ip:HOST, usb:..., local:; unset: libiio's "
+      "default)", DEFAULT_URI, GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:device:
+   *
+   * The input device, by name, label or id as libiio knows it.
+   */
+  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
+      "IIO device name, label or id (iio:deviceN) in the context",
+      DEFAULT_DEVICE, GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:channels:
+   *
+   * Comma-separated channel ids; unset: every input scan channel but the
+   * timestamp.
+   */
+  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
+      "Comma-separated channel ids (unset: all but the timestamp)",
+      DEFAULT_CHANNELS, GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:sampling-frequency:
+   *
+   * Written to the device's sampling_frequency at start; 0 leaves it.
+   */
+  properties[PROP_SAMPLING_FREQUENCY] =
+      g_param_spec_uint ("sampling-frequency", "Sampling frequency",
+      "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
+      DEFAULT_SAMPLING_FREQUENCY, GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:samples-per-block:
+   *
+   * Scans in one libiio buffer, so in one GstBuffer.
+   */
+  properties[PROP_SAMPLES_PER_BLOCK] =
+      g_param_spec_uint ("samples-per-block", "Samples per block",
+      "Scans per block", 1, G_MAXINT / 64, DEFAULT_SAMPLES_PER_BLOCK,
+      GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:timeout:
+   *
+   * libiio's timeout for every exchange with the context, in ns as our
+   * other elements' timeout (libiio takes ms): a block that does not come,
+   * or an iiod that is gone, is an error after that long.
+   */
+  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
+      "How long to wait for the context or a block before an error (ns)",
+      GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_SRC_SETTING);
+  /**
+   * GstIioSrc:stats:
+   *
+   * blocks, bytes, copies (every block is one: libiio's buffer is copied
+   * into each GstBuffer).
+   */
+  properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
+      "Blocks, bytes, copies", GST_TYPE_STRUCTURE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+}
+
+static void
+gst_iio_src_class_init (GstIioSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_iio_src_debug, "iiosrc", 0,
+      "IIO source through libiio");
+
+  gobject_class->set_property = gst_iio_src_set_property;
+  gobject_class->get_property = gst_iio_src_get_property;
+  gobject_class->finalize = gst_iio_src_finalize;
+  install_properties (gobject_class);
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_iio_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_iio_src_stop);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_src_get_caps);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_iio_src_query);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_iio_src_unlock_stop);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_iio_src_create);
+
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+          gst_iio_dmabuf_caps_template ()));
+  gst_element_class_set_static_metadata (element_class,
+      "IIO source (libiio)", "Source/Hardware",
+      "Captures from an IIO device through libiio, local or remote over "
+      "iiod; copies every block", "gst-iiodmabuf developers");
+}
+
+static void
+gst_iio_src_init (GstIioSrc * self)
+{
+  self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
+  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
+  self->timeout = DEFAULT_TIMEOUT;
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+}
