@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# iiosrc against Debian's iiod serving the simulated converters over
+# 127.0.0.1: every sample against the counter formula, the caps iiodmabufsrc
+# gives, iio_readdev's bytes, the errors for what goes wrong remotely.
+import array
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+URI = "ip:127.0.0.1"
+SPB = 4096
+passed = failed = 0
+iiod = None
+
+
+def ok(what):
+    global passed
+    passed += 1
+    print("ok - " + what, flush=True)
+
+
+def bad(what):
+    global failed
+    failed += 1
+    print("FAIL: " + what, flush=True)
+
+
+def check(cond, what, why=""):
+    if cond:
+        ok(what)
+    else:
+        bad(what + (": " + why if why else ""))
+    return cond
+
+
+def sysfs(name, attr):
+    for d in glob.glob("/sys/bus/iio/devices/iio:device*"):
+        with open(d + "/name") as f:
+            if f.read().strip() == name:
+                return d + "/" + attr
+    raise RuntimeError("no IIO device " + name)
+
+
+def start_iiod():
+    global iiod
+    iiod = subprocess.Popen(["/usr/sbin/iiod"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run(["iio_info", "-u", URI], capture_output=True
+                          ).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("iiod does not answer on " + URI)
+
+
+def stop_iiod(sig=signal.SIGTERM):
+    iiod.send_signal(sig)
+    iiod.wait(10)
+
+
+class Run:
+    """A pipeline 'iiosrc name=src ... ! filesink', run to its end."""
+
+    def __init__(self, src, out="/run/iiosrc.bin", timeout=60,
+                 element="iiosrc"):
+        self.pipeline = Gst.parse_launch(
+            "%s name=src %s ! filesink location=%s" % (element, src, out))
+        self.src = self.pipeline.get_by_name("src")
+        self.out, self.error, self.caps = out, None, None
+        self.pipeline.set_state(Gst.State.PLAYING)
+        self.wait(timeout)
+
+    def wait(self, timeout):
+        msg = self.pipeline.get_bus().timed_pop_filtered(
+            int(timeout * Gst.SECOND),
+            Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        if msg and msg.type == Gst.MessageType.ERROR:
+            self.error = msg.parse_error()[0].message
+        self.ended = msg is not None
+        self.caps = self.src.get_static_pad("src").get_current_caps()
+        self.stats = self.src.get_property("stats")
+        self.pipeline.set_state(Gst.State.NULL)
+
+    def data(self):
+        with open(self.out, "rb") as f:
+            return f.read()
+
+
+def ramp_mismatch(samples, channels, bits, shift):
+    """First (scan, channel) whose sample is not the counter, or None."""
+    mask = (1 << bits) - 1
+    k0 = (samples[0] >> shift) & mask
+    for i, v in enumerate(samples):
+        scan, c = divmod(i, channels)
+        if v != ((k0 + scan + 256 * c) & mask) << shift:
+            return "scan %d channel %d holds 0x%x, want 0x%x" % (
+                scan, c, v, ((k0 + scan + 256 * c) & mask) << shift)
+    return None
+
+
+def capture_checked(device, channels, blocks, bits, shift, caps_want):
+    n = len(channels.split(","))
+    r = Run("uri=%s device=%s channels=%s num-buffers=%d" % (
+        URI, device, channels, blocks))
+    if not check(r.error is None and r.ended, device + ": capture ends",
+                 str(r.error)):
+        return None
+    data = r.data()
+    check(r.caps is not None and r.caps.is_equal(Gst.Caps.from_string(
+        caps_want)), "%s: caps %s" % (device, caps_want), str(r.caps))
+    local = Run("device=%s channels=%s num-buffers=1" % (device, channels),
+                out="/run/iiodmabufsrc.bin", element="iiodmabufsrc")
+    check(r.caps is not None and local.caps is not None and
+          r.caps.is_equal(local.caps),
+          "%s: the same caps as iiodmabufsrc's" % device, str(local.caps))
+    check(len(data) == blocks * SPB * n * 2,
+          "%s: %d bytes in %d blocks" % (device, len(data), blocks),
+          "want %d" % (blocks * SPB * n * 2))
+    samples = array.array("H", data)
+    wrong = ramp_mismatch(samples, n, bits, shift)
+    check(wrong is None, "%s: all %d samples of %d channels follow the "
+          "counter from k=%d" % (device, len(samples), n,
+                                 (samples[0] >> shift) if samples else -1),
+          wrong)
+    st = r.stats
+    check(st.get_value("blocks") == blocks and
+          st.get_value("bytes") == len(data) and
+          st.get_value("copies") == blocks,
+          "%s: stats %s" % (device, st.to_string()),
+          "want blocks=copies=%d, bytes=%d" % (blocks, len(data)))
+    return data
+
+
+def test_capture():
+    caps = ("audio/x-raw, format=(string)S16LE, layout=(string)interleaved, "
+            "rate=(int)48000, channels=(int)2, "
+            "channel-mask=(bitmask)0x0000000000000000")
+    data = capture_checked("iio-sim-adc", "voltage0,voltage1", 20, 16, 0,
+                           caps)
+    if data is None:
+        return
+    # Debian's iio_readdev through the same iiod: the same bytes
+    rd = subprocess.run(["iio_readdev", "-u", URI, "-b", str(SPB), "-s",
+                         str(20 * SPB), "iio-sim-adc", "voltage0",
+                         "voltage1"], capture_output=True, timeout=60)
+    check(rd.returncode == 0 and rd.stdout == data,
+          "iio_readdev -u %s gives the same %d bytes" % (URI, len(data)),
+          "exit %d, %d bytes%s" % (rd.returncode, len(rd.stdout),
+                                   ", they differ" if rd.stdout else ""))
+
+
+def test_capture_adc12():
+    caps = ('application/x-iio, channels=(int)3, scan-bytes=(int)6, '
+            'channel-ids=(string)"voltage0\\,voltage1\\,voltage2", '
+            'channel-types=(string)"le:s12/16\\>\\>4\\,le:s12/16\\>\\>4\\,'
+            'le:s12/16\\>\\>4", channel-offsets=(string)"0\\,2\\,4", '
+            'rate=(int)48000')
+    capture_checked("iio-sim-adc12", "voltage0,voltage1,voltage2", 10, 12, 4,
+                    caps)
+
+
+def test_unknown():
+    r = Run("uri=%s device=no-such-adc num-buffers=1" % URI, timeout=20)
+    check(r.error is not None and
+          r.error.startswith("IIO context 'ip:127.0.0.1' has no device "
+                             "'no-such-adc'. It has: ") and
+          "(iio-sim-adc)" in r.error and "(iio-sim-dac)" in r.error,
+          "an unknown device lists the remote's", str(r.error))
+    r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage9 "
+            "num-buffers=1" % URI, timeout=20)
+    want = ("IIO device iio-sim-adc on 'ip:127.0.0.1' has no input channel "
+            "'voltage9'. It has: voltage0,voltage1,voltage2,voltage3,"
+            "timestamp")
+    check(r.error == want, "an unknown channel lists the remote's",
+          str(r.error))
+
+
+def test_unreachable():
+    # before iiod starts: nothing listens on 127.0.0.1; 192.0.2.1 (TEST-NET)
+    # has no route in the VM
+    for host, why in (("127.0.0.1", "Connection refused"),
+                      ("192.0.2.1", "")):
+        t0 = time.monotonic()
+        r = Run("uri=ip:%s device=iio-sim-adc num-buffers=1" % host,
+                timeout=30)
+        took = time.monotonic() - t0
+        check(r.error is not None and
+              r.error.startswith("Cannot reach IIO context 'ip:%s': %s"
+                                 % (host, why)) and
+              r.error.endswith("Is iiod running there?") and took < 10,
+              "no iiod at %s: '%s' after %.1f s" % (host, r.error, took),
+              str(r.error))
+
+
+def test_busy():
+    # a local reader holds the converter's buffer: iiod cannot open it
+    holder = subprocess.Popen(["iio_readdev", "-u", "local:", "-b",
+                               str(SPB), "iio-sim-adc", "voltage0"],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    r = Run("uri=%s device=iio-sim-adc num-buffers=1 timeout=3000000000"
+            % URI, timeout=30)
+    holder.kill()
+    holder.wait()
+    check(r.error is not None and r.error.startswith(
+        "The buffer of IIO device iio-sim-adc is busy on 'ip:127.0.0.1'"),
+        "a buffer busy on the remote", str(r.error))
+
+
+def test_stop_while_waiting():
+    # 1 Hz: a block of 4096 scans would take over an hour; NULL must not
+    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
+                         "sampling-frequency=1 ! fakesink" % URI)
+    p.set_state(Gst.State.PLAYING)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    p.set_state(Gst.State.NULL)
+    took = time.monotonic() - t0
+    check(took < 2, "stopped while waiting for a block in %.2f s" % took)
+
+
+def test_iiod_killed():
+    timeout_s = 2
+    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
+                         "sampling-frequency=48000 timeout=%d ! fakesink"
+                         % (URI, timeout_s * Gst.SECOND))
+    src = p.get_by_name("src")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 30
+    while (src.get_property("stats").get_value("blocks") < 5 and
+           time.monotonic() < deadline):
+        time.sleep(0.05)
+    blocks = src.get_property("stats").get_value("blocks")
+    stop_iiod(signal.SIGKILL)
+    t0 = time.monotonic()
+    msg = p.get_bus().timed_pop_filtered(
+        (timeout_s + 5) * Gst.SECOND, Gst.MessageType.ERROR)
+    took = time.monotonic() - t0
+    err = msg.parse_error()[0].message if msg else None
+    p.set_state(Gst.State.NULL)
+    check(blocks >= 5 and err is not None and took <= timeout_s + 1 and
+          err.startswith("Lost IIO device iio-sim-adc on 'ip:127.0.0.1': ")
+          and err.endswith("Did iiod stop or the connection drop?"),
+          "iiod killed after %d blocks: '%s' after %.2f s" % (blocks, err,
+                                                               took),
+          "want the error within %d s" % (timeout_s + 1))
+
+
+def main():
+    Gst.init(None)
+    for d in ("iio-sim-adc", "iio-sim-adc12"):
+        with open(sysfs(d, "lossless"), "w") as f:
+            f.write("1")
+    test_unreachable()
+    start_iiod()
+    try:
+        for t in (test_capture, test_capture_adc12, test_unknown, test_busy, test_stop_while_waiting,
+                  test_iiod_killed):
+            try:
+                t()
+            except Exception as e:
+                bad("%s raised %r" % (t.__name__, e))
+    finally:
+        if iiod.poll() is None:
+            stop_iiod()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
