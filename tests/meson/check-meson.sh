@@ -5,17 +5,19 @@
 #
 #   check-meson.sh install     a build configured with GStreamer's prefix
 #                              (--prefix=/usr on Debian) installs
-#                              (meson install --destdir) exactly one file,
-#                              the plugin, in GStreamer's pluginsdir, and
-#                              GStreamer loads it from there
+#                              (meson install --destdir) exactly the
+#                              plugins (ours, and the libiio one where
+#                              libiio is found), in GStreamer's pluginsdir,
+#                              and GStreamer loads ours from there
 #   check-meson.sh subproject  tests/meson/parent builds the project as a
 #                              subproject: the parent's tests (GStreamer loads
 #                              the plugin it got through get_variable) pass,
 #                              its test list holds none of ours, and its
-#                              meson install installs only the plugin
+#                              meson install installs only the plugins
 #
 # Environment (tests/meson.build sets it): IIODMABUF_SOURCE_ROOT, MESON,
-# GST_INSPECT, GST_PREFIX, GST_PLUGINSDIR.
+# GST_INSPECT, GST_PREFIX, GST_PLUGINSDIR, IIODMABUF_PLUGIN_FILES (the
+# plugin files a default build installs).
 set -u -o pipefail
 
 mode=${1:?usage: check-meson.sh install|subproject}
@@ -25,6 +27,7 @@ gst_inspect=${GST_INSPECT:-gst-inspect-1.0}
 prefix=${GST_PREFIX:-$(pkg-config --variable=prefix gstreamer-1.0)}
 pluginsdir=${GST_PLUGINSDIR:-$(pkg-config --variable=pluginsdir gstreamer-1.0)}
 plugin_file=libgstiiodmabuf.so
+plugin_files=${IIODMABUF_PLUGIN_FILES:-$plugin_file}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/iiodmabuf-meson.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -59,15 +62,15 @@ copy_tree () {  # DEST
   fi
 }
 
-# Exactly one file under DESTDIR: the plugin, at GStreamer's plugin directory.
+# Exactly the plugins under DESTDIR, at GStreamer's plugin directory.
 check_installed () {  # WHAT DESTDIR
   local files want
   files=$(cd "$2" && find . ! -type d | sed 's,^\.,,' | sort)
-  want=$pluginsdir/$plugin_file
+  want=$(for f in $plugin_files; do echo "$pluginsdir/$f"; done | sort)
   if [ "$files" = "$want" ]; then
-    ok "$1 installs only $want"
+    ok "$1 installs only $(echo $want)"
   else
-    fail "$1 installs, instead of only $want:"
+    fail "$1 installs, instead of only $(echo $want):"
     printf '%s\n' "$files" | sed 's/^/    /'
   fi
 }
