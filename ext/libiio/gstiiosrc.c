@@ -20,6 +20,7 @@
 #endif
 
 #include "gstiiosrc.h"
+#include "gstiiolibiiocommon.h"
 #include "gstiiodmabufcaps.h"
 
 #include <errno.h>
@@ -92,57 +93,6 @@ context_name (GstIioSrc * self)
   return self->uri ? self->uri : "(libiio's default context)";
 }
 
-static gchar *
-system_error (gint err)
-{
-  gchar msg[256];
-
-  iio_strerror (err, msg, sizeof msg);
-  return g_strdup (msg);
-}
-
-/* "iio:device0 (iio-sim-adc), ...": what the context holds. */
-static gchar *
-list_devices (struct iio_context *ctx)
-{
-  GString *s = g_string_new (NULL);
-  guint i, n = iio_context_get_devices_count (ctx);
-
-  for (i = 0; i < n; i++) {
-    const struct iio_device *d = iio_context_get_device (ctx, i);
-    const gchar *name = iio_device_get_name (d);
-
-    g_string_append_printf (s, "%s%s%s%s%s", i ? ", " : "",
-        iio_device_get_id (d), name ? " (" : "", name ? name : "",
-        name ? ")" : "");
-  }
-  if (n == 0)
-    g_string_append (s, "no devices");
-  return g_string_free (s, FALSE);
-}
-
-static gboolean
-is_input_scan_channel (const struct iio_channel *ch)
-{
-  return iio_channel_is_scan_element (ch) && !iio_channel_is_output (ch);
-}
-
-static gchar *
-list_channels (const struct iio_device *dev)
-{
-  GString *s = g_string_new (NULL);
-  guint i, n = iio_device_get_channels_count (dev);
-
-  for (i = 0; i < n; i++) {
-    const struct iio_channel *ch = iio_device_get_channel (dev, i);
-
-    if (is_input_scan_channel (ch))
-      g_string_append_printf (s, "%s%s", s->len ? "," : "",
-          iio_channel_get_id (ch));
-  }
-  return g_string_free (s, FALSE);
-}
-
 static gboolean
 open_context (GstIioSrc * self)
 {
@@ -164,7 +114,7 @@ open_context (GstIioSrc * self)
 
   /* ERRORS */
 unreachable:
-  err = system_error (errno ? errno : EIO);
+  err = gst_iio_libiio_strerror (errno ? errno : EIO);
   if (self->uri && g_str_has_prefix (self->uri, "ip:"))
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot reach IIO context '%s': %s. Is iiod running there?",
@@ -181,15 +131,13 @@ static gboolean
 find_device (GstIioSrc * self)
 {
   gchar *present;
-  guint i;
 
   if (self->device)
     self->dev = iio_context_find_device (self->ctx, self->device);
   if (!self->dev)
     goto not_found;
-  for (i = 0; i < iio_device_get_channels_count (self->dev); i++)
-    if (is_input_scan_channel (iio_device_get_channel (self->dev, i)))
-      return TRUE;
+  if (gst_iio_libiio_has_scan_channels (self->dev, FALSE))
+    return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
       ("IIO device %s on '%s' has no input channels to capture",
           self->device, context_name (self)), (NULL));
@@ -197,7 +145,7 @@ find_device (GstIioSrc * self)
 
   /* ERRORS */
 not_found:
-  present = list_devices (self->ctx);
+  present = gst_iio_libiio_list_devices (self->ctx);
   if (self->device)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("IIO context '%s' has no device '%s'. It has: %s",
@@ -209,85 +157,24 @@ not_found:
   return FALSE;
 }
 
-static void
-scan_type_from_libiio (const struct iio_data_format *f, GstIioScanType * t)
-{
-  t->big_endian = f->is_be;
-  t->is_signed = f->is_signed;
-  t->realbits = f->bits;
-  t->storagebits = f->length;
-  t->shift = f->shift;
-  t->repeat = f->repeat ? f->repeat : 1;
-}
-
-static gint
-compare_index (gconstpointer a, gconstpointer b)
-{
-  const GstIioChannel *ca = a, *cb = b;
-
-  return (gint) ca->index - (gint) cb->index;
-}
-
-static void
-add_channel (GArray * chosen, struct iio_channel *ch)
-{
-  GstIioChannel c = { 0, };
-
-  c.id = (gchar *) iio_channel_get_id (ch);
-  c.index = iio_channel_get_index (ch);
-  scan_type_from_libiio (iio_channel_get_data_format (ch), &c.type);
-  c.enabled = TRUE;
-  iio_channel_enable (ch);
-  g_array_append_val (chosen, c);
-}
-
 /* Enables the channels asked for (default: every input scan channel but
  * the timestamp) and returns them in scan order. */
 static GArray *
 select_channels (GstIioSrc * self)
 {
-  GArray *chosen = g_array_new (FALSE, FALSE, sizeof (GstIioChannel));
-  guint i, n = iio_device_get_channels_count (self->dev);
-  gchar **ids = NULL, **id;
+  gchar *unknown = NULL, *present;
+  GArray *chosen = gst_iio_libiio_enable_channels (self->dev, self->channels,
+      FALSE, &unknown);
 
-  for (i = 0; i < n; i++)
-    iio_channel_disable (iio_device_get_channel (self->dev, i));
-  if (!self->channels) {
-    for (i = 0; i < n; i++) {
-      struct iio_channel *ch = iio_device_get_channel (self->dev, i);
-
-      if (is_input_scan_channel (ch)
-          && g_strcmp0 (iio_channel_get_id (ch), "timestamp") != 0)
-        add_channel (chosen, ch);
-    }
-  } else {
-    ids = g_strsplit (self->channels, ",", -1);
-    for (id = ids; *id; id++) {
-      struct iio_channel *ch =
-          iio_device_find_channel (self->dev, g_strstrip (*id), false);
-
-      if (!ch || !is_input_scan_channel (ch))
-        goto unknown;
-      add_channel (chosen, ch);
-    }
-    g_strfreev (ids);
-  }
-  g_array_sort (chosen, compare_index);
-  return chosen;
-
-  /* ERRORS */
-unknown:
-  {
-    gchar *present = list_channels (self->dev);
-
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("IIO device %s on '%s' has no input channel '%s'. It has: %s",
-            self->device, context_name (self), *id, present), (NULL));
-    g_free (present);
-    g_strfreev (ids);
-    g_array_free (chosen, TRUE);
-    return NULL;
-  }
+  if (chosen)
+    return chosen;
+  present = gst_iio_libiio_list_channels (self->dev, FALSE);
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      ("IIO device %s on '%s' has no input channel '%s'. It has: %s",
+          self->device, context_name (self), unknown, present), (NULL));
+  g_free (present);
+  g_free (unknown);
+  return NULL;
 }
 
 static gboolean
@@ -311,7 +198,7 @@ set_rate (GstIioSrc * self)
 
   /* ERRORS */
 refused:
-  err = system_error (-ret);
+  err = gst_iio_libiio_strerror (-ret);
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
       ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
           self->device, context_name (self), self->sampling_frequency, err),
@@ -323,7 +210,7 @@ refused:
 static void
 post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
 {
-  gchar *msg = system_error (err);
+  gchar *msg = gst_iio_libiio_strerror (err);
 
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
@@ -374,8 +261,6 @@ gst_iio_src_start (GstBaseSrc * src)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
   GArray *chosen;
-  const GstIioChannel **ptrs;
-  guint i;
 
   if (!open_context (self) || !find_device (self))
     goto failed;
@@ -386,12 +271,7 @@ gst_iio_src_start (GstBaseSrc * src)
     g_array_free (chosen, TRUE);
     goto failed;
   }
-  ptrs = g_new (const GstIioChannel *, chosen->len);
-  for (i = 0; i < chosen->len; i++)
-    ptrs[i] = &g_array_index (chosen, GstIioChannel, i);
-  self->caps = gst_iio_dmabuf_caps_for_channels (ptrs, chosen->len,
-      self->rate);
-  g_free (ptrs);
+  self->caps = gst_iio_libiio_caps (chosen, self->rate);
   g_array_free (chosen, TRUE);
   self->scan_bytes = iio_device_get_sample_size (self->dev);
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
@@ -506,7 +386,7 @@ stamp (GstIioSrc * self, GstBuffer * buf, guint64 n)
 static void
 post_refill_error (GstIioSrc * self, gint err)
 {
-  gchar *msg = system_error (err);
+  gchar *msg = gst_iio_libiio_strerror (err);
 
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
