@@ -8,14 +8,18 @@
 #include "config.h"
 #endif
 
+#include "gstiiosink.h"
 #include "gstiiosrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  return GST_ELEMENT_REGISTER (iiosrc, plugin);
+  gboolean ok = GST_ELEMENT_REGISTER (iiosrc, plugin);
+
+  ok &= GST_ELEMENT_REGISTER (iiosink, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, iiolibiio,
-    "IIO capture through libiio, local or remote (a copy path)", plugin_init,
+    "IIO capture and playback through libiio, local or remote (a copy path)", plugin_init,
     VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

@@ -1,0 +1,972 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-iiosink
+ * @title: iiosink
+ *
+ * Plays to an IIO output device (a DAC) through libiio, on this machine
+ * (`local:`) or another one (`ip:HOST`, served by iiod; `usb:`, `serial:`).
+ * Incoming buffers are copied into libiio's buffer, which goes to the
+ * converter when it holds #GstIioSink:samples-per-block scans: a copy path
+ * by nature; iiodmabufsink is the zero-copy one for local converters. It
+ * takes the caps iiodmabufsink takes, from the same code.
+ *
+ * At EOS the last, partial block is filled with silence (zeros) and played
+ * whole: the kernel's write() path only plays whole blocks, so a partial
+ * push would never reach the converter. EOS is posted once libiio has taken
+ * the block; the converter plays what it holds after that.
+ *
+ * With #GstIioSink:cyclic the first buffer is repeated until the element
+ * stops; later buffers are dropped (counted as dropped) and EOS is not
+ * posted, as with iiodmabufsink and `iio_writedev -c`. libiio repeats a
+ * cyclic buffer only where the kernel does (ADI's high-speed interface);
+ * elsewhere (mainline's write() path, where libiio refuses cyclic buffers)
+ * the element pushes the waveform again and again from a thread of its own.
+ *
+ * |[
+ * gst-launch-1.0 audiotestsrc num-buffers=100 \
+ *     ! audio/x-raw,format=S16LE,channels=2,rate=48000 \
+ *     ! iiosink uri=ip:192.0.2.1 device=iio-sim-dac
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstiiosink.h"
+#include "gstiiolibiiocommon.h"
+#include "gstiiodmabufcaps.h"
+
+#include <errno.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_iio_sink_debug);
+#define GST_CAT_DEFAULT gst_iio_sink_debug
+
+#define DEFAULT_URI NULL
+#define DEFAULT_DEVICE NULL
+#define DEFAULT_CHANNELS NULL
+#define DEFAULT_SAMPLING_FREQUENCY 0
+#define DEFAULT_SAMPLES_PER_BLOCK 4096
+#define DEFAULT_TIMEOUT (5 * GST_SECOND)
+#define DEFAULT_CYCLIC FALSE
+/* A cyclic block holds the waveform as often as it takes to last this long
+ * (CYCLIC_MIN_BYTES at an unknown rate), so that repeating it in software
+ * keeps up; as iiodmabufsink does. */
+#define CYCLIC_MIN_DURATION (50 * GST_MSECOND)
+#define CYCLIC_MIN_BYTES (64 * 1024)
+#define CYCLIC_MAX_BYTES (16 * 1024 * 1024)
+
+#define GST_IIO_SINK_SETTING \
+  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
+
+enum
+{
+  PROP_0,
+  PROP_URI,
+  PROP_DEVICE,
+  PROP_CHANNELS,
+  PROP_SAMPLING_FREQUENCY,
+  PROP_SAMPLES_PER_BLOCK,
+  PROP_TIMEOUT,
+  PROP_CYCLIC,
+  PROP_STATS,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+typedef enum
+{
+  CYCLIC_NONE,
+  CYCLIC_HARDWARE,
+  CYCLIC_SOFTWARE
+} CyclicMode;
+
+struct _GstIioSink
+{
+  GstBaseSink parent;
+
+  /* settings, object lock */
+  gchar *uri;
+  gchar *device;
+  gchar *channels;
+  guint sampling_frequency;
+  guint samples_per_block;
+  guint64 timeout;
+  gboolean cyclic;
+
+  /* streaming: set up in start(), gone in stop() */
+  struct iio_context *ctx;
+  struct iio_device *dev;
+  struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
+  gboolean flushing;            /* object lock */
+  gboolean cancelled;           /* buffer cancelled: make a new one */
+  GstCaps *caps;
+  guint rate;                   /* Hz, 0 when the device does not say */
+  gsize scan_bytes;
+  gsize block_bytes;
+  gsize fill;                   /* bytes in libiio's buffer not yet pushed */
+
+  /* cyclic output */
+  GstBuffer *wave;
+  guint wave_times;
+  GThread *repeater;
+  gboolean stopping;            /* object lock: the repeater ends */
+
+  /* object lock */
+  CyclicMode cyclic_mode;
+  guint64 blocks, bytes, copies, dropped;
+};
+
+#define gst_iio_sink_parent_class parent_class
+G_DEFINE_TYPE (GstIioSink, gst_iio_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (iiosink, "iiosink", GST_RANK_NONE,
+    GST_TYPE_IIO_SINK);
+
+static const gchar *
+context_name (GstIioSink * self)
+{
+  return self->uri ? self->uri : "(libiio's default context)";
+}
+
+static gboolean
+open_context (GstIioSink * self)
+{
+  gchar *err;
+  gint ret;
+
+  errno = 0;
+  self->ctx = self->uri ? iio_create_context_from_uri (self->uri) :
+      iio_create_default_context ();
+  if (!self->ctx)
+    goto unreachable;
+  ret = iio_context_set_timeout (self->ctx,
+      (guint) MIN (self->timeout / GST_MSECOND, G_MAXUINT));
+  if (ret < 0)
+    GST_WARNING_OBJECT (self, "cannot set libiio's timeout: %d", ret);
+  GST_DEBUG_OBJECT (self, "context %s: %s", context_name (self),
+      iio_context_get_description (self->ctx));
+  return TRUE;
+
+  /* ERRORS */
+unreachable:
+  err = gst_iio_libiio_strerror (errno ? errno : EIO);
+  if (self->uri && g_str_has_prefix (self->uri, "ip:"))
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot reach IIO context '%s': %s. Is iiod running there?",
+            self->uri, err), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot open IIO context '%s': %s. iio_info -S lists the "
+            "contexts libiio can see", context_name (self), err), (NULL));
+  g_free (err);
+  return FALSE;
+}
+
+static gboolean
+find_device (GstIioSink * self)
+{
+  gchar *present;
+
+  if (self->device)
+    self->dev = iio_context_find_device (self->ctx, self->device);
+  if (!self->dev)
+    goto not_found;
+  if (gst_iio_libiio_has_scan_channels (self->dev, TRUE))
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      ("IIO device %s on '%s' has no output channels to play to",
+          self->device, context_name (self)), (NULL));
+  return FALSE;
+
+  /* ERRORS */
+not_found:
+  present = gst_iio_libiio_list_devices (self->ctx);
+  if (self->device)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("IIO context '%s' has no device '%s'. It has: %s",
+            context_name (self), self->device, present), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No IIO device given: set device= to one of: %s", present), (NULL));
+  g_free (present);
+  return FALSE;
+}
+
+static GArray *
+select_channels (GstIioSink * self)
+{
+  gchar *unknown = NULL, *present;
+  GArray *chosen = gst_iio_libiio_enable_channels (self->dev, self->channels,
+      TRUE, &unknown);
+
+  if (chosen)
+    return chosen;
+  present = gst_iio_libiio_list_channels (self->dev, TRUE);
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      ("IIO device %s on '%s' has no output channel '%s'. It has: %s",
+          self->device, context_name (self), unknown, present), (NULL));
+  g_free (present);
+  g_free (unknown);
+  return NULL;
+}
+
+static gboolean
+set_rate (GstIioSink * self)
+{
+  long long rate = 0;
+  gchar *err;
+  gint ret = 0;
+
+  if (self->sampling_frequency)
+    ret = iio_device_attr_write_longlong (self->dev, "sampling_frequency",
+        self->sampling_frequency);
+  if (ret < 0)
+    goto refused;
+  if (iio_device_attr_read_longlong (self->dev, "sampling_frequency",
+          &rate) < 0 || rate <= 0 || rate > G_MAXINT)
+    rate = 0;
+  self->rate = rate;
+  GST_DEBUG_OBJECT (self, "playing at %u Hz (0: unknown)", self->rate);
+  return TRUE;
+
+  /* ERRORS */
+refused:
+  err = gst_iio_libiio_strerror (-ret);
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
+          self->device, context_name (self), self->sampling_frequency, err),
+      (NULL));
+  g_free (err);
+  return FALSE;
+}
+
+/* A converter's channels have no speaker positions: a positioned stream
+ * plays its channels in order, as iiodmabufsink allows. */
+static GstCaps *
+allow_positions (GstCaps * caps)
+{
+  GstCaps *positioned = gst_caps_new_empty ();
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+
+    if (gst_structure_has_name (s, "audio/x-raw")) {
+      s = gst_structure_copy (s);
+      gst_structure_remove_field (s, "channel-mask");
+      gst_caps_append_structure (positioned, s);
+    }
+  }
+  gst_caps_append (caps, positioned);
+  return caps;
+}
+
+static void
+post_open_error (GstIioSink * self, gint err, const gchar * what)
+{
+  gchar *msg = gst_iio_libiio_strerror (err);
+
+  if (err == EBUSY)
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+        ("The buffer of IIO device %s is busy on '%s': another program "
+            "plays to it there", self->device, context_name (self)),
+        ("%s: %s", what, msg));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot open the buffer of IIO device %s on '%s': %s",
+            self->device, context_name (self), msg), ("%s", what));
+  g_free (msg);
+}
+
+static gint
+create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
+{
+  struct iio_buffer *buffer;
+
+  errno = 0;
+  buffer = iio_device_create_buffer (self->dev, scans, cyclic);
+  if (!buffer)
+    return errno ? errno : EIO;
+  GST_OBJECT_LOCK (self);
+  self->buffer = buffer;
+  self->cancelled = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  self->fill = 0;
+  return 0;
+}
+
+static void
+destroy_buffer (GstIioSink * self)
+{
+  struct iio_buffer *buffer;
+
+  GST_OBJECT_LOCK (self);
+  buffer = self->buffer;
+  self->buffer = NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (buffer)
+    iio_buffer_destroy (buffer);
+}
+
+static gboolean
+open_block_buffer (GstIioSink * self)
+{
+  gint err = create_buffer (self, self->samples_per_block, FALSE);
+
+  if (err)
+    post_open_error (self, err, "iio_device_create_buffer");
+  return err == 0;
+}
+
+static gboolean
+gst_iio_sink_start (GstBaseSink * sink)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+  GArray *chosen;
+
+  if (!open_context (self) || !find_device (self))
+    goto failed;
+  chosen = select_channels (self);
+  if (!chosen)
+    goto failed;
+  if (!set_rate (self)) {
+    g_array_free (chosen, TRUE);
+    goto failed;
+  }
+  self->caps = allow_positions (gst_iio_libiio_caps (chosen, self->rate));
+  g_array_free (chosen, TRUE);
+  self->scan_bytes = iio_device_get_sample_size (self->dev);
+  self->block_bytes = self->scan_bytes * self->samples_per_block;
+  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
+      " bytes a scan", self->caps, self->scan_bytes);
+  /* cyclic output sizes its buffer from the waveform */
+  if (!self->cyclic && !open_block_buffer (self))
+    goto failed;
+  GST_OBJECT_LOCK (self);
+  self->blocks = self->bytes = self->copies = self->dropped = 0;
+  self->cyclic_mode = CYCLIC_NONE;
+  self->stopping = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+
+failed:
+  GST_BASE_SINK_GET_CLASS (sink)->stop (sink);
+  return FALSE;
+}
+
+static gboolean
+gst_iio_sink_stop (GstBaseSink * sink)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  self->stopping = TRUE;
+  if (self->buffer && self->repeater && !self->cancelled) {
+    iio_buffer_cancel (self->buffer);
+    self->cancelled = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  g_clear_pointer (&self->repeater, g_thread_join);
+  destroy_buffer (self);
+  g_clear_pointer (&self->ctx, iio_context_destroy);
+  self->dev = NULL;
+  gst_clear_caps (&self->caps);
+  gst_clear_buffer (&self->wave);
+  return TRUE;
+}
+
+static GstCaps *
+gst_iio_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+  GstCaps *caps;
+
+  if (self->caps)
+    caps = gst_caps_ref (self->caps);
+  else
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static gboolean
+gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+  gchar *got, *need;
+  GstCaps *first;
+
+  if (self->caps && gst_caps_can_intersect (caps, self->caps))
+    return TRUE;
+  got = gst_caps_to_string (caps);
+  first = self->caps ? gst_caps_copy_nth (self->caps, 0) : gst_caps_new_empty ();
+  need = gst_caps_to_string (first);
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
+          "device %s: it sends %s, the device's enabled channels take %s. "
+          "Convert before the sink (audioconvert, audioresample) or choose "
+          "the channels with channels=", self->device, got, need), (NULL));
+  gst_caps_unref (first);
+  g_free (got);
+  g_free (need);
+  return FALSE;
+}
+
+static void
+post_push_error (GstIioSink * self, gint err)
+{
+  gchar *msg = gst_iio_libiio_strerror (err);
+
+  if (err == ETIMEDOUT)
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("IIO device %s on '%s' took no block within %" G_GUINT64_FORMAT
+            " ms: is it playing (sampling-frequency)?", self->device,
+            context_name (self), self->timeout / GST_MSECOND),
+        ("iio_buffer_push: %s", msg));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
+            "drop?", self->device, context_name (self), msg),
+        ("iio_buffer_push: %s", msg));
+  g_free (msg);
+}
+
+/* After a flush, unlock() has cancelled the buffer: libiio needs a new one
+ * (what it held is flushed too). */
+static gboolean
+ensure_buffer (GstIioSink * self)
+{
+  gboolean cancelled;
+
+  GST_OBJECT_LOCK (self);
+  cancelled = self->cancelled;
+  GST_OBJECT_UNLOCK (self);
+  if (!cancelled)
+    return TRUE;
+  destroy_buffer (self);
+  return open_block_buffer (self);
+}
+
+static gboolean
+is_flushing (GstIioSink * self)
+{
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (self);
+  flushing = self->flushing || self->stopping;
+  GST_OBJECT_UNLOCK (self);
+  return flushing;
+}
+
+/* The repeater goes on through flushes and pauses, as a cyclic buffer in
+ * the converter would. */
+static gboolean
+is_stopping (GstIioSink * self)
+{
+  gboolean stopping;
+
+  GST_OBJECT_LOCK (self);
+  stopping = self->stopping;
+  GST_OBJECT_UNLOCK (self);
+  return stopping;
+}
+
+/* libiio's buffer is full: to the converter. */
+static GstFlowReturn
+push_block (GstIioSink * self)
+{
+  gssize ret = iio_buffer_push (self->buffer);
+
+  if (is_flushing (self))
+    return GST_FLOW_FLUSHING;
+  if (ret < 0) {
+    post_push_error (self, (gint) - ret);
+    return GST_FLOW_ERROR;
+  }
+  self->fill = 0;
+  GST_OBJECT_LOCK (self);
+  self->blocks++;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "block of %" G_GSIZE_FORMAT " bytes pushed",
+      self->block_bytes);
+  return GST_FLOW_OK;
+}
+
+/* Copies @buf into blocks, pushing each as it fills. */
+static GstFlowReturn
+play_copy (GstIioSink * self, GstBuffer * buf)
+{
+  gsize size = gst_buffer_get_size (buf), done = 0;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (!ensure_buffer (self))
+    return GST_FLOW_ERROR;
+  while (done < size && ret == GST_FLOW_OK) {
+    guint8 *start = iio_buffer_start (self->buffer);
+    gsize n = MIN (size - done, self->block_bytes - self->fill);
+
+    gst_buffer_extract (buf, done, start + self->fill, n);
+    self->fill += n;
+    done += n;
+    if (self->fill == self->block_bytes)
+      ret = push_block (self);
+  }
+  GST_OBJECT_LOCK (self);
+  self->copies++;
+  self->bytes += done;
+  GST_OBJECT_UNLOCK (self);
+  return ret;
+}
+
+/* EOS: the partial block, filled with silence, so the converter plays it. */
+static GstFlowReturn
+play_tail (GstIioSink * self)
+{
+  guint8 *start;
+
+  if (!self->buffer)
+    return GST_FLOW_OK;
+  if (!ensure_buffer (self))
+    return GST_FLOW_ERROR;
+  if (self->fill == 0)
+    return GST_FLOW_OK;
+  start = iio_buffer_start (self->buffer);
+  memset (start + self->fill, 0, self->block_bytes - self->fill);
+  GST_DEBUG_OBJECT (self, "last block: %" G_GSIZE_FORMAT " bytes of "
+      "silence after %" G_GSIZE_FORMAT, self->block_bytes - self->fill,
+      self->fill);
+  return push_block (self);
+}
+
+/* How often the waveform goes in a block: enough to last
+ * CYCLIC_MIN_DURATION (CYCLIC_MIN_BYTES at an unknown rate). */
+static guint
+cyclic_times (GstIioSink * self, gsize size)
+{
+  guint64 want = self->rate ? gst_util_uint64_scale (CYCLIC_MIN_DURATION,
+      (guint64) self->scan_bytes * self->rate, GST_SECOND) :
+      CYCLIC_MIN_BYTES;
+  guint64 times = (want + size - 1) / size;
+
+  return (guint) CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
+}
+
+static void
+fill_waves (GstIioSink * self)
+{
+  guint8 *start = iio_buffer_start (self->buffer);
+  gsize size = gst_buffer_get_size (self->wave);
+  guint i;
+
+  for (i = 0; i < self->wave_times; i++)
+    gst_buffer_extract (self->wave, 0, start + i * size, size);
+}
+
+/* Software repeat: the same block again as soon as libiio takes it. */
+static gpointer
+repeat_waves (gpointer data)
+{
+  GstIioSink *self = data;
+  gssize ret;
+
+  do {
+    fill_waves (self);
+    ret = iio_buffer_push (self->buffer);
+    if (ret >= 0) {
+      GST_OBJECT_LOCK (self);
+      self->blocks++;
+      GST_OBJECT_UNLOCK (self);
+    }
+  } while (ret >= 0 && !is_stopping (self));
+  if (ret < 0 && !is_stopping (self))
+    post_push_error (self, (gint) - ret);
+  return NULL;
+}
+
+/* A cyclic buffer of @scans: 0, or the errno of libiio's refusal. */
+static gint
+push_cyclic (GstIioSink * self, gsize scans)
+{
+  gssize ret;
+  gint err = create_buffer (self, scans, TRUE);
+
+  if (err)
+    return err;
+  fill_waves (self);
+  ret = iio_buffer_push (self->buffer);
+  if (ret >= 0)
+    return 0;
+  destroy_buffer (self);
+  return (gint) - ret;
+}
+
+static GstFlowReturn
+play_cyclic (GstIioSink * self, GstBuffer * wave)
+{
+  gsize size = gst_buffer_get_size (wave), scans;
+  gint err;
+
+  if (size % self->scan_bytes)
+    goto not_whole;
+  self->wave = gst_buffer_ref (wave);
+  self->wave_times = cyclic_times (self, size);
+  scans = size * self->wave_times / self->scan_bytes;
+  err = push_cyclic (self, scans);
+  GST_DEBUG_OBJECT (self, "cyclic buffer of %" G_GSIZE_FORMAT " scans: %s",
+      scans, err ? g_strerror (err) : "repeated by the remote");
+  if (!err) {
+    GST_OBJECT_LOCK (self);
+    self->cyclic_mode = CYCLIC_HARDWARE;
+    self->blocks++;
+    GST_OBJECT_UNLOCK (self);
+    return GST_FLOW_OK;
+  }
+  /* libiio takes cyclic buffers only on ADI's high-speed interface */
+  err = create_buffer (self, scans, FALSE);
+  if (err)
+    goto open_failed;
+  GST_OBJECT_LOCK (self);
+  self->cyclic_mode = CYCLIC_SOFTWARE;
+  GST_OBJECT_UNLOCK (self);
+  self->repeater = g_thread_new ("iiosink-cyclic", repeat_waves, self);
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+not_whole:
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The cyclic waveform for IIO "
+          "device %s is %" G_GSIZE_FORMAT " bytes, not whole scans of %"
+          G_GSIZE_FORMAT, self->device, size, self->scan_bytes), (NULL));
+  return GST_FLOW_ERROR;
+open_failed:
+  post_open_error (self, err, "iio_device_create_buffer");
+  return GST_FLOW_ERROR;
+}
+
+static GstFlowReturn
+gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+  GstFlowReturn ret;
+
+  if (self->wave) {
+    GST_OBJECT_LOCK (self);
+    self->dropped++;
+    GST_OBJECT_UNLOCK (self);
+    GST_LOG_OBJECT (self, "cyclic output is playing: buffer dropped");
+    return GST_FLOW_OK;
+  }
+  if (!gst_buffer_get_size (buf))
+    return GST_FLOW_OK;
+  if (!self->cyclic)
+    return play_copy (self, buf);
+  ret = play_cyclic (self, buf);
+  if (ret == GST_FLOW_OK) {
+    GST_OBJECT_LOCK (self);
+    self->copies++;
+    self->bytes += gst_buffer_get_size (buf);
+    GST_OBJECT_UNLOCK (self);
+  }
+  return ret;
+}
+
+static gboolean
+gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    if (self->wave) {
+      /* the waveform goes on until the element stops */
+      GST_INFO_OBJECT (self, "cyclic output goes on after EOS");
+      gst_event_unref (event);
+      return TRUE;
+    }
+    if (play_tail (self) != GST_FLOW_OK) {
+      gst_event_unref (event);
+      return FALSE;
+    }
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+static gboolean
+gst_iio_sink_unlock (GstBaseSink * sink)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  /* the repeater's buffer is cancelled in stop(): it plays on while paused */
+  if (self->buffer && !self->cancelled && !self->repeater) {
+    iio_buffer_cancel (self->buffer);
+    self->cancelled = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstIioSink *self = GST_IIO_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static const gchar *
+cyclic_mode_name (CyclicMode mode)
+{
+  switch (mode) {
+    case CYCLIC_HARDWARE:
+      return "hardware";
+    case CYCLIC_SOFTWARE:
+      return "software";
+    default:
+      return "none";
+  }
+}
+
+static GstStructure *
+stats_structure (GstIioSink * self)
+{
+  GstStructure *s;
+
+  GST_OBJECT_LOCK (self);
+  s = gst_structure_new ("application/x-iiosink-stats",
+      "blocks", G_TYPE_UINT64, self->blocks,
+      "bytes", G_TYPE_UINT64, self->bytes,
+      "copies", G_TYPE_UINT64, self->copies,
+      "dropped", G_TYPE_UINT64, self->dropped,
+      "cyclic-mode", G_TYPE_STRING, cyclic_mode_name (self->cyclic_mode),
+      NULL);
+  GST_OBJECT_UNLOCK (self);
+  return s;
+}
+
+static void
+gst_iio_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstIioSink *self = GST_IIO_SINK (object);
+
+  if (self->ctx) {
+    GST_WARNING_OBJECT (self, "%s cannot change while playing", pspec->name);
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_free (self->uri);
+      self->uri = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      g_free (self->device);
+      self->device = g_value_dup_string (value);
+      break;
+    case PROP_CHANNELS:
+      g_free (self->channels);
+      self->channels = g_value_dup_string (value);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      self->sampling_frequency = g_value_get_uint (value);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      self->samples_per_block = g_value_get_uint (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_CYCLIC:
+      self->cyclic = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_sink_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstIioSink *self = GST_IIO_SINK (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, stats_structure (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_string (value, self->channels);
+      break;
+    case PROP_SAMPLING_FREQUENCY:
+      g_value_set_uint (value, self->sampling_frequency);
+      break;
+    case PROP_SAMPLES_PER_BLOCK:
+      g_value_set_uint (value, self->samples_per_block);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64 (value, self->timeout);
+      break;
+    case PROP_CYCLIC:
+      g_value_set_boolean (value, self->cyclic);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_iio_sink_finalize (GObject * object)
+{
+  GstIioSink *self = GST_IIO_SINK (object);
+
+  g_free (self->uri);
+  g_free (self->device);
+  g_free (self->channels);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstIioSink:uri:
+   *
+   * The libiio context: `ip:HOST` (iiod on HOST), `usb:BUS.DEV.IF`,
+   * `serial:...`, `local:`; unset: libiio's default (IIOD_REMOTE, else
+   * local).
+   */
+  properties[PROP_URI] = g_param_spec_string ("uri", "URI",
+      "libiio context URI (ip:HOST, usb:..., local:; unset: libiio's "
+      "default)", DEFAULT_URI, GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:device:
+   *
+   * The output device, by name, label or id as libiio knows it.
+   */
+  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
+      "IIO device name, label or id (iio:deviceN) in the context",
+      DEFAULT_DEVICE, GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:channels:
+   *
+   * Comma-separated output channel ids; unset: every output scan channel.
+   */
+  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
+      "Comma-separated output channel ids (unset: all)",
+      DEFAULT_CHANNELS, GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:sampling-frequency:
+   *
+   * Written to the device's sampling_frequency at start; 0 leaves it.
+   */
+  properties[PROP_SAMPLING_FREQUENCY] =
+      g_param_spec_uint ("sampling-frequency", "Sampling frequency",
+      "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
+      DEFAULT_SAMPLING_FREQUENCY, GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:samples-per-block:
+   *
+   * Scans in one libiio buffer: incoming data goes to the converter in
+   * blocks of that many.
+   */
+  properties[PROP_SAMPLES_PER_BLOCK] =
+      g_param_spec_uint ("samples-per-block", "Samples per block",
+      "Scans per block", 1, G_MAXINT / 64, DEFAULT_SAMPLES_PER_BLOCK,
+      GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:timeout:
+   *
+   * libiio's timeout for every exchange with the context, in ns as our
+   * other elements' timeout (libiio takes ms): a converter that takes no
+   * block, or an iiod that is gone, is an error after that long.
+   */
+  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
+      "How long to wait for the context or the converter before an error "
+      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT,
+      GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:cyclic:
+   *
+   * Repeat the first buffer until the element stops; later buffers are
+   * dropped and EOS is not posted.
+   */
+  properties[PROP_CYCLIC] = g_param_spec_boolean ("cyclic", "Cyclic",
+      "Repeat the first buffer until stopped (later ones are dropped)",
+      DEFAULT_CYCLIC, GST_IIO_SINK_SETTING);
+  /**
+   * GstIioSink:stats:
+   *
+   * blocks (pushed to libiio), bytes (received), copies (buffers copied
+   * into libiio's: all of them), dropped (after a cyclic one), cyclic-mode
+   * (none, hardware: repeated by the remote, software: pushed again by
+   * the element).
+   */
+  properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
+      "Blocks, bytes, copies, dropped, cyclic mode", GST_TYPE_STRUCTURE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+}
+
+static void
+gst_iio_sink_class_init (GstIioSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_iio_sink_debug, "iiosink", 0,
+      "IIO sink through libiio");
+
+  gobject_class->set_property = gst_iio_sink_set_property;
+  gobject_class->get_property = gst_iio_sink_get_property;
+  gobject_class->finalize = gst_iio_sink_finalize;
+  install_properties (gobject_class);
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_iio_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_iio_sink_stop);
+  basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_sink_get_caps);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_iio_sink_set_caps);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_iio_sink_render);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_iio_sink_event);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_sink_unlock);
+  basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_iio_sink_unlock_stop);
+
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+          gst_iio_dmabuf_caps_template ()));
+  gst_element_class_set_static_metadata (element_class,
+      "IIO sink (libiio)", "Sink/Hardware",
+      "Plays to an IIO device through libiio, local or remote over iiod; "
+      "copies every buffer", "gst-iiodmabuf developers");
+}
+
+static void
+gst_iio_sink_init (GstIioSink * self)
+{
+  self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
+  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
+  self->timeout = DEFAULT_TIMEOUT;
+  self->cyclic = DEFAULT_CYCLIC;
+  /* the converter paces playback */
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
