@@ -283,7 +283,13 @@ static gint
 create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
 {
   struct iio_buffer *buffer;
+  gint ret;
 
+  /* the kernel's write() path splits its buffer in two blocks and plays a
+   * block once full: two of ours make each of its blocks one of ours */
+  ret = iio_device_set_kernel_buffers_count (self->dev, 2);
+  if (ret < 0)
+    GST_WARNING_OBJECT (self, "cannot set the kernel's buffer count: %d", ret);
   errno = 0;
   buffer = iio_device_create_buffer (self->dev, scans, cyclic);
   if (!buffer)
