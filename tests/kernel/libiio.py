@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# iiosrc against Debian's iiod serving the simulated converters over
+# iiosrc and iiosink against Debian's iiod serving the simulated converters over
 # 127.0.0.1: every sample against the counter formula, the caps iiodmabufsrc
 # gives, iio_readdev's bytes, the errors for what goes wrong remotely.
 import array
 import glob
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -256,6 +257,142 @@ def test_iiod_killed():
           "want the error within %d s" % (timeout_s + 1))
 
 
+DAC_SCAN = 4                    # iio-sim-dac: voltage0..1, le:s16/16
+DAC_CAPS = ("audio/x-raw,format=S16LE,layout=interleaved,channels=2,"
+            "rate=48000")
+
+
+def fnv(data, times=1):
+    h = 0xcbf29ce484222325
+    for _ in range(times):
+        for b in data:
+            h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def fnv_more(h, data):
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def dac():
+    with open(sysfs("iio-sim-dac", "consumed_bytes")) as f:
+        played = int(f.read())
+    with open(sysfs("iio-sim-dac", "checksum")) as f:
+        return played, int(f.read(), 0)
+
+
+def play(data, sink, timeout=60, blocksize=3000):
+    """data through filesrc to 'iiosink name=sink ...': error, stats."""
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(data)
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw blocksize=%d "
+                         "! %s ! iiosink name=sink uri=%s device=iio-sim-dac "
+                         "%s" % (blocksize, DAC_CAPS, URI, sink))
+    p.set_state(Gst.State.PLAYING)
+    msg = p.get_bus().timed_pop_filtered(
+        int(timeout * Gst.SECOND), Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = None
+    if msg is None:
+        err = "no EOS"
+    elif msg.type == Gst.MessageType.ERROR:
+        err = msg.parse_error()[0].message
+    return p, err
+
+
+def wait_played(want, timeout=20):
+    deadline = time.monotonic() + timeout
+    while dac()[0] < want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)              # nothing more comes
+    return dac()
+
+
+def test_play():
+    spb = 1024
+    block = spb * DAC_SCAN
+    data = random.Random(14).randbytes(10 * block + 1000)
+    p, err = play(data, "samples-per-block=%d" % spb)
+    sent = data + bytes(-len(data) % block)   # the last block padded
+    played, checksum = wait_played(len(sent)) if err is None else dac()
+    st = p.get_by_name("sink").get_property("stats")
+    p.set_state(Gst.State.NULL)
+    check(err is None and played == len(sent) and checksum == fnv(sent),
+          "iiosink played %d bytes (%d of padding), checksum 0x%016x" % (
+              len(sent), len(sent) - len(data), checksum),
+          "error %s; the DAC played %d bytes, checksum 0x%016x, want %d, "
+          "0x%016x" % (err, played, checksum, len(sent), fnv(sent)))
+    check(st.get_value("blocks") == 11 and
+          st.get_value("bytes") == len(data),
+          "iiosink stats %s" % st.to_string(),
+          "want blocks=11, bytes=%d" % len(data))
+
+
+def test_play_cyclic():
+    # libiio 0.24 refuses cyclic buffers without ADI's high-speed interface
+    # (mainline: EPERM), so iiosink repeats in software and cyclic_repeat,
+    # which acts on DMABUF blocks only, plays no part
+    wave = random.Random(15).randbytes(480 * DAC_SCAN)
+    # a buffer a waveform; no EOS: it goes on
+    p, _ = play(wave * 4, "cyclic=true", timeout=3, blocksize=len(wave))
+    sink = p.get_by_name("sink")
+    played, _ = wait_played(10 * len(wave), timeout=30)
+    st = sink.get_property("stats")
+    p.set_state(Gst.State.NULL)
+    played, checksum = dac()
+    # stopped mid-block: the DAC's count ends inside a waveform
+    whole, part = divmod(played, len(wave))
+    check(played > len(wave) and
+          checksum == fnv_more(fnv(wave, whole), wave[:part]),
+          "cyclic (%s): the DAC played the waveform %d times, exact" % (
+              st.get_value("cyclic-mode"), played // len(wave)),
+          "played %d bytes, checksum 0x%016x" % (played, checksum))
+    check(st.get_value("copies") == 1 and st.get_value("dropped") == 3,
+          "cyclic: one buffer played, later ones dropped: %s"
+          % st.to_string())
+
+
+def test_sink_unknown_channel():
+    p, err = play(bytes(64), "channels=voltage0,voltage7", timeout=20)
+    p.set_state(Gst.State.NULL)
+    want = ("IIO device iio-sim-dac on 'ip:127.0.0.1' has no output channel "
+            "'voltage7'. It has: voltage0,voltage1")
+    check(err == want, "iiosink: an unknown channel lists the remote's",
+          str(err))
+
+
+def test_sink_iiod_killed():
+    timeout_s = 2
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(bytes(192000 * 60))
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw ! %s ! iiosink "
+                         "name=sink uri=%s device=iio-sim-dac timeout=%d"
+                         % (DAC_CAPS, URI, timeout_s * Gst.SECOND))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 30
+    while (sink.get_property("stats").get_value("blocks") < 5 and
+           time.monotonic() < deadline):
+        time.sleep(0.05)
+    blocks = sink.get_property("stats").get_value("blocks")
+    played = dac()[0]
+    stop_iiod(signal.SIGKILL)
+    t0 = time.monotonic()
+    msg = p.get_bus().timed_pop_filtered(
+        (timeout_s + 5) * Gst.SECOND, Gst.MessageType.ERROR)
+    took = time.monotonic() - t0
+    err = msg.parse_error()[0].message if msg else None
+    p.set_state(Gst.State.NULL)
+    check(blocks >= 5 and played > 0 and err is not None and
+          took <= timeout_s + 1 and
+          err.startswith("Lost IIO device iio-sim-dac on 'ip:127.0.0.1': ")
+          and err.endswith("Did iiod stop or the connection drop?"),
+          "iiosink: iiod killed after %d blocks (%d bytes played): '%s' "
+          "after %.2f s" % (blocks, played, err, took),
+          "want the error within %d s" % (timeout_s + 1))
+
+
 def main():
     Gst.init(None)
     for d in ("iio-sim-adc", "iio-sim-adc12"):
@@ -265,11 +402,21 @@ def main():
     start_iiod()
     try:
         for t in (test_capture, test_capture_adc12, test_unknown, test_busy, test_stop_while_waiting,
+                  test_play, test_play_cyclic, test_sink_unknown_channel,
                   test_iiod_killed):
             try:
                 t()
             except Exception as e:
                 bad("%s raised %r" % (t.__name__, e))
+    finally:
+        if iiod.poll() is None:
+            stop_iiod()
+    # iiod anew for the sink's kill test
+    start_iiod()
+    try:
+        test_sink_iiod_killed()
+    except Exception as e:
+        bad("test_sink_iiod_killed raised %r" % e)
     finally:
         if iiod.poll() is None:
             stop_iiod()
