@@ -58,11 +58,10 @@ gst_iio_libiio_list_devices (struct iio_context *ctx)
  * Returns: whether @ch goes through the buffer in that direction.
  */
 gboolean
-gst_iio_libiio_is_scan_channel (const struct iio_channel *ch,
-    gboolean output)
+gst_iio_libiio_is_scan_channel (const struct iio_channel *ch, gboolean output)
 {
   return iio_channel_is_scan_element (ch)
-      && ! !iio_channel_is_output (ch) == ! !output;
+      && !!iio_channel_is_output (ch) == !!output;
 }
 
 /**
@@ -73,8 +72,7 @@ gst_iio_libiio_is_scan_channel (const struct iio_channel *ch,
  * Returns: whether @dev has a buffer channel in that direction.
  */
 gboolean
-gst_iio_libiio_has_scan_channels (const struct iio_device *dev,
-    gboolean output)
+gst_iio_libiio_has_scan_channels (const struct iio_device *dev, gboolean output)
 {
   guint i;
 

@@ -411,7 +411,8 @@ gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   if (self->caps && gst_caps_can_intersect (caps, self->caps))
     return TRUE;
   got = gst_caps_to_string (caps);
-  first = self->caps ? gst_caps_copy_nth (self->caps, 0) : gst_caps_new_empty ();
+  first =
+      self->caps ? gst_caps_copy_nth (self->caps, 0) : gst_caps_new_empty ();
   need = gst_caps_to_string (first);
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
           "device %s: it sends %s, the device's enabled channels take %s. "
@@ -555,8 +556,7 @@ static guint
 cyclic_times (GstIioSink * self, gsize size)
 {
   guint64 want = self->rate ? gst_util_uint64_scale (CYCLIC_MIN_DURATION,
-      (guint64) self->scan_bytes * self->rate, GST_SECOND) :
-      CYCLIC_MIN_BYTES;
+      (guint64) self->scan_bytes * self->rate, GST_SECOND) : CYCLIC_MIN_BYTES;
   guint64 times = (want + size - 1) / size;
 
   return (guint) CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
@@ -751,8 +751,7 @@ stats_structure (GstIioSink * self)
       "bytes", G_TYPE_UINT64, self->bytes,
       "copies", G_TYPE_UINT64, self->copies,
       "dropped", G_TYPE_UINT64, self->dropped,
-      "cyclic-mode", G_TYPE_STRING, cyclic_mode_name (self->cyclic_mode),
-      NULL);
+      "cyclic-mode", G_TYPE_STRING, cyclic_mode_name (self->cyclic_mode), NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -908,8 +907,7 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
       "How long to wait for the context or the converter before an error "
-      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT,
-      GST_IIO_SINK_SETTING);
+      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_SINK_SETTING);
   /**
    * GstIioSink:cyclic:
    *

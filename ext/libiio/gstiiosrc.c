@@ -230,8 +230,7 @@ create_buffer (GstIioSrc * self)
   struct iio_buffer *buffer;
 
   errno = 0;
-  buffer = iio_device_create_buffer (self->dev, self->samples_per_block,
-      false);
+  buffer = iio_device_create_buffer (self->dev, self->samples_per_block, false);
   if (!buffer) {
     post_busy_or_error (self, errno ? errno : EIO, "iio_device_create_buffer");
     return FALSE;
@@ -505,8 +504,7 @@ gst_iio_src_set_property (GObject * object, guint prop_id,
   GstIioSrc *self = GST_IIO_SRC (object);
 
   if (self->ctx) {
-    GST_WARNING_OBJECT (self, "%s cannot change while capturing",
-        pspec->name);
+    GST_WARNING_OBJECT (self, "%s cannot change while capturing", pspec->name);
     return;
   }
   GST_OBJECT_LOCK (self);
