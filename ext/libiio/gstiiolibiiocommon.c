@@ -131,6 +131,9 @@ add_channel (GArray * chosen, struct iio_channel *ch)
 {
   GstIioChannel c = { 0, };
 
+  /* named twice: one channel, as iiodmabufsrc and iiodmabufsink take it */
+  if (iio_channel_is_enabled (ch))
+    return;
   c.id = (gchar *) iio_channel_get_id (ch);
   c.index = iio_channel_get_index (ch);
   scan_type_from_libiio (iio_channel_get_data_format (ch), &c.type);
