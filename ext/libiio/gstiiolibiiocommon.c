@@ -8,6 +8,8 @@
 #endif
 
 #include "gstiiolibiiocommon.h"
+
+#include <string.h>
 #include "gstiiodmabufcaps.h"
 
 /**
@@ -213,4 +215,125 @@ gst_iio_libiio_caps (GArray * channels, guint rate)
   caps = gst_iio_dmabuf_caps_for_channels (ptrs, channels->len, rate);
   g_free (ptrs);
   return caps;
+}
+
+/* --- settings --------------------------------------------------------------- */
+
+#define DEFAULT_SAMPLES_PER_BLOCK 4096
+#define DEFAULT_TIMEOUT (5 * GST_SECOND)
+
+void
+gst_iio_libiio_settings_init (GstIioLibiioSettings * settings)
+{
+  memset (settings, 0, sizeof *settings);
+  settings->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
+  settings->timeout = DEFAULT_TIMEOUT;
+}
+
+void
+gst_iio_libiio_settings_clear (GstIioLibiioSettings * settings)
+{
+  g_clear_pointer (&settings->uri, g_free);
+  g_clear_pointer (&settings->device, g_free);
+  g_clear_pointer (&settings->channels, g_free);
+}
+
+/**
+ * gst_iio_libiio_settings_install:
+ * @output: for iiosink (the device's output channels)
+ *
+ * uri, device, channels, sampling-frequency, samples-per-block, timeout.
+ */
+void
+gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
+{
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "libiio context URI (ip:HOST, usb:..., local:; unset: libiio's "
+          "default)", NULL, GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "IIO device name, label or id (iio:deviceN) in the context", NULL,
+          GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_CHANNELS,
+      g_param_spec_string ("channels", "Channels", output ?
+          "Comma-separated output channel ids (unset: all)" :
+          "Comma-separated channel ids (unset: all but the timestamp)",
+          NULL, GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass,
+      GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY,
+      g_param_spec_uint ("sampling-frequency", "Sampling frequency",
+          "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
+          0, GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass,
+      GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK,
+      g_param_spec_uint ("samples-per-block", "Samples per block",
+          "Scans per block", 1, G_MAXINT / 64, DEFAULT_SAMPLES_PER_BLOCK,
+          GST_IIO_LIBIIO_SETTING));
+  /* in ns as our other elements' timeout (libiio takes ms) */
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_TIMEOUT,
+      g_param_spec_uint64 ("timeout", "Timeout",
+          "How long to wait for the context or a block before an error (ns)",
+          GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_LIBIIO_SETTING));
+}
+
+/* Returns: whether @prop_id is a shared setting. */
+gboolean
+gst_iio_libiio_settings_set (GstIioLibiioSettings * settings, guint prop_id,
+    const GValue * value)
+{
+  switch (prop_id) {
+    case GST_IIO_LIBIIO_PROP_URI:
+      g_free (settings->uri);
+      settings->uri = g_value_dup_string (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_DEVICE:
+      g_free (settings->device);
+      settings->device = g_value_dup_string (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_CHANNELS:
+      g_free (settings->channels);
+      settings->channels = g_value_dup_string (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY:
+      settings->sampling_frequency = g_value_get_uint (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK:
+      settings->samples_per_block = g_value_get_uint (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_TIMEOUT:
+      settings->timeout = g_value_get_uint64 (value);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* Returns: whether @prop_id is a shared setting. */
+gboolean
+gst_iio_libiio_settings_get (const GstIioLibiioSettings * settings,
+    guint prop_id, GValue * value)
+{
+  switch (prop_id) {
+    case GST_IIO_LIBIIO_PROP_URI:
+      g_value_set_string (value, settings->uri);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_DEVICE:
+      g_value_set_string (value, settings->device);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_CHANNELS:
+      g_value_set_string (value, settings->channels);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY:
+      g_value_set_uint (value, settings->sampling_frequency);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK:
+      g_value_set_uint (value, settings->samples_per_block);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_TIMEOUT:
+      g_value_set_uint64 (value, settings->timeout);
+      return TRUE;
+    default:
+      return FALSE;
+  }
 }

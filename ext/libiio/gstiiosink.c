@@ -42,12 +42,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_sink_debug);
 #define GST_CAT_DEFAULT gst_iio_sink_debug
 
-#define DEFAULT_URI NULL
-#define DEFAULT_DEVICE NULL
-#define DEFAULT_CHANNELS NULL
-#define DEFAULT_SAMPLING_FREQUENCY 0
-#define DEFAULT_SAMPLES_PER_BLOCK 4096
-#define DEFAULT_TIMEOUT (5 * GST_SECOND)
 #define DEFAULT_CYCLIC FALSE
 /* A cyclic block holds the waveform as often as it takes to last this long
  * (CYCLIC_MIN_BYTES at an unknown rate), so that repeating it in software
@@ -56,18 +50,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_sink_debug);
 #define CYCLIC_MIN_BYTES (64 * 1024)
 #define CYCLIC_MAX_BYTES (16 * 1024 * 1024)
 
-#define GST_IIO_SINK_SETTING \
-  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
-
 enum
 {
-  PROP_0,
-  PROP_URI,
-  PROP_DEVICE,
-  PROP_CHANNELS,
-  PROP_SAMPLING_FREQUENCY,
-  PROP_SAMPLES_PER_BLOCK,
-  PROP_TIMEOUT,
+  PROP_FIRST = GST_IIO_LIBIIO_N_SETTINGS - 1,
   PROP_CYCLIC,
   PROP_STATS,
   N_PROPERTIES
@@ -87,12 +72,7 @@ struct _GstIioSink
   GstBaseSink parent;
 
   /* settings, object lock */
-  gchar *uri;
-  gchar *device;
-  gchar *channels;
-  guint sampling_frequency;
-  guint samples_per_block;
-  guint64 timeout;
+  GstIioLibiioSettings settings;
   gboolean cyclic;
 
   /* streaming: set up in start(), gone in stop() */
@@ -126,7 +106,7 @@ GST_ELEMENT_REGISTER_DEFINE (iiosink, "iiosink", GST_RANK_NONE,
 static const gchar *
 context_name (GstIioSink * self)
 {
-  return self->uri ? self->uri : "(libiio's default context)";
+  return self->settings.uri ? self->settings.uri : "(libiio's default context)";
 }
 
 static gboolean
@@ -136,12 +116,13 @@ open_context (GstIioSink * self)
   gint ret;
 
   errno = 0;
-  self->ctx = self->uri ? iio_create_context_from_uri (self->uri) :
-      iio_create_default_context ();
+  self->ctx =
+      self->settings.uri ? iio_create_context_from_uri (self->settings.
+      uri) : iio_create_default_context ();
   if (!self->ctx)
     goto unreachable;
   ret = iio_context_set_timeout (self->ctx,
-      (guint) MIN (self->timeout / GST_MSECOND, G_MAXUINT));
+      (guint) MIN (self->settings.timeout / GST_MSECOND, G_MAXUINT));
   if (ret < 0)
     GST_WARNING_OBJECT (self, "cannot set libiio's timeout: %d", ret);
   GST_DEBUG_OBJECT (self, "context %s: %s", context_name (self),
@@ -151,10 +132,10 @@ open_context (GstIioSink * self)
   /* ERRORS */
 unreachable:
   err = gst_iio_libiio_strerror (errno ? errno : EIO);
-  if (self->uri && g_str_has_prefix (self->uri, "ip:"))
+  if (self->settings.uri && g_str_has_prefix (self->settings.uri, "ip:"))
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot reach IIO context '%s': %s. Is iiod running there?",
-            self->uri, err), (NULL));
+            self->settings.uri, err), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot open IIO context '%s': %s. iio_info -S lists the "
@@ -168,24 +149,24 @@ find_device (GstIioSink * self)
 {
   gchar *present;
 
-  if (self->device)
-    self->dev = iio_context_find_device (self->ctx, self->device);
+  if (self->settings.device)
+    self->dev = iio_context_find_device (self->ctx, self->settings.device);
   if (!self->dev)
     goto not_found;
   if (gst_iio_libiio_has_scan_channels (self->dev, TRUE))
     return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
       ("IIO device %s on '%s' has no output channels to play to",
-          self->device, context_name (self)), (NULL));
+          self->settings.device, context_name (self)), (NULL));
   return FALSE;
 
   /* ERRORS */
 not_found:
   present = gst_iio_libiio_list_devices (self->ctx);
-  if (self->device)
+  if (self->settings.device)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("IIO context '%s' has no device '%s'. It has: %s",
-            context_name (self), self->device, present), (NULL));
+            context_name (self), self->settings.device, present), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No IIO device given: set device= to one of: %s", present), (NULL));
@@ -197,7 +178,8 @@ static GArray *
 select_channels (GstIioSink * self)
 {
   gchar *unknown = NULL, *present;
-  GArray *chosen = gst_iio_libiio_enable_channels (self->dev, self->channels,
+  GArray *chosen =
+      gst_iio_libiio_enable_channels (self->dev, self->settings.channels,
       TRUE, &unknown);
 
   if (chosen)
@@ -205,7 +187,8 @@ select_channels (GstIioSink * self)
   present = gst_iio_libiio_list_channels (self->dev, TRUE);
   GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
       ("IIO device %s on '%s' has no output channel '%s'. It has: %s",
-          self->device, context_name (self), unknown, present), (NULL));
+          self->settings.device, context_name (self), unknown, present),
+      (NULL));
   g_free (present);
   g_free (unknown);
   return NULL;
@@ -218,9 +201,9 @@ set_rate (GstIioSink * self)
   gchar *err;
   gint ret = 0;
 
-  if (self->sampling_frequency)
+  if (self->settings.sampling_frequency)
     ret = iio_device_attr_write_longlong (self->dev, "sampling_frequency",
-        self->sampling_frequency);
+        self->settings.sampling_frequency);
   if (ret < 0)
     goto refused;
   if (iio_device_attr_read_longlong (self->dev, "sampling_frequency",
@@ -235,8 +218,8 @@ refused:
   err = gst_iio_libiio_strerror (-ret);
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
       ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
-          self->device, context_name (self), self->sampling_frequency, err),
-      (NULL));
+          self->settings.device, context_name (self),
+          self->settings.sampling_frequency, err), (NULL));
   g_free (err);
   return FALSE;
 }
@@ -270,12 +253,12 @@ post_open_error (GstIioSink * self, gint err, const gchar * what)
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         ("The buffer of IIO device %s is busy on '%s': another program "
-            "plays to it there", self->device, context_name (self)),
+            "plays to it there", self->settings.device, context_name (self)),
         ("%s: %s", what, msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot open the buffer of IIO device %s on '%s': %s",
-            self->device, context_name (self), msg), ("%s", what));
+            self->settings.device, context_name (self), msg), ("%s", what));
   g_free (msg);
 }
 
@@ -318,7 +301,7 @@ destroy_buffer (GstIioSink * self)
 static gboolean
 open_block_buffer (GstIioSink * self)
 {
-  gint err = create_buffer (self, self->samples_per_block, FALSE);
+  gint err = create_buffer (self, self->settings.samples_per_block, FALSE);
 
   if (err)
     post_open_error (self, err, "iio_device_create_buffer");
@@ -343,7 +326,7 @@ gst_iio_sink_start (GstBaseSink * sink)
   self->caps = allow_positions (gst_iio_libiio_caps (chosen, self->rate));
   g_array_free (chosen, TRUE);
   self->scan_bytes = iio_device_get_sample_size (self->dev);
-  self->block_bytes = self->scan_bytes * self->samples_per_block;
+  self->block_bytes = self->scan_bytes * self->settings.samples_per_block;
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
       " bytes a scan", self->caps, self->scan_bytes);
   /* cyclic output sizes its buffer from the waveform */
@@ -417,7 +400,8 @@ gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
           "device %s: it sends %s, the device's enabled channels take %s. "
           "Convert before the sink (audioconvert, audioresample) or choose "
-          "the channels with channels=", self->device, got, need), (NULL));
+          "the channels with channels=", self->settings.device, got, need),
+      (NULL));
   gst_caps_unref (first);
   g_free (got);
   g_free (need);
@@ -432,13 +416,13 @@ post_push_error (GstIioSink * self, gint err)
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("IIO device %s on '%s' took no block within %" G_GUINT64_FORMAT
-            " ms: is it playing (sampling-frequency)?", self->device,
-            context_name (self), self->timeout / GST_MSECOND),
+            " ms: is it playing (sampling-frequency)?", self->settings.device,
+            context_name (self), self->settings.timeout / GST_MSECOND),
         ("iio_buffer_push: %s", msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->device, context_name (self), msg),
+            "drop?", self->settings.device, context_name (self), msg),
         ("iio_buffer_push: %s", msg));
   g_free (msg);
 }
@@ -646,7 +630,8 @@ play_cyclic (GstIioSink * self, GstBuffer * wave)
 not_whole:
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The cyclic waveform for IIO "
           "device %s is %" G_GSIZE_FORMAT " bytes, not whole scans of %"
-          G_GSIZE_FORMAT, self->device, size, self->scan_bytes), (NULL));
+          G_GSIZE_FORMAT, self->settings.device, size, self->scan_bytes),
+      (NULL));
   return GST_FLOW_ERROR;
 open_failed:
   post_open_error (self, err, "iio_device_create_buffer");
@@ -767,28 +752,11 @@ gst_iio_sink_set_property (GObject * object, guint prop_id,
     return;
   }
   GST_OBJECT_LOCK (self);
+  if (gst_iio_libiio_settings_set (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_URI:
-      g_free (self->uri);
-      self->uri = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      g_free (self->device);
-      self->device = g_value_dup_string (value);
-      break;
-    case PROP_CHANNELS:
-      g_free (self->channels);
-      self->channels = g_value_dup_string (value);
-      break;
-    case PROP_SAMPLING_FREQUENCY:
-      self->sampling_frequency = g_value_get_uint (value);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      self->samples_per_block = g_value_get_uint (value);
-      break;
-    case PROP_TIMEOUT:
-      self->timeout = g_value_get_uint64 (value);
-      break;
     case PROP_CYCLIC:
       self->cyclic = g_value_get_boolean (value);
       break;
@@ -810,25 +778,11 @@ gst_iio_sink_get_property (GObject * object, guint prop_id, GValue * value,
     return;
   }
   GST_OBJECT_LOCK (self);
+  if (gst_iio_libiio_settings_get (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_URI:
-      g_value_set_string (value, self->uri);
-      break;
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device);
-      break;
-    case PROP_CHANNELS:
-      g_value_set_string (value, self->channels);
-      break;
-    case PROP_SAMPLING_FREQUENCY:
-      g_value_set_uint (value, self->sampling_frequency);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      g_value_set_uint (value, self->samples_per_block);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64 (value, self->timeout);
-      break;
     case PROP_CYCLIC:
       g_value_set_boolean (value, self->cyclic);
       break;
@@ -844,70 +798,16 @@ gst_iio_sink_finalize (GObject * object)
 {
   GstIioSink *self = GST_IIO_SINK (object);
 
-  g_free (self->uri);
-  g_free (self->device);
-  g_free (self->channels);
+  gst_iio_libiio_settings_clear (&self->settings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
 install_properties (GObjectClass * gobject_class)
 {
-  /**
-   * GstIioSink:uri:
-   *
-   * The libiio context: `ip:HOST` (iiod on HOST), `usb:BUS.DEV.IF`,
-   * `serial:...`, `local:`; unset: libiio's default (IIOD_REMOTE, else
-   * local).
-   */
-  properties[PROP_URI] = g_param_spec_string ("uri", "URI",
-      "libiio context URI (ip:HOST, usb:..., local:; unset: libiio's "
-      "default)", DEFAULT_URI, GST_IIO_SINK_SETTING);
-  /**
-   * GstIioSink:device:
-   *
-   * The output device, by name, label or id as libiio knows it.
-   */
-  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
-      "IIO device name, label or id (iio:deviceN) in the context",
-      DEFAULT_DEVICE, GST_IIO_SINK_SETTING);
-  /**
-   * GstIioSink:channels:
-   *
-   * Comma-separated output channel ids; unset: every output scan channel.
-   */
-  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
-      "Comma-separated output channel ids (unset: all)",
-      DEFAULT_CHANNELS, GST_IIO_SINK_SETTING);
-  /**
-   * GstIioSink:sampling-frequency:
-   *
-   * Written to the device's sampling_frequency at start; 0 leaves it.
-   */
-  properties[PROP_SAMPLING_FREQUENCY] =
-      g_param_spec_uint ("sampling-frequency", "Sampling frequency",
-      "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
-      DEFAULT_SAMPLING_FREQUENCY, GST_IIO_SINK_SETTING);
-  /**
-   * GstIioSink:samples-per-block:
-   *
-   * Scans in one libiio buffer: incoming data goes to the converter in
-   * blocks of that many.
-   */
-  properties[PROP_SAMPLES_PER_BLOCK] =
-      g_param_spec_uint ("samples-per-block", "Samples per block",
-      "Scans per block", 1, G_MAXINT / 64, DEFAULT_SAMPLES_PER_BLOCK,
-      GST_IIO_SINK_SETTING);
-  /**
-   * GstIioSink:timeout:
-   *
-   * libiio's timeout for every exchange with the context, in ns as our
-   * other elements' timeout (libiio takes ms): a converter that takes no
-   * block, or an iiod that is gone, is an error after that long.
-   */
-  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
-      "How long to wait for the context or the converter before an error "
-      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_SINK_SETTING);
+  guint i;
+
+  gst_iio_libiio_settings_install (gobject_class, TRUE);
   /**
    * GstIioSink:cyclic:
    *
@@ -916,7 +816,7 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_CYCLIC] = g_param_spec_boolean ("cyclic", "Cyclic",
       "Repeat the first buffer until stopped (later ones are dropped)",
-      DEFAULT_CYCLIC, GST_IIO_SINK_SETTING);
+      DEFAULT_CYCLIC, GST_IIO_LIBIIO_SETTING);
   /**
    * GstIioSink:stats:
    *
@@ -928,7 +828,9 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, copies, dropped, cyclic mode", GST_TYPE_STRUCTURE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  /* ours only: the shared settings come before them */
+  for (i = PROP_FIRST + 1; i < N_PROPERTIES; i++)
+    g_object_class_install_property (gobject_class, i, properties[i]);
 }
 
 static void
@@ -967,9 +869,7 @@ gst_iio_sink_class_init (GstIioSinkClass * klass)
 static void
 gst_iio_sink_init (GstIioSink * self)
 {
-  self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
-  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
-  self->timeout = DEFAULT_TIMEOUT;
+  gst_iio_libiio_settings_init (&self->settings);
   self->cyclic = DEFAULT_CYCLIC;
   /* the converter paces playback */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);

@@ -30,25 +30,9 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_src_debug);
 #define GST_CAT_DEFAULT gst_iio_src_debug
 
-#define DEFAULT_URI NULL
-#define DEFAULT_DEVICE NULL
-#define DEFAULT_CHANNELS NULL
-#define DEFAULT_SAMPLING_FREQUENCY 0
-#define DEFAULT_SAMPLES_PER_BLOCK 4096
-#define DEFAULT_TIMEOUT (5 * GST_SECOND)
-
-#define GST_IIO_SRC_SETTING \
-  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
-
 enum
 {
-  PROP_0,
-  PROP_URI,
-  PROP_DEVICE,
-  PROP_CHANNELS,
-  PROP_SAMPLING_FREQUENCY,
-  PROP_SAMPLES_PER_BLOCK,
-  PROP_TIMEOUT,
+  PROP_FIRST = GST_IIO_LIBIIO_N_SETTINGS - 1,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -60,12 +44,7 @@ struct _GstIioSrc
   GstPushSrc parent;
 
   /* settings, object lock */
-  gchar *uri;
-  gchar *device;
-  gchar *channels;
-  guint sampling_frequency;
-  guint samples_per_block;
-  guint64 timeout;
+  GstIioLibiioSettings settings;
 
   /* streaming: set up in start(), gone in stop() */
   struct iio_context *ctx;
@@ -90,7 +69,7 @@ GST_ELEMENT_REGISTER_DEFINE (iiosrc, "iiosrc", GST_RANK_NONE, GST_TYPE_IIO_SRC);
 static const gchar *
 context_name (GstIioSrc * self)
 {
-  return self->uri ? self->uri : "(libiio's default context)";
+  return self->settings.uri ? self->settings.uri : "(libiio's default context)";
 }
 
 static gboolean
@@ -100,12 +79,13 @@ open_context (GstIioSrc * self)
   gint ret;
 
   errno = 0;
-  self->ctx = self->uri ? iio_create_context_from_uri (self->uri) :
-      iio_create_default_context ();
+  self->ctx =
+      self->settings.uri ? iio_create_context_from_uri (self->settings.
+      uri) : iio_create_default_context ();
   if (!self->ctx)
     goto unreachable;
   ret = iio_context_set_timeout (self->ctx,
-      (guint) MIN (self->timeout / GST_MSECOND, G_MAXUINT));
+      (guint) MIN (self->settings.timeout / GST_MSECOND, G_MAXUINT));
   if (ret < 0)
     GST_WARNING_OBJECT (self, "cannot set libiio's timeout: %d", ret);
   GST_DEBUG_OBJECT (self, "context %s: %s", context_name (self),
@@ -115,10 +95,10 @@ open_context (GstIioSrc * self)
   /* ERRORS */
 unreachable:
   err = gst_iio_libiio_strerror (errno ? errno : EIO);
-  if (self->uri && g_str_has_prefix (self->uri, "ip:"))
+  if (self->settings.uri && g_str_has_prefix (self->settings.uri, "ip:"))
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot reach IIO context '%s': %s. Is iiod running there?",
-            self->uri, err), (NULL));
+            self->settings.uri, err), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot open IIO context '%s': %s. iio_info -S lists the "
@@ -132,24 +112,24 @@ find_device (GstIioSrc * self)
 {
   gchar *present;
 
-  if (self->device)
-    self->dev = iio_context_find_device (self->ctx, self->device);
+  if (self->settings.device)
+    self->dev = iio_context_find_device (self->ctx, self->settings.device);
   if (!self->dev)
     goto not_found;
   if (gst_iio_libiio_has_scan_channels (self->dev, FALSE))
     return TRUE;
   GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
       ("IIO device %s on '%s' has no input channels to capture",
-          self->device, context_name (self)), (NULL));
+          self->settings.device, context_name (self)), (NULL));
   return FALSE;
 
   /* ERRORS */
 not_found:
   present = gst_iio_libiio_list_devices (self->ctx);
-  if (self->device)
+  if (self->settings.device)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("IIO context '%s' has no device '%s'. It has: %s",
-            context_name (self), self->device, present), (NULL));
+            context_name (self), self->settings.device, present), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No IIO device given: set device= to one of: %s", present), (NULL));
@@ -163,7 +143,8 @@ static GArray *
 select_channels (GstIioSrc * self)
 {
   gchar *unknown = NULL, *present;
-  GArray *chosen = gst_iio_libiio_enable_channels (self->dev, self->channels,
+  GArray *chosen =
+      gst_iio_libiio_enable_channels (self->dev, self->settings.channels,
       FALSE, &unknown);
 
   if (chosen)
@@ -171,7 +152,8 @@ select_channels (GstIioSrc * self)
   present = gst_iio_libiio_list_channels (self->dev, FALSE);
   GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
       ("IIO device %s on '%s' has no input channel '%s'. It has: %s",
-          self->device, context_name (self), unknown, present), (NULL));
+          self->settings.device, context_name (self), unknown, present),
+      (NULL));
   g_free (present);
   g_free (unknown);
   return NULL;
@@ -184,9 +166,9 @@ set_rate (GstIioSrc * self)
   gchar *err;
   gint ret = 0;
 
-  if (self->sampling_frequency)
+  if (self->settings.sampling_frequency)
     ret = iio_device_attr_write_longlong (self->dev, "sampling_frequency",
-        self->sampling_frequency);
+        self->settings.sampling_frequency);
   if (ret < 0)
     goto refused;
   if (iio_device_attr_read_longlong (self->dev, "sampling_frequency",
@@ -201,8 +183,8 @@ refused:
   err = gst_iio_libiio_strerror (-ret);
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
       ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
-          self->device, context_name (self), self->sampling_frequency, err),
-      (NULL));
+          self->settings.device, context_name (self),
+          self->settings.sampling_frequency, err), (NULL));
   g_free (err);
   return FALSE;
 }
@@ -215,12 +197,12 @@ post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         ("The buffer of IIO device %s is busy on '%s': another program "
-            "captures from it there", self->device, context_name (self)),
-        ("%s: %s", what, msg));
+            "captures from it there", self->settings.device,
+            context_name (self)), ("%s: %s", what, msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot open the buffer of IIO device %s on '%s': %s",
-            self->device, context_name (self), msg), ("%s", what));
+            self->settings.device, context_name (self), msg), ("%s", what));
   g_free (msg);
 }
 
@@ -230,7 +212,9 @@ create_buffer (GstIioSrc * self)
   struct iio_buffer *buffer;
 
   errno = 0;
-  buffer = iio_device_create_buffer (self->dev, self->samples_per_block, false);
+  buffer =
+      iio_device_create_buffer (self->dev, self->settings.samples_per_block,
+      false);
   if (!buffer) {
     post_busy_or_error (self, errno ? errno : EIO, "iio_device_create_buffer");
     return FALSE;
@@ -325,7 +309,7 @@ block_duration (GstIioSrc * self)
 {
   if (!self->rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale (self->samples_per_block, GST_SECOND,
+  return gst_util_uint64_scale (self->settings.samples_per_block, GST_SECOND,
       self->rate);
 }
 
@@ -391,14 +375,15 @@ post_refill_error (GstIioSrc * self, gint err)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("IIO device %s on '%s' delivered no block within %" G_GUINT64_FORMAT
             " ms: is it sampling (trigger, sampling-frequency)?",
-            self->device, context_name (self), self->timeout / GST_MSECOND),
-        ("iio_buffer_refill: %s", msg));
+            self->settings.device, context_name (self),
+            self->settings.timeout / GST_MSECOND), ("iio_buffer_refill: %s",
+            msg));
   else if (err == EBUSY)
     post_busy_or_error (self, err, "iio_buffer_refill");
   else
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->device, context_name (self), msg),
+            "drop?", self->settings.device, context_name (self), msg),
         ("iio_buffer_refill: %s", msg));
   g_free (msg);
 }
@@ -508,28 +493,11 @@ gst_iio_src_set_property (GObject * object, guint prop_id,
     return;
   }
   GST_OBJECT_LOCK (self);
+  if (gst_iio_libiio_settings_set (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_URI:
-      g_free (self->uri);
-      self->uri = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      g_free (self->device);
-      self->device = g_value_dup_string (value);
-      break;
-    case PROP_CHANNELS:
-      g_free (self->channels);
-      self->channels = g_value_dup_string (value);
-      break;
-    case PROP_SAMPLING_FREQUENCY:
-      self->sampling_frequency = g_value_get_uint (value);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      self->samples_per_block = g_value_get_uint (value);
-      break;
-    case PROP_TIMEOUT:
-      self->timeout = g_value_get_uint64 (value);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -548,25 +516,11 @@ gst_iio_src_get_property (GObject * object, guint prop_id, GValue * value,
     return;
   }
   GST_OBJECT_LOCK (self);
+  if (gst_iio_libiio_settings_get (&self->settings, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_URI:
-      g_value_set_string (value, self->uri);
-      break;
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device);
-      break;
-    case PROP_CHANNELS:
-      g_value_set_string (value, self->channels);
-      break;
-    case PROP_SAMPLING_FREQUENCY:
-      g_value_set_uint (value, self->sampling_frequency);
-      break;
-    case PROP_SAMPLES_PER_BLOCK:
-      g_value_set_uint (value, self->samples_per_block);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64 (value, self->timeout);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -579,70 +533,16 @@ gst_iio_src_finalize (GObject * object)
 {
   GstIioSrc *self = GST_IIO_SRC (object);
 
-  g_free (self->uri);
-  g_free (self->device);
-  g_free (self->channels);
+  gst_iio_libiio_settings_clear (&self->settings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
 install_properties (GObjectClass * gobject_class)
 {
-  /**
-   * GstIioSrc:uri:
-   *
-   * The libiio context: `ip:HOST` (iiod on HOST), `usb:BUS.DEV.IF`,
-   * `serial:...`, `local:`; unset: libiio's default (IIOD_REMOTE, else
-   * local).
-   */
-  properties[PROP_URI] = g_param_spec_string ("uri", "URI",
-      "libiio context URI (ip:HOST, usb:..., local:; unset: libiio's "
-      "default)", DEFAULT_URI, GST_IIO_SRC_SETTING);
-  /**
-   * GstIioSrc:device:
-   *
-   * The input device, by name, label or id as libiio knows it.
-   */
-  properties[PROP_DEVICE] = g_param_spec_string ("device", "Device",
-      "IIO device name, label or id (iio:deviceN) in the context",
-      DEFAULT_DEVICE, GST_IIO_SRC_SETTING);
-  /**
-   * GstIioSrc:channels:
-   *
-   * Comma-separated channel ids; unset: every input scan channel but the
-   * timestamp.
-   */
-  properties[PROP_CHANNELS] = g_param_spec_string ("channels", "Channels",
-      "Comma-separated channel ids (unset: all but the timestamp)",
-      DEFAULT_CHANNELS, GST_IIO_SRC_SETTING);
-  /**
-   * GstIioSrc:sampling-frequency:
-   *
-   * Written to the device's sampling_frequency at start; 0 leaves it.
-   */
-  properties[PROP_SAMPLING_FREQUENCY] =
-      g_param_spec_uint ("sampling-frequency", "Sampling frequency",
-      "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
-      DEFAULT_SAMPLING_FREQUENCY, GST_IIO_SRC_SETTING);
-  /**
-   * GstIioSrc:samples-per-block:
-   *
-   * Scans in one libiio buffer, so in one GstBuffer.
-   */
-  properties[PROP_SAMPLES_PER_BLOCK] =
-      g_param_spec_uint ("samples-per-block", "Samples per block",
-      "Scans per block", 1, G_MAXINT / 64, DEFAULT_SAMPLES_PER_BLOCK,
-      GST_IIO_SRC_SETTING);
-  /**
-   * GstIioSrc:timeout:
-   *
-   * libiio's timeout for every exchange with the context, in ns as our
-   * other elements' timeout (libiio takes ms): a block that does not come,
-   * or an iiod that is gone, is an error after that long.
-   */
-  properties[PROP_TIMEOUT] = g_param_spec_uint64 ("timeout", "Timeout",
-      "How long to wait for the context or a block before an error (ns)",
-      GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_SRC_SETTING);
+  guint i;
+
+  gst_iio_libiio_settings_install (gobject_class, FALSE);
   /**
    * GstIioSrc:stats:
    *
@@ -652,7 +552,9 @@ install_properties (GObjectClass * gobject_class)
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, copies", GST_TYPE_STRUCTURE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  /* ours only: the shared settings come before them */
+  for (i = PROP_FIRST + 1; i < N_PROPERTIES; i++)
+    g_object_class_install_property (gobject_class, i, properties[i]);
 }
 
 static void
@@ -691,9 +593,7 @@ gst_iio_src_class_init (GstIioSrcClass * klass)
 static void
 gst_iio_src_init (GstIioSrc * self)
 {
-  self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
-  self->samples_per_block = DEFAULT_SAMPLES_PER_BLOCK;
-  self->timeout = DEFAULT_TIMEOUT;
+  gst_iio_libiio_settings_init (&self->settings);
   self->first_pts = GST_CLOCK_TIME_NONE;
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
