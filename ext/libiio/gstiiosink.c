@@ -117,8 +117,8 @@ open_context (GstIioSink * self)
 
   errno = 0;
   self->ctx =
-      self->settings.uri ? iio_create_context_from_uri (self->settings.
-      uri) : iio_create_default_context ();
+      self->settings.uri ? iio_create_context_from_uri (self->
+      settings.uri) : iio_create_default_context ();
   if (!self->ctx)
     goto unreachable;
   ret = iio_context_set_timeout (self->ctx,
@@ -224,27 +224,6 @@ refused:
   return FALSE;
 }
 
-/* A converter's channels have no speaker positions: a positioned stream
- * plays its channels in order, as iiodmabufsink allows. */
-static GstCaps *
-allow_positions (GstCaps * caps)
-{
-  GstCaps *positioned = gst_caps_new_empty ();
-  guint i;
-
-  for (i = 0; i < gst_caps_get_size (caps); i++) {
-    GstStructure *s = gst_caps_get_structure (caps, i);
-
-    if (gst_structure_has_name (s, "audio/x-raw")) {
-      s = gst_structure_copy (s);
-      gst_structure_remove_field (s, "channel-mask");
-      gst_caps_append_structure (positioned, s);
-    }
-  }
-  gst_caps_append (caps, positioned);
-  return caps;
-}
-
 static void
 post_open_error (GstIioSink * self, gint err, const gchar * what)
 {
@@ -323,7 +302,8 @@ gst_iio_sink_start (GstBaseSink * sink)
     g_array_free (chosen, TRUE);
     goto failed;
   }
-  self->caps = allow_positions (gst_iio_libiio_caps (chosen, self->rate));
+  self->caps = gst_iio_dmabuf_caps_allow_positions (gst_iio_libiio_caps (chosen,
+          self->rate));
   g_array_free (chosen, TRUE);
   self->scan_bytes = iio_device_get_sample_size (self->dev);
   self->block_bytes = self->scan_bytes * self->settings.samples_per_block;

@@ -304,3 +304,32 @@ gst_iio_dmabuf_caps_set_rates (GstCaps * caps, const GValue * rates)
   for (i = 0; i < gst_caps_get_size (caps); i++)
     gst_structure_set_value (gst_caps_get_structure (caps, i), "rate", rates);
 }
+
+/**
+ * gst_iio_dmabuf_caps_allow_positions:
+ * @caps: (transfer full): caps an output converter takes
+ *
+ * A converter's channels have no speaker positions: a positioned stream
+ * (a decoder's stereo, say) plays its channels in order. After each
+ * unpositioned audio structure comes the same without a channel-mask.
+ *
+ * Returns: (transfer full): @caps, extended
+ */
+GstCaps *
+gst_iio_dmabuf_caps_allow_positions (GstCaps * caps)
+{
+  GstCaps *positioned = gst_caps_new_empty ();
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+
+    if (gst_structure_has_name (s, "audio/x-raw")) {
+      s = gst_structure_copy (s);
+      gst_structure_remove_field (s, "channel-mask");
+      gst_caps_append_structure (positioned, s);
+    }
+  }
+  gst_caps_append (caps, positioned);
+  return caps;
+}

@@ -316,28 +316,6 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 
 /* --- negotiation ---------------------------------------------------------- */
 
-/* A converter's channels have no speaker positions: a positioned stream
- * (a decoder's stereo, say) plays its channels in order. After each
- * unpositioned audio structure comes the same without a channel-mask. */
-static GstCaps *
-allow_positions (GstCaps * caps)
-{
-  GstCaps *positioned = gst_caps_new_empty ();
-  guint i;
-
-  for (i = 0; i < gst_caps_get_size (caps); i++) {
-    GstStructure *s = gst_caps_get_structure (caps, i);
-
-    if (gst_structure_has_name (s, "audio/x-raw")) {
-      s = gst_structure_copy (s);
-      gst_structure_remove_field (s, "channel-mask");
-      gst_caps_append_structure (positioned, s);
-    }
-  }
-  gst_caps_append (caps, positioned);
-  return caps;
-}
-
 /* The caps of the enabled channels, at any rate the device offers in its
  * sampling_frequency_available if @any_rate, else at the present one. */
 static GstCaps *
@@ -356,7 +334,7 @@ device_caps (GstIioDmabufSink * self, gboolean any_rate)
     g_value_unset (&rates);
   }
   g_free (available);
-  return allow_positions (caps);
+  return gst_iio_dmabuf_caps_allow_positions (caps);
 }
 
 /* For messages: the device's preferred caps, without the alternatives. */
