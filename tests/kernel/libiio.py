@@ -230,25 +230,31 @@ def test_stop_while_waiting():
     check(took < 2, "stopped while waiting for a block in %.2f s" % took)
 
 
-def test_iiod_killed():
-    timeout_s = 2
-    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
-                         "sampling-frequency=48000 timeout=%d ! fakesink"
-                         % (URI, timeout_s * Gst.SECOND))
-    src = p.get_by_name("src")
+def kill_iiod_midstream(p, name, timeout_s):
+    """Plays @p until its element @name has moved 5 blocks, kills iiod:
+    the blocks moved, the error posted (or None) and how long it took."""
+    element = p.get_by_name(name)
     p.set_state(Gst.State.PLAYING)
     deadline = time.monotonic() + 30
-    while (src.get_property("stats").get_value("blocks") < 5 and
+    while (element.get_property("stats").get_value("blocks") < 5 and
            time.monotonic() < deadline):
         time.sleep(0.05)
-    blocks = src.get_property("stats").get_value("blocks")
+    blocks = element.get_property("stats").get_value("blocks")
     stop_iiod(signal.SIGKILL)
     t0 = time.monotonic()
     msg = p.get_bus().timed_pop_filtered(
         (timeout_s + 5) * Gst.SECOND, Gst.MessageType.ERROR)
     took = time.monotonic() - t0
-    err = msg.parse_error()[0].message if msg else None
     p.set_state(Gst.State.NULL)
+    return blocks, msg.parse_error()[0].message if msg else None, took
+
+
+def test_iiod_killed():
+    timeout_s = 2
+    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
+                         "sampling-frequency=48000 timeout=%d ! fakesink"
+                         % (URI, timeout_s * Gst.SECOND))
+    blocks, err, took = kill_iiod_midstream(p, "src", timeout_s)
     check(blocks >= 5 and err is not None and took <= timeout_s + 1 and
           err.startswith("Lost IIO device iio-sim-adc on 'ip:127.0.0.1': ")
           and err.endswith("Did iiod stop or the connection drop?"),
@@ -419,21 +425,8 @@ def test_sink_iiod_killed():
     p = Gst.parse_launch("filesrc location=/run/iiosink.raw ! %s ! iiosink "
                          "name=sink uri=%s device=iio-sim-dac timeout=%d"
                          % (DAC_CAPS, URI, timeout_s * Gst.SECOND))
-    sink = p.get_by_name("sink")
-    p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 30
-    while (sink.get_property("stats").get_value("blocks") < 5 and
-           time.monotonic() < deadline):
-        time.sleep(0.05)
-    blocks = sink.get_property("stats").get_value("blocks")
+    blocks, err, took = kill_iiod_midstream(p, "sink", timeout_s)
     played = dac()[0]
-    stop_iiod(signal.SIGKILL)
-    t0 = time.monotonic()
-    msg = p.get_bus().timed_pop_filtered(
-        (timeout_s + 5) * Gst.SECOND, Gst.MessageType.ERROR)
-    took = time.monotonic() - t0
-    err = msg.parse_error()[0].message if msg else None
-    p.set_state(Gst.State.NULL)
     check(blocks >= 5 and played > 0 and err is not None and
           took <= timeout_s + 1 and
           err.startswith("Lost IIO device iio-sim-dac on 'ip:127.0.0.1': ")
