@@ -9,6 +9,7 @@
 
 #include "gstiiolibiiocommon.h"
 
+#include <errno.h>
 #include <string.h>
 #include "gstiiodmabufcaps.h"
 
@@ -336,4 +337,179 @@ gst_iio_libiio_settings_get (const GstIioLibiioSettings * settings,
     default:
       return FALSE;
   }
+}
+
+/* --- opening a device --------------------------------------------------------- */
+
+/**
+ * gst_iio_libiio_context_name:
+ *
+ * Returns: the context @settings name, for messages
+ */
+const gchar *
+gst_iio_libiio_context_name (const GstIioLibiioSettings * settings)
+{
+  return settings->uri ? settings->uri : "(libiio's default context)";
+}
+
+/* A resource error of @element: OPEN_READ for a source, OPEN_WRITE for a
+ * sink, NOT_FOUND or SETTINGS; @text is taken. */
+static void
+post_error (GstElement * element, GstResourceError code, gchar * text)
+{
+  gst_element_message_full (element, GST_MESSAGE_ERROR, GST_RESOURCE_ERROR,
+      code, text, NULL, __FILE__, GST_FUNCTION, __LINE__);
+}
+
+static struct iio_context *
+open_context (GstElement * element, const GstIioLibiioSettings * settings,
+    gboolean output)
+{
+  const gchar *uri = settings->uri;
+  struct iio_context *ctx;
+  gchar *err;
+  gint ret;
+
+  errno = 0;
+  ctx = uri ? iio_create_context_from_uri (uri) : iio_create_default_context ();
+  if (!ctx) {
+    err = gst_iio_libiio_strerror (errno ? errno : EIO);
+    post_error (element, output ? GST_RESOURCE_ERROR_OPEN_WRITE :
+        GST_RESOURCE_ERROR_OPEN_READ, uri && g_str_has_prefix (uri, "ip:") ?
+        g_strdup_printf ("Cannot reach IIO context '%s': %s. Is iiod "
+            "running there?", uri, err) :
+        g_strdup_printf ("Cannot open IIO context '%s': %s. iio_info -S "
+            "lists the contexts libiio can see",
+            gst_iio_libiio_context_name (settings), err));
+    g_free (err);
+    return NULL;
+  }
+  ret = iio_context_set_timeout (ctx,
+      (guint) MIN (settings->timeout / GST_MSECOND, G_MAXUINT));
+  if (ret < 0)
+    GST_WARNING_OBJECT (element, "cannot set libiio's timeout: %d", ret);
+  GST_DEBUG_OBJECT (element, "context %s: %s",
+      gst_iio_libiio_context_name (settings),
+      iio_context_get_description (ctx));
+  return ctx;
+}
+
+static struct iio_device *
+find_device (GstElement * element, const GstIioLibiioSettings * settings,
+    gboolean output, struct iio_context *ctx)
+{
+  struct iio_device *dev = NULL;
+  gchar *present;
+
+  if (settings->device)
+    dev = iio_context_find_device (ctx, settings->device);
+  if (dev && gst_iio_libiio_has_scan_channels (dev, output))
+    return dev;
+  if (dev) {
+    post_error (element, GST_RESOURCE_ERROR_NOT_FOUND,
+        g_strdup_printf ("IIO device %s on '%s' has no %s", settings->device,
+            gst_iio_libiio_context_name (settings), output ?
+            "output channels to play to" : "input channels to capture"));
+    return NULL;
+  }
+  present = gst_iio_libiio_list_devices (ctx);
+  post_error (element, GST_RESOURCE_ERROR_NOT_FOUND, settings->device ?
+      g_strdup_printf ("IIO context '%s' has no device '%s'. It has: %s",
+          gst_iio_libiio_context_name (settings), settings->device,
+          present) :
+      g_strdup_printf ("No IIO device given: set device= to one of: %s",
+          present));
+  g_free (present);
+  return NULL;
+}
+
+/* Enables the channels asked for and returns them in scan order. */
+static GArray *
+select_channels (GstElement * element, const GstIioLibiioSettings * settings,
+    gboolean output, struct iio_device *dev)
+{
+  gchar *unknown = NULL, *present;
+  GArray *chosen = gst_iio_libiio_enable_channels (dev, settings->channels,
+      output, &unknown);
+
+  if (chosen)
+    return chosen;
+  present = gst_iio_libiio_list_channels (dev, output);
+  post_error (element, GST_RESOURCE_ERROR_NOT_FOUND,
+      g_strdup_printf ("IIO device %s on '%s' has no %s channel '%s'. It "
+          "has: %s", settings->device, gst_iio_libiio_context_name (settings),
+          output ? "output" : "input", unknown, present));
+  g_free (present);
+  g_free (unknown);
+  return NULL;
+}
+
+/* Writes sampling-frequency if set; returns the device's rate, 0 if it
+ * does not say, or -1 (posted) when refused. */
+static gint64
+set_rate (GstElement * element, const GstIioLibiioSettings * settings,
+    struct iio_device *dev)
+{
+  long long rate = 0;
+  gchar *err;
+  gint ret = 0;
+
+  if (settings->sampling_frequency)
+    ret = iio_device_attr_write_longlong (dev, "sampling_frequency",
+        settings->sampling_frequency);
+  if (ret < 0) {
+    err = gst_iio_libiio_strerror (-ret);
+    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
+        g_strdup_printf ("IIO device %s on '%s' refused "
+            "sampling-frequency=%u: %s", settings->device,
+            gst_iio_libiio_context_name (settings),
+            settings->sampling_frequency, err));
+    g_free (err);
+    return -1;
+  }
+  if (iio_device_attr_read_longlong (dev, "sampling_frequency", &rate) < 0
+      || rate <= 0 || rate > G_MAXINT)
+    rate = 0;
+  GST_DEBUG_OBJECT (element, "at %u Hz (0: unknown)", (guint) rate);
+  return rate;
+}
+
+/**
+ * gst_iio_libiio_open:
+ * @element: posts the error, if any
+ * @output: iiosink's side (output channels) or iiosrc's
+ * @ctx: (out): the context, to destroy; set even when a later step fails
+ * @dev: (out): the device in it
+ * @rate: (out): its sampling frequency, 0 if it does not say
+ *
+ * Opens the context, finds the device, enables the channels, writes the
+ * sampling frequency: everything iiosrc and iiosink do before a buffer.
+ *
+ * Returns: (transfer full) (nullable): the enabled channels in scan order
+ * (GstIioChannel), or %NULL with an error posted
+ */
+GArray *
+gst_iio_libiio_open (GstElement * element,
+    const GstIioLibiioSettings * settings, gboolean output,
+    struct iio_context **ctx, struct iio_device **dev, guint * rate)
+{
+  GArray *chosen;
+  gint64 hz;
+
+  *ctx = open_context (element, settings, output);
+  if (!*ctx)
+    return NULL;
+  *dev = find_device (element, settings, output, *ctx);
+  if (!*dev)
+    return NULL;
+  chosen = select_channels (element, settings, output, *dev);
+  if (!chosen)
+    return NULL;
+  hz = set_rate (element, settings, *dev);
+  if (hz < 0) {
+    g_array_free (chosen, TRUE);
+    return NULL;
+  }
+  *rate = hz;
+  return chosen;
 }

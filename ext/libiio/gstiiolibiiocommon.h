@@ -58,6 +58,11 @@ gchar *gst_iio_libiio_list_channels (const struct iio_device *dev,
 GArray *gst_iio_libiio_enable_channels (struct iio_device *dev,
     const gchar * ids, gboolean output, gchar ** unknown);
 GstCaps *gst_iio_libiio_caps (GArray * channels, guint rate);
+const gchar *gst_iio_libiio_context_name (const GstIioLibiioSettings *
+    settings);
+GArray *gst_iio_libiio_open (GstElement * element,
+    const GstIioLibiioSettings * settings, gboolean output,
+    struct iio_context **ctx, struct iio_device **dev, guint * rate);
 
 G_END_DECLS
 

@@ -69,124 +69,7 @@ GST_ELEMENT_REGISTER_DEFINE (iiosrc, "iiosrc", GST_RANK_NONE, GST_TYPE_IIO_SRC);
 static const gchar *
 context_name (GstIioSrc * self)
 {
-  return self->settings.uri ? self->settings.uri : "(libiio's default context)";
-}
-
-static gboolean
-open_context (GstIioSrc * self)
-{
-  gchar *err;
-  gint ret;
-
-  errno = 0;
-  self->ctx =
-      self->settings.uri ? iio_create_context_from_uri (self->settings.
-      uri) : iio_create_default_context ();
-  if (!self->ctx)
-    goto unreachable;
-  ret = iio_context_set_timeout (self->ctx,
-      (guint) MIN (self->settings.timeout / GST_MSECOND, G_MAXUINT));
-  if (ret < 0)
-    GST_WARNING_OBJECT (self, "cannot set libiio's timeout: %d", ret);
-  GST_DEBUG_OBJECT (self, "context %s: %s", context_name (self),
-      iio_context_get_description (self->ctx));
-  return TRUE;
-
-  /* ERRORS */
-unreachable:
-  err = gst_iio_libiio_strerror (errno ? errno : EIO);
-  if (self->settings.uri && g_str_has_prefix (self->settings.uri, "ip:"))
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot reach IIO context '%s': %s. Is iiod running there?",
-            self->settings.uri, err), (NULL));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot open IIO context '%s': %s. iio_info -S lists the "
-            "contexts libiio can see", context_name (self), err), (NULL));
-  g_free (err);
-  return FALSE;
-}
-
-static gboolean
-find_device (GstIioSrc * self)
-{
-  gchar *present;
-
-  if (self->settings.device)
-    self->dev = iio_context_find_device (self->ctx, self->settings.device);
-  if (!self->dev)
-    goto not_found;
-  if (gst_iio_libiio_has_scan_channels (self->dev, FALSE))
-    return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-      ("IIO device %s on '%s' has no input channels to capture",
-          self->settings.device, context_name (self)), (NULL));
-  return FALSE;
-
-  /* ERRORS */
-not_found:
-  present = gst_iio_libiio_list_devices (self->ctx);
-  if (self->settings.device)
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("IIO context '%s' has no device '%s'. It has: %s",
-            context_name (self), self->settings.device, present), (NULL));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No IIO device given: set device= to one of: %s", present), (NULL));
-  g_free (present);
-  return FALSE;
-}
-
-/* Enables the channels asked for (default: every input scan channel but
- * the timestamp) and returns them in scan order. */
-static GArray *
-select_channels (GstIioSrc * self)
-{
-  gchar *unknown = NULL, *present;
-  GArray *chosen =
-      gst_iio_libiio_enable_channels (self->dev, self->settings.channels,
-      FALSE, &unknown);
-
-  if (chosen)
-    return chosen;
-  present = gst_iio_libiio_list_channels (self->dev, FALSE);
-  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-      ("IIO device %s on '%s' has no input channel '%s'. It has: %s",
-          self->settings.device, context_name (self), unknown, present),
-      (NULL));
-  g_free (present);
-  g_free (unknown);
-  return NULL;
-}
-
-static gboolean
-set_rate (GstIioSrc * self)
-{
-  long long rate = 0;
-  gchar *err;
-  gint ret = 0;
-
-  if (self->settings.sampling_frequency)
-    ret = iio_device_attr_write_longlong (self->dev, "sampling_frequency",
-        self->settings.sampling_frequency);
-  if (ret < 0)
-    goto refused;
-  if (iio_device_attr_read_longlong (self->dev, "sampling_frequency",
-          &rate) < 0 || rate <= 0 || rate > G_MAXINT)
-    rate = 0;
-  self->rate = rate;
-  GST_DEBUG_OBJECT (self, "sampling at %u Hz (0: unknown)", self->rate);
-  return TRUE;
-
-  /* ERRORS */
-refused:
-  err = gst_iio_libiio_strerror (-ret);
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("IIO device %s on '%s' refused sampling-frequency=%u: %s",
-          self->settings.device, context_name (self),
-          self->settings.sampling_frequency, err), (NULL));
-  g_free (err);
-  return FALSE;
+  return gst_iio_libiio_context_name (&self->settings);
 }
 
 static void
@@ -245,15 +128,10 @@ gst_iio_src_start (GstBaseSrc * src)
   GstIioSrc *self = GST_IIO_SRC (src);
   GArray *chosen;
 
-  if (!open_context (self) || !find_device (self))
-    goto failed;
-  chosen = select_channels (self);
+  chosen = gst_iio_libiio_open (GST_ELEMENT (self), &self->settings, FALSE,
+      &self->ctx, &self->dev, &self->rate);
   if (!chosen)
     goto failed;
-  if (!set_rate (self)) {
-    g_array_free (chosen, TRUE);
-    goto failed;
-  }
   self->caps = gst_iio_libiio_caps (chosen, self->rate);
   g_array_free (chosen, TRUE);
   self->scan_bytes = iio_device_get_sample_size (self->dev);
