@@ -10,6 +10,10 @@ num-blocks) REPEATS times, round-robin so that noise hits all cases alike,
 then counts each path's syscalls under strace. Writes OUTDIR/runs.json;
 tests/bench/report.py turns it into tables and plots on the host.
 
+The paths over libiio's network backend (IP_PATHS) have Debian's iiod
+serve the ADC on 127.0.0.1: it runs during their cases only, started
+before the first and stopped before any other path runs.
+
 Every run checks its own result (the blocks moved, the I/O mode, no copies
 where none are expected, the DAC played every byte); one that fails is kept
 with its error, never averaged in.
@@ -57,6 +61,14 @@ EXT_FACTOR = 4
 RW_MAX_BLOCK = 1 * MIB
 RUN_TIMEOUT = 120
 STRACE = "/usr/bin/strace"
+# libiio's network backend over the guest's loopback: iiod reads the ADC
+# through read() (a copy) and sends every block over TCP, where the client
+# copies it out of the socket. Slower than the local paths in the emulated
+# guest: IP_VOLUME a run (Debian's tool EXT_FACTOR times as many blocks).
+IIOD = "/usr/sbin/iiod"
+URI = "ip:127.0.0.1"
+IP_PATHS = {"iiosrc-ip", "iio_readdev-ip"}
+IP_VOLUME = 32 * MIB
 
 PATHS = {
     # id: (label, kind, direction)
@@ -75,8 +87,12 @@ PATHS = {
     "iio_writedev": ("iio_writedev < /dev/zero", "ext", "out"),
     "raw-loop": ("raw ABI loop, ADC -> DAC (floor)", "raw", "loop"),
     "loopback": ("iiodmabufsrc ! iiodmabufsink", "gst", "loop"),
+    "iiosrc-ip": (f"iiosrc uri={URI} ! fakesink", "gst", "in"),
+    "iio_readdev-ip": (f"iio_readdev -u {URI} > pipe", "ext", "in"),
 }
-RW_PATHS = {"src-rw", "src-rw-read", "iio_readdev", "sink-rw", "iio_writedev"}
+# iiod reads the ADC through read(), as iio_readdev does locally
+RW_PATHS = {"src-rw", "src-rw-read", "iio_readdev", "sink-rw",
+            "iio_writedev"} | IP_PATHS
 COPYING = RW_PATHS | {"memcpy", "src-read", "sink-ats"}
 VARIED = ["raw-in", "src", "raw-out", "sink", "raw-loop", "loopback"]
 
@@ -86,7 +102,8 @@ def blocks_for(path, size):
     are unpaced), so large blocks cost them no more than small ones."""
     if path not in COPYING:
         return MAX_BLOCKS
-    n = max(MIN_BLOCKS, min(MAX_BLOCKS, VOLUME // size))
+    volume = IP_VOLUME if path in IP_PATHS else VOLUME
+    n = max(MIN_BLOCKS, min(MAX_BLOCKS, volume // size))
     return n * EXT_FACTOR if PATHS[path][1] == "ext" else n
 
 
@@ -130,6 +147,60 @@ def reset_devices():
         write_attr(sysfs(name), "buffer0/enable", 0)
 
 
+# --- iiod ------------------------------------------------------------------
+
+iiod = None
+
+
+def iiod_for(path):
+    """iiod running for the paths in IP_PATHS, and for them only: idle, it
+    holds no device open, but it is a process more on the one vCPU."""
+    if path in IP_PATHS:
+        start_iiod()
+    else:
+        stop_iiod()
+
+
+def start_iiod():
+    global iiod
+    if iiod is not None and iiod.poll() is None:
+        return
+    iiod = subprocess.Popen([IIOD], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run(["iio_info", "-u", URI], capture_output=True,
+                          timeout=30).returncode == 0:
+            return
+        if iiod.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_iiod()
+    raise RuntimeError(f"iiod does not answer on {URI}")
+
+
+def stop_iiod():
+    global iiod
+    if iiod is None:
+        return
+    if iiod.poll() is None:
+        iiod.terminate()
+        try:
+            iiod.wait(10)
+        except subprocess.TimeoutExpired:
+            iiod.kill()
+            iiod.wait()
+    iiod = None
+
+
+def iiod_cpu():
+    """iiod's user + sys seconds so far, all its threads."""
+    with open(f"/proc/{iiod.pid}/stat") as f:
+        # after "pid (comm)": state is field 3, utime 14, stime 15
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- one run ----------------------------------------------------------------
 
 # fakesink keeps its last buffer (enable-last-sample), a block the source
@@ -168,9 +239,11 @@ def command(path, size, nb, count):
         return [tool, "raw-loop", ADC, DAC, str(size), str(nb), str(count)]
     if path == "memcpy":
         return [tool, "memcpy", str(size), str(nb), str(count)]
-    if path == "iio_readdev":
-        return ["iio_readdev", "-b", str(size // SCAN), "-s",
-                str(count * size // SCAN), ADC, "voltage0", "voltage1"]
+    if path in ("iio_readdev", "iio_readdev-ip"):
+        uri = ["-u", URI] if path in IP_PATHS else []
+        return ["iio_readdev"] + uri + [
+            "-b", str(size // SCAN), "-s", str(count * size // SCAN), ADC,
+            "voltage0", "voltage1"]
     if path == "iio_writedev":
         return ["iio_writedev", "-b", str(size // SCAN), "-s",
                 str(count * size // SCAN), DAC, "voltage0", "voltage1"]
@@ -193,6 +266,10 @@ def command(path, size, nb, count):
             size, nb, count, "dmabuf",
             f"iiodmabufsink name=sink sync=false device={DAC} "
             f"channels={CHANNELS} num-blocks={loop_sink_blocks(nb)}"),
+        "iiosrc-ip": lambda: (
+            f"iiosrc name=src uri={URI} device={ADC} channels={CHANNELS} "
+            f"samples-per-block={size // SCAN} num-buffers={count} "
+            f"! {FAKESINK} name=out"),
     }[path]()
     return [tool, "gst", str(count), desc]
 
@@ -213,11 +290,16 @@ def spawn(cmd):
 
 def spawn_rusage(cmd, stdin, stdout):
     """Runs @cmd with wait4(), for its CPU time (that of timeout(1) around
-    it too, which cancels out in the differences taken)."""
+    it too, which cancels out in the differences taken). @stdout None: a
+    pipe whose bytes are counted and dropped (see drain()).
+    Returns (exit status, stderr, wall, rusage, bytes written or None)."""
     cmd = ["timeout", "-k", "5", str(RUN_TIMEOUT)] + cmd
     t0 = time.monotonic()
     fin = os.open(stdin, os.O_RDONLY)
-    fout = os.open(stdout, os.O_WRONLY)
+    if stdout is None:
+        rpipe, fout = os.pipe()
+    else:
+        rpipe, fout = None, os.open(stdout, os.O_WRONLY)
     ferr = os.open("/run/bench-stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     pid = os.fork()
     if pid == 0:
@@ -230,11 +312,29 @@ def spawn_rusage(cmd, stdin, stdout):
             os._exit(127)
     for fd in (fin, fout, ferr):
         os.close(fd)
+    written = drain(rpipe) if rpipe is not None else None
     _, status, ru = os.wait4(pid, 0)
     wall = time.monotonic() - t0
     with open("/run/bench-stderr", "rb") as f:
         err = f.read()
-    return os.waitstatus_to_exitcode(status), err, wall, ru
+    return os.waitstatus_to_exitcode(status), err, wall, ru, written
+
+
+def drain(fd):
+    """Bytes read from the pipe @fd until its end, spliced into /dev/null:
+    counted without copying them to user space (the reader costs the
+    writer's CPU little more than /dev/null would)."""
+    total = 0
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        while True:
+            n = os.splice(fd, null, 1 << 20)
+            if n == 0:
+                return total
+            total += n
+    finally:
+        os.close(null)
+        os.close(fd)
 
 
 def dac_consumed():
@@ -247,6 +347,15 @@ def check(path, size, count, res):
     if res["blocks"] != count - 1:
         return f"{res['blocks'] + 1} blocks moved, not {count}", []
     expect, soft = {}, {}
+    if path == "iiosrc-ip":
+        # every block copied out of libiio's buffer; the bytes that crossed
+        # its src pad counted by the tool, the buffers fakesink took by it
+        if res["bytes"] != (count - 1) * size:
+            return (f"{res['bytes']} bytes after the first block, not "
+                    f"{(count - 1) * size}"), []
+        expect["src"] = {"blocks": count, "bytes": count * size,
+                         "copies": count}
+        expect["out"] = {"rendered": count, "dropped": 0}
     if path.startswith("src") or path == "loopback":
         mode = "rw" if "rw" in path else "dmabuf"
         expect["src"] = {"blocks": count, "bytes": count * size,
@@ -284,17 +393,19 @@ def run_case(path, size, nb, rep):
            "count": count, "ok": False}
     kind = PATHS[path][1]
     try:
+        iiod_for(path)
         reset_devices()
         if kind == "ext":
             row.update(run_external(path, size, nb, count))
         else:
-            status, out, err = spawn(command(path, size, nb, count))
+            status, out, err, server = spawn_gst(path, size, nb, count)
             if status != 0:
                 row["error"] = last_line(err) or f"exit status {status}"
                 return row
             res = json.loads(out.decode().strip().splitlines()[-1])
             row.update({k: res[k] for k in ("blocks", "bytes", "wall", "user",
                                              "sys")})
+            row.update(server)
             row["stats"] = res.get("stats", {})
             problem, warnings = check(path, size, count, res)
             if warnings:
@@ -313,22 +424,56 @@ def run_case(path, size, nb, rep):
     return row
 
 
+def few_blocks(count):
+    """The short run of a difference of two runs."""
+    return max(2, count // 16)
+
+
 def run_external(path, size, nb, count):
     """Debian's libiio tools: run with @count blocks and with a few, and
-    take the difference, so that start-up and teardown cancel out."""
-    few = max(2, count // 16)
+    take the difference, so that start-up and teardown cancel out. Over
+    IP, iiod's CPU is taken alike and what reached stdout is counted."""
+    few = few_blocks(count)
+    ip = path in IP_PATHS
     results = []
     for n in (count, few):
         cmd = command(path, size, nb, n)
         stdin = "/dev/zero" if path == "iio_writedev" else os.devnull
-        status, err, wall, ru = spawn_rusage(cmd, stdin, os.devnull)
+        server = iiod_cpu() if ip else 0
+        status, err, wall, ru, written = spawn_rusage(
+            cmd, stdin, None if ip else os.devnull)
+        server = iiod_cpu() - server if ip else 0
         if status != 0:
             return {"error": last_line(err) or f"exit status {status}"}
-        results.append((wall, ru.ru_utime, ru.ru_stime))
-    (w1, u1, s1), (w0, u0, s0) = results
-    return {"blocks": count - few, "bytes": (count - few) * size,
-            "wall": w1 - w0, "user": u1 - u0, "sys": s1 - s0,
-            "note": f"{count} minus {few} blocks"}
+        if ip and written != n * size:
+            return {"error": f"{written} bytes on stdout, not {n * size}"}
+        results.append((wall, ru.ru_utime, ru.ru_stime, server))
+    (w1, u1, s1, c1), (w0, u0, s0, c0) = results
+    row = {"blocks": count - few, "bytes": (count - few) * size,
+           "wall": w1 - w0, "user": u1 - u0, "sys": s1 - s0,
+           "note": f"{count} minus {few} blocks"}
+    if ip:
+        row.update({"iiod_cpu": c1 - c0, "iiod_bytes": (count - few) * size})
+    return row
+
+
+def spawn_gst(path, size, nb, count):
+    """spawn() of a GStreamer run and, over IP, iiod's CPU: the difference
+    of this run and one of a few blocks, as for Debian's tools (the
+    element's own figures are the tool's, from its first block to its
+    last)."""
+    if path not in IP_PATHS:
+        return spawn(command(path, size, nb, count)) + ({},)
+    few = few_blocks(count)
+    cpu = []
+    for n in (few, count):
+        c0 = iiod_cpu()
+        status, out, err = spawn(command(path, size, nb, n))
+        if status != 0:
+            return status, out, err, {}
+        cpu.append(iiod_cpu() - c0)
+    return status, out, err, {"iiod_cpu": cpu[1] - cpu[0],
+                              "iiod_bytes": (count - few) * size}
 
 
 def last_line(err):
@@ -342,8 +487,8 @@ def last_line(err):
 def strace_counts(cmd, stdin):
     """Runs @cmd under strace -f -c: {syscall: calls}, or an error."""
     out = "/run/bench-strace.txt"
-    status, err, _, _ = spawn_rusage([STRACE, "-f", "-c", "-o", out] + cmd,
-                                     stdin, os.devnull)
+    status, err, _, _, _ = spawn_rusage(
+        [STRACE, "-f", "-c", "-o", out] + cmd, stdin, os.devnull)
     if status != 0:
         return None, last_line(err) or f"exit status {status}"
     calls = {}
@@ -399,7 +544,18 @@ def skipped(path, size, nb):
     if path in RW_PATHS and size > RW_MAX_BLOCK:
         return ("not run: the DMA buffer core's read()/write() path needs "
                 "contiguous kernel blocks of half the buffer (at most 4 MiB)")
+    if path in IP_PATHS and not os.access(IIOD, os.X_OK):
+        return f"not run: no {IIOD} (apt-get install iiod)"
+    if path == "iiosrc-ip" and not have_iiosrc():
+        return ("not run: iiosrc is not built (libgstiiolibiio.so in no "
+                "directory of GST_PLUGIN_PATH)")
     return None
+
+
+def have_iiosrc():
+    return any(os.path.exists(os.path.join(d, "libgstiiolibiio.so"))
+               for d in os.environ.get("GST_PLUGIN_PATH", "").split(":")
+               if d)
 
 
 def main():
@@ -433,7 +589,8 @@ def main():
             "kernel": platform.release(),
             "machine": platform.machine(),
             "repeats": ARGS.repeats, "rate": RATE, "unpaced_us": UNPACED_US, "scan_bytes": SCAN,
-            "volume": VOLUME, "min_blocks": MIN_BLOCKS,
+            "volume": VOLUME, "ip_volume": IP_VOLUME,
+            "min_blocks": MIN_BLOCKS,
             "max_blocks": MAX_BLOCKS, "ext_factor": EXT_FACTOR,
             "copying": sorted(COPYING),
             "paths": {k: v[0] for k, v in PATHS.items()},
@@ -449,6 +606,18 @@ def main():
             json.dump(result, f, indent=1)
         os.replace(out_json + ".tmp", out_json)
 
+    try:
+        run_rounds(todo, runs, save, t_start)
+        if not ARGS.no_strace:
+            result["syscalls"] += count_syscalls()
+            print(f"bench: syscalls counted, "
+                  f"{time.monotonic() - t_start:.0f} s", file=sys.stderr)
+    finally:
+        stop_iiod()
+    save()
+
+
+def run_rounds(todo, runs, save, t_start):
     for rep in range(ARGS.repeats):
         # round-robin, each round starting elsewhere: noise hits all alike
         shift = rep * len(todo) // max(1, ARGS.repeats)
@@ -462,26 +631,27 @@ def main():
         print(f"bench: round {rep + 1}/{ARGS.repeats} done, "
               f"{time.monotonic() - t_start:.0f} s", file=sys.stderr)
 
-    if not ARGS.no_strace:
-        for name in (ADC, DAC):
-            write_attr(sysfs(name), "unpaced_us", STRACE_UNPACED_US)
-        for path in PATHS:
-            if path == "memcpy" or (ARGS.paths and
-                                    path not in ARGS.paths.split(",")):
+
+def count_syscalls():
+    for name in (ADC, DAC):
+        write_attr(sysfs(name), "unpaced_us", STRACE_UNPACED_US)
+    rows = []
+    for path in PATHS:
+        if path == "memcpy" or (ARGS.paths and
+                                path not in ARGS.paths.split(",")):
+            continue
+        for size in SYSCALL_SIZES:
+            if skipped(path, size, NUM_BLOCKS):
                 continue
-            for size in SYSCALL_SIZES:
-                if skipped(path, size, NUM_BLOCKS):
-                    continue
-                row = {"path": path, "block_bytes": size,
-                       "num_blocks": NUM_BLOCKS}
-                try:
-                    row.update(syscalls_per_block(path, size, NUM_BLOCKS))
-                except Exception as e:
-                    row["error"] = f"{type(e).__name__}: {e}"
-                result["syscalls"].append(row)
-        print(f"bench: syscalls counted, {time.monotonic() - t_start:.0f} s",
-              file=sys.stderr)
-    save()
+            row = {"path": path, "block_bytes": size,
+                   "num_blocks": NUM_BLOCKS}
+            try:
+                iiod_for(path)
+                row.update(syscalls_per_block(path, size, NUM_BLOCKS))
+            except Exception as e:
+                row["error"] = f"{type(e).__name__}: {e}"
+            rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

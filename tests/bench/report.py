@@ -17,12 +17,15 @@ import sys
 
 KIB, MIB, GIB = 1024, 1024 ** 2, 1024 ** 3
 NB = 4   # the num-blocks every path runs with
+LIBIIO = "libiio over loopback"
+IP_PATHS = ["iiosrc-ip", "iio_readdev-ip"]
 
 SECTIONS = [
     ("Capture", ["raw-in", "gst-floor", "src", "src-rw", "iio_readdev",
                  "memcpy", "src-read", "src-rw-read"]),
     ("Playback", ["raw-out", "sink", "sink-ats", "sink-rw", "iio_writedev"]),
     ("Loopback", ["raw-loop", "loopback"]),
+    (LIBIIO, IP_PATHS),
 ]
 METRICS = [
     # key, heading, unit in plots
@@ -30,6 +33,11 @@ METRICS = [
     ("blocks_s", "blocks/s"),
     ("cpu_s_gib", "CPU s/GiB"),
     ("cpu_us_block", "CPU µs/block"),
+]
+# the paths over IP only: the CPU of iiod, which serves them
+IIOD_METRICS = [
+    ("iiod_cpu_s_gib", "iiod CPU s/GiB"),
+    ("both_cpu_s_gib", "client + iiod CPU s/GiB"),
 ]
 STYLE = {   # path: (colour, marker, line style); floors dashed
     "raw-in": ("black", "o", "--"), "raw-out": ("black", "o", "--"),
@@ -42,6 +50,8 @@ STYLE = {   # path: (colour, marker, line style); floors dashed
     "src-rw-read": ("tab:orange", "v", "-"),
     "iio_readdev": ("tab:purple", "P", "-."),
     "iio_writedev": ("tab:purple", "P", "-."),
+    "iiosrc-ip": ("tab:brown", "h", "-"),
+    "iio_readdev-ip": ("tab:purple", "P", "-."),
 }
 
 
@@ -64,12 +74,16 @@ def fmt(v):
 
 def metrics(run):
     cpu = run["user"] + run["sys"]
-    return {
+    m = {
         "mib_s": run["bytes"] / MIB / run["wall"] if run["wall"] > 0 else None,
         "blocks_s": run["blocks"] / run["wall"] if run["wall"] > 0 else None,
         "cpu_s_gib": cpu / (run["bytes"] / GIB),
         "cpu_us_block": cpu / run["blocks"] * 1e6,
     }
+    if "iiod_cpu" in run:
+        m["iiod_cpu_s_gib"] = run["iiod_cpu"] / (run["iiod_bytes"] / GIB)
+        m["both_cpu_s_gib"] = m["cpu_s_gib"] + m["iiod_cpu_s_gib"]
+    return m
 
 
 class Case:
@@ -95,7 +109,7 @@ class Case:
 
     def stat(self, key):
         """(median, min, max) over the runs that passed, or None."""
-        values = [r[key] for r in self.runs if r[key] is not None]
+        values = [r[key] for r in self.runs if r.get(key) is not None]
         if not values:
             return None
         return statistics.median(values), min(values), max(values)
@@ -217,6 +231,54 @@ def targets(cases):
     return out
 
 
+def libiio_section(meta, cases):
+    """The paths over libiio's network backend, with iiod's CPU, and their
+    ratio iiosrc / iio_readdev."""
+    labels = meta["paths"]
+    volume = meta.get("ip_volume", meta["volume"]) // MIB
+    columns = [METRICS[0], METRICS[2]] + IIOD_METRICS + [METRICS[3]]
+    lines = [
+        f"## {LIBIIO}", "",
+        "Capture from iio-sim-adc through libiio's network backend: "
+        "Debian's iiod in the guest reads the ADC (the DMA buffer core's "
+        "read(), a copy) and sends every block over TCP through the "
+        "guest's loopback to the client, which copies it out of the "
+        "socket: a copy path by nature, at any block size. iiosrc "
+        "uri=ip:127.0.0.1 into fakesink against iio_readdev -u "
+        "ip:127.0.0.1, whose stdout is a pipe counted and dropped "
+        "(spliced into /dev/null; writing into it is a copy "
+        "iio_readdev > /dev/null would not make, as iiosrc's out of "
+        "libiio's buffer is one). The client's CPU as in the other "
+        "tables; iiod's (from /proc) is the difference of a long and a "
+        "short run for both paths. Client and iiod share the one vCPU. "
+        f"A run moves about {volume} MiB (iio_readdev "
+        f"{meta['ext_factor']} times as much); num-blocks does not apply "
+        "(libiio keeps its own buffers).", "",
+        "| path | block | " + " | ".join(h for _, h in columns)
+        + " | syscalls/block | runs |",
+        "|" + "---|" * (len(columns) + 4)]
+    for c in ordered(cases, IP_PATHS):
+        lines.append(f"| {labels[c.path]} | {size_name(c.size)} | "
+                     + " | ".join(c.cell(k) for k, _ in columns)
+                     + f" | {syscall_cell(c)} | {c.note()} |")
+    ratios = [("mib_s", "MiB/s"), ("cpu_s_gib", "client CPU s/GiB"),
+              ("both_cpu_s_gib", "client + iiod CPU s/GiB")]
+    lines += ["", "iiosrc / iio_readdev, ratios of medians (MiB/s above 1: "
+              "iiosrc is faster; CPU below 1: it costs less):", "",
+              "| block | " + " | ".join(h for _, h in ratios) + " |",
+              "|" + "---|" * (len(ratios) + 1)]
+    sizes = sorted({c.size for c in cases.values() if c.path in IP_PATHS
+                    and c.nb == NB and not c.skipped})
+    for size in sizes:
+        a, b = (cases.get((p, size, NB)) for p in IP_PATHS)
+        cells = []
+        for key, _ in ratios:
+            x, y = (c.median(key) if c else None for c in (a, b))
+            cells.append(f"{x / y:.2f}x" if x and y else "–")
+        lines.append(f"| {size_name(size)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def write_markdown(outdir, data, cases):
     meta = data["meta"]
     labels = meta["paths"]
@@ -249,6 +311,9 @@ def write_markdown(outdir, data, cases):
     head = ("| path | block | blocks | MiB/s | blocks/s | CPU s/GiB | "
             "CPU µs/block | syscalls/block | runs |")
     for title, paths in SECTIONS:
+        if title == LIBIIO:
+            lines += libiio_section(meta, cases)
+            continue
         lines += [f"## {title}", "", head, "|" + "---|" * 9]
         for c in ordered(cases, paths):
             lines.append(
@@ -302,7 +367,10 @@ def write_markdown(outdir, data, cases):
               "`blocks`, `bytes`, `io-mode`, `copies` 0 and `pooled` = "
               "blocks when fed through its pool, `imports` = blocks in the "
               "loopback; the DAC's `consumed_bytes` = the bytes sent (the raw "
-              "loops and the elements); Debian's tools: their exit status.",
+              "loops and the elements); Debian's tools: their exit status. "
+              "Over IP: iiosrc's `blocks`, `bytes` and `copies` (= blocks), "
+              "the bytes that crossed its src pad and the buffers fakesink "
+              "rendered; iio_readdev's bytes on stdout (both runs).",
               "- audiotestsrc writes every byte into the pool's blocks: from "
               "64 KiB on its own filling outweighs the sink (compare "
               "benchsrc, which writes nothing).",
@@ -349,6 +417,8 @@ def write_csv(outdir, data, cases):
         for k, _ in METRICS:
             head += [f"{k}_median", f"{k}_min", f"{k}_max"]
         head += ["syscalls_per_block", "syscalls_by_call", "note"]
+        head += [f"{k}_{s}" for k, _ in IIOD_METRICS
+                 for s in ("median", "min", "max")]
         w.writerow(head)
         for _, paths in SECTIONS:
             for c in ordered(cases, paths):
@@ -362,12 +432,16 @@ def write_csv(outdir, data, cases):
                         " ".join(f"{k}={v:g}" for k, v in
                                  sc.get("by_call", {}).items()),
                         c.note()]
+                for k, _ in IIOD_METRICS:
+                    s = c.stat(k)
+                    row += [f"{v:.6g}" for v in s] if s else ["", "", ""]
                 w.writerow(row)
     with open(os.path.join(outdir, "runs.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "block_bytes", "num_blocks", "repeat", "ok",
                     "blocks", "bytes", "wall_s", "user_s", "sys_s"]
-                   + [k for k, _ in METRICS] + ["error", "warnings"])
+                   + [k for k, _ in METRICS] + ["error", "warnings",
+                                                 "iiod_cpu_s"])
         for run in data["runs"]:
             m = metrics(run) if run["ok"] else {}
             w.writerow([run["path"], run["block_bytes"], run["num_blocks"],
@@ -377,7 +451,8 @@ def write_csv(outdir, data, cases):
                        + [f"{m[k]:.6g}" if m.get(k) is not None else ""
                           for k, _ in METRICS]
                        + [run.get("error", ""),
-                          "; ".join(run.get("warnings", []))])
+                          "; ".join(run.get("warnings", [])),
+                          run.get("iiod_cpu", "")])
 
 
 # --- plots -----------------------------------------------------------------------
@@ -389,7 +464,8 @@ def plot(outdir, data, cases, key, ylabel, filename, title):
     from matplotlib.ticker import FixedLocator, NullLocator
 
     labels = data["meta"]["paths"]
-    fig, axes = plt.subplots(1, len(SECTIONS), figsize=(18, 6.5),
+    fig, axes = plt.subplots(1, len(SECTIONS),
+                             figsize=(5.5 * len(SECTIONS), 6.5),
                              sharey=True)
     sizes = sorted({c.size for c in cases.values()})
     for ax, (section, paths) in zip(axes, SECTIONS):
