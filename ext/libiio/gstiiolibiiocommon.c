@@ -196,28 +196,6 @@ gst_iio_libiio_enable_channels (struct iio_device *dev, const gchar * ids,
   return chosen;
 }
 
-/**
- * gst_iio_libiio_caps:
- * @channels: GstIioChannel in scan order
- * @rate: Hz, 0 if unknown
- *
- * Returns: (transfer full): the caps iiodmabufsrc and iiodmabufsink give
- * for these channels, from the same code.
- */
-GstCaps *
-gst_iio_libiio_caps (GArray * channels, guint rate)
-{
-  const GstIioChannel **ptrs = g_new (const GstIioChannel *, channels->len);
-  GstCaps *caps;
-  guint i;
-
-  for (i = 0; i < channels->len; i++)
-    ptrs[i] = &g_array_index (channels, GstIioChannel, i);
-  caps = gst_iio_dmabuf_caps_for_channels (ptrs, channels->len, rate);
-  g_free (ptrs);
-  return caps;
-}
-
 /* --- settings --------------------------------------------------------------- */
 
 #define DEFAULT_SAMPLES_PER_BLOCK 4096
@@ -237,13 +215,15 @@ gst_iio_libiio_settings_clear (GstIioLibiioSettings * settings)
   g_clear_pointer (&settings->uri, g_free);
   g_clear_pointer (&settings->device, g_free);
   g_clear_pointer (&settings->channels, g_free);
+  g_clear_pointer (&settings->attributes, gst_structure_free);
 }
 
 /**
  * gst_iio_libiio_settings_install:
  * @output: for iiosink (the device's output channels)
  *
- * uri, device, channels, sampling-frequency, samples-per-block, timeout.
+ * uri, device, channels, sampling-frequency, attributes, samples-per-block,
+ * timeout.
  */
 void
 gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
@@ -264,8 +244,14 @@ gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
   g_object_class_install_property (klass,
       GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY,
       g_param_spec_uint ("sampling-frequency", "Sampling frequency",
-          "Sampling frequency to set in Hz (0: leave as it is)", 0, G_MAXINT,
+          "Sampling frequency to set in Hz, put back at stop (0: leave as it "
+          "is; downstream may choose one)", 0, G_MAXINT,
           0, GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_ATTRIBUTES,
+      g_param_spec_boxed ("attributes", "Attributes",
+          "Device attributes to write at start and put back at stop (a "
+          "GstStructure, e.g. \"attrs,waveform=sine\")", GST_TYPE_STRUCTURE,
+          GST_IIO_LIBIIO_SETTING));
   g_object_class_install_property (klass,
       GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK,
       g_param_spec_uint ("samples-per-block", "Samples per block",
@@ -276,6 +262,25 @@ gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long to wait for the context or a block before an error (ns)",
           GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_LIBIIO_SETTING));
+}
+
+/**
+ * gst_iio_libiio_settings_copy:
+ * @dest: (out caller-allocates): cleared with
+ *   gst_iio_libiio_settings_clear()
+ *
+ * Copies @src (read under the object lock) to work on outside the lock.
+ */
+void
+gst_iio_libiio_settings_copy (GstIioLibiioSettings * dest,
+    const GstIioLibiioSettings * src)
+{
+  *dest = *src;
+  dest->uri = g_strdup (src->uri);
+  dest->device = g_strdup (src->device);
+  dest->channels = g_strdup (src->channels);
+  dest->attributes = src->attributes ? gst_structure_copy (src->attributes) :
+      NULL;
 }
 
 /* Returns: whether @prop_id is a shared setting. */
@@ -298,6 +303,12 @@ gst_iio_libiio_settings_set (GstIioLibiioSettings * settings, guint prop_id,
       return TRUE;
     case GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY:
       settings->sampling_frequency = g_value_get_uint (value);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_ATTRIBUTES:
+      g_clear_pointer (&settings->attributes, gst_structure_free);
+      if (gst_value_get_structure (value))
+        settings->attributes =
+            gst_structure_copy (gst_value_get_structure (value));
       return TRUE;
     case GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK:
       settings->samples_per_block = g_value_get_uint (value);
@@ -327,6 +338,9 @@ gst_iio_libiio_settings_get (const GstIioLibiioSettings * settings,
       return TRUE;
     case GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY:
       g_value_set_uint (value, settings->sampling_frequency);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_ATTRIBUTES:
+      gst_value_set_structure (value, settings->attributes);
       return TRUE;
     case GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK:
       g_value_set_uint (value, settings->samples_per_block);
@@ -444,72 +458,299 @@ select_channels (GstElement * element, const GstIioLibiioSettings * settings,
   return NULL;
 }
 
-/* Writes sampling-frequency if set; returns the device's rate, 0 if it
- * does not say, or -1 (posted) when refused. */
-static gint64
-set_rate (GstElement * element, const GstIioLibiioSettings * settings,
-    struct iio_device *dev)
+/* --- attributes ------------------------------------------------------------- */
+
+/* how long closing may wait for the remote to release the device */
+#define PUT_BACK_WAIT_US (2 * G_USEC_PER_SEC)
+
+/* @attr of @dev as text, or NULL. */
+static gchar *
+read_attr (const struct iio_device *dev, const gchar * attr)
+{
+  gchar value[1024];
+  gssize ret = iio_device_attr_read (dev, attr, value, sizeof value);
+
+  if (ret <= 0)
+    return NULL;
+  return g_strstrip (g_strdup (value));
+}
+
+/* Writes @value to @attr, keeping what it held in @iio->saved for
+ * gst_iio_libiio_device_close(); posts a SETTINGS error when refused. */
+static gboolean
+change_attr (GstElement * element, GstIioLibiioDevice * iio,
+    const gchar * attr, const gchar * value)
+{
+  gchar *old, *err, *present;
+  gssize ret;
+
+  if (!iio_device_find_attr (iio->dev, attr)) {
+    present = g_strjoinv (", ", (gchar **) iio->attr_names);
+    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
+        g_strdup_printf ("IIO device %s on '%s' has no attribute '%s'. It "
+            "has: %s", iio->name, iio->context, attr, present));
+    g_free (present);
+    return FALSE;
+  }
+  old = read_attr (iio->dev, attr);
+  ret = iio_device_attr_write (iio->dev, attr, value);
+  if (ret < 0) {
+    err = gst_iio_libiio_strerror ((gint) - ret);
+    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
+        g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. Check "
+            "the value with iio_attr -u %s -d %s %s", iio->name, iio->context,
+            attr, value, err, iio->context, iio->name, attr));
+    g_free (err);
+    g_free (old);
+    return FALSE;
+  }
+  if (old && !g_hash_table_contains (iio->saved, attr))
+    g_hash_table_insert (iio->saved, g_strdup (attr), old);
+  else
+    g_free (old);
+  return TRUE;
+}
+
+static gboolean
+write_attribute (GQuark field, const GValue * value, gpointer data)
+{
+  gpointer *args = data;
+  GValue text = G_VALUE_INIT;
+  gboolean ok;
+
+  g_value_init (&text, G_TYPE_STRING);
+  if (!g_value_transform (value, &text))
+    g_value_take_string (&text, gst_value_serialize (value));
+  ok = change_attr (args[0], args[1], g_quark_to_string (field),
+      g_value_get_string (&text));
+  g_value_unset (&text);
+  return ok;
+}
+
+/* The device's sampling frequency, 0 if it does not say. */
+static guint
+read_rate (GstIioLibiioDevice * iio)
 {
   long long rate = 0;
-  gchar *err;
-  gint ret = 0;
 
-  if (settings->sampling_frequency)
-    ret = iio_device_attr_write_longlong (dev, "sampling_frequency",
-        settings->sampling_frequency);
-  if (ret < 0) {
-    err = gst_iio_libiio_strerror (-ret);
-    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
-        g_strdup_printf ("IIO device %s on '%s' refused "
-            "sampling-frequency=%u: %s", settings->device,
-            gst_iio_libiio_context_name (settings),
-            settings->sampling_frequency, err));
-    g_free (err);
-    return -1;
-  }
-  if (iio_device_attr_read_longlong (dev, "sampling_frequency", &rate) < 0
-      || rate <= 0 || rate > G_MAXINT)
+  if (iio_device_attr_read_longlong (iio->dev, "sampling_frequency",
+          &rate) < 0 || rate <= 0 || rate > G_MAXINT)
     rate = 0;
-  GST_DEBUG_OBJECT (element, "at %u Hz (0: unknown)", (guint) rate);
-  return rate;
+  return (guint) rate;
 }
 
 /**
- * gst_iio_libiio_open:
+ * gst_iio_libiio_device_set_rate:
  * @element: posts the error, if any
+ * @rate: Hz
+ *
+ * Writes @rate to the device's sampling_frequency (put back at close).
+ *
+ * Returns: whether the device took it; @iio->rate is what it runs at
+ */
+gboolean
+gst_iio_libiio_device_set_rate (GstElement * element,
+    GstIioLibiioDevice * iio, guint rate)
+{
+  gchar value[16];
+  gboolean ok;
+
+  g_snprintf (value, sizeof value, "%u", rate);
+  ok = change_attr (element, iio, "sampling_frequency", value);
+  iio->rate = read_rate (iio);
+  GST_DEBUG_OBJECT (element, "at %u Hz (0: unknown)", iio->rate);
+  return ok;
+}
+
+/**
+ * gst_iio_libiio_device_rates:
+ * @rates: (out caller-allocates): an uninitialised GValue
+ *
+ * The rates the device offers (sampling_frequency_available), else the one
+ * it runs at.
+ *
+ * Returns: %FALSE when the device says no rate at all
+ */
+gboolean
+gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates)
+{
+  gchar *available = read_attr (iio->dev, "sampling_frequency_available");
+  gboolean ok = available && gst_iio_dmabuf_rates_parse (available, rates);
+
+  g_free (available);
+  if (ok || !iio->rate)
+    return ok;
+  g_value_init (rates, G_TYPE_INT);
+  g_value_set_int (rates, iio->rate);
+  return TRUE;
+}
+
+/* --- the device ---------------------------------------------------------------- */
+
+static void
+set_channels (GstIioLibiioDevice * iio, GArray * chosen)
+{
+  if (iio->channels)
+    g_array_free (iio->channels, TRUE);
+  iio->channels = chosen;
+  if (chosen)
+    iio->scan_bytes = iio_device_get_sample_size (iio->dev);
+}
+
+/**
+ * gst_iio_libiio_device_select_first:
+ * @n: how many
+ *
+ * Keeps the first @n of the enabled channels (a channel count negotiated
+ * downstream), as iiodmabufsrc does.
+ */
+void
+gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n)
+{
+  GString *ids = g_string_new (NULL);
+  gchar *unknown = NULL;
+  guint i;
+
+  for (i = 0; i < MIN (n, iio->channels->len); i++)
+    g_string_append_printf (ids, "%s%s", i ? "," : "",
+        g_array_index (iio->channels, GstIioChannel, i).id);
+  set_channels (iio, gst_iio_libiio_enable_channels (iio->dev, ids->str,
+          iio->output, &unknown));
+  g_free (unknown);
+  g_string_free (ids, TRUE);
+}
+
+/**
+ * gst_iio_libiio_device_caps:
+ * @n: the first @n enabled channels, 0 for all
+ *
+ * Returns: (transfer full): the caps of those channels at the device's
+ * rate, as iiodmabufsrc and iiodmabufsink give them
+ */
+GstCaps *
+gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n)
+{
+  const GstIioChannel **ptrs = g_new (const GstIioChannel *,
+      iio->channels->len);
+  GstCaps *caps;
+  guint i;
+
+  if (n == 0 || n > iio->channels->len)
+    n = iio->channels->len;
+  for (i = 0; i < n; i++)
+    ptrs[i] = &g_array_index (iio->channels, GstIioChannel, i);
+  caps = gst_iio_dmabuf_caps_for_channels (ptrs, n, iio->rate);
+  g_free (ptrs);
+  return caps;
+}
+
+static void
+list_attr_names (GstIioLibiioDevice * iio)
+{
+  guint i, n = iio_device_get_attrs_count (iio->dev);
+
+  iio->attr_names = g_new0 (const gchar *, n + 1);
+  for (i = 0; i < n; i++)
+    iio->attr_names[i] = iio_device_get_attr (iio->dev, i);
+}
+
+/* The attributes property, then sampling-frequency. */
+static gboolean
+apply_settings (GstElement * element, GstIioLibiioDevice * iio,
+    const GstIioLibiioSettings * settings)
+{
+  gpointer args[2] = { element, iio };
+
+  if (settings->attributes
+      && !gst_structure_foreach (settings->attributes, write_attribute, args))
+    return FALSE;
+  iio->rate = read_rate (iio);
+  if (settings->sampling_frequency && settings->sampling_frequency != iio->rate)
+    return gst_iio_libiio_device_set_rate (element, iio,
+        settings->sampling_frequency);
+  return TRUE;
+}
+
+/**
+ * gst_iio_libiio_device_open:
+ * @element: posts the error, if any
+ * @settings: read once (the caller holds the object lock or owns them)
  * @output: iiosink's side (output channels) or iiosrc's
- * @ctx: (out): the context, to destroy; set even when a later step fails
- * @dev: (out): the device in it
- * @rate: (out): its sampling frequency, 0 if it does not say
  *
  * Opens the context, finds the device, enables the channels, writes the
- * sampling frequency: everything iiosrc and iiosink do before a buffer.
+ * attributes and the sampling frequency: everything iiosrc and iiosink do
+ * before a buffer.
  *
- * Returns: (transfer full) (nullable): the enabled channels in scan order
- * (GstIioChannel), or %NULL with an error posted
+ * Returns: (transfer full) (nullable): the device, or %NULL with an error
+ * posted
  */
-GArray *
-gst_iio_libiio_open (GstElement * element,
-    const GstIioLibiioSettings * settings, gboolean output,
-    struct iio_context **ctx, struct iio_device **dev, guint * rate)
+GstIioLibiioDevice *
+gst_iio_libiio_device_open (GstElement * element,
+    const GstIioLibiioSettings * settings, gboolean output)
 {
-  GArray *chosen;
-  gint64 hz;
+  GstIioLibiioDevice *iio = g_new0 (GstIioLibiioDevice, 1);
 
-  *ctx = open_context (element, settings, output);
-  if (!*ctx)
-    return NULL;
-  *dev = find_device (element, settings, output, *ctx);
-  if (!*dev)
-    return NULL;
-  chosen = select_channels (element, settings, output, *dev);
-  if (!chosen)
-    return NULL;
-  hz = set_rate (element, settings, *dev);
-  if (hz < 0) {
-    g_array_free (chosen, TRUE);
-    return NULL;
+  iio->output = output;
+  iio->context = g_strdup (gst_iio_libiio_context_name (settings));
+  iio->name = g_strdup (settings->device);
+  iio->saved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  iio->ctx = open_context (element, settings, output);
+  if (!iio->ctx)
+    goto failed;
+  iio->dev = find_device (element, settings, output, iio->ctx);
+  if (!iio->dev)
+    goto failed;
+  list_attr_names (iio);
+  set_channels (iio, select_channels (element, settings, output, iio->dev));
+  if (!iio->channels || !apply_settings (element, iio, settings))
+    goto failed;
+  return iio;
+
+failed:
+  gst_iio_libiio_device_close (iio);
+  return NULL;
+}
+
+/* iiod disables its buffer a moment after ours is destroyed: until then
+ * the device refuses a rate (EBUSY). */
+static gssize
+put_back (GstIioLibiioDevice * iio, const gchar * attr, const gchar * value)
+{
+  gint64 deadline = g_get_monotonic_time () + PUT_BACK_WAIT_US;
+  gssize ret;
+
+  while ((ret = iio_device_attr_write (iio->dev, attr, value)) == -EBUSY
+      && g_get_monotonic_time () < deadline)
+    g_usleep (PUT_BACK_WAIT_US / 40);
+  return ret;
+}
+
+/**
+ * gst_iio_libiio_device_close:
+ *
+ * Puts back the attributes and rate changed, closes the context. Destroy
+ * the buffer first: an enabled buffer refuses a new rate.
+ */
+void
+gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
+{
+  GHashTableIter iter;
+  gpointer attr, value;
+  gssize ret;
+
+  g_hash_table_iter_init (&iter, iio->saved);
+  while (g_hash_table_iter_next (&iter, &attr, &value)) {
+    ret = put_back (iio, attr, value);
+    if (ret < 0)
+      GST_WARNING ("could not put %s back to %s on %s: %d", (gchar *) attr,
+          (gchar *) value, iio->name, (gint) ret);
   }
-  *rate = hz;
-  return chosen;
+  g_hash_table_unref (iio->saved);
+  if (iio->channels)
+    g_array_free (iio->channels, TRUE);
+  g_free (iio->attr_names);
+  g_clear_pointer (&iio->ctx, iio_context_destroy);
+  g_free (iio->context);
+  g_free (iio->name);
+  g_free (iio);
 }

@@ -10,14 +10,14 @@
 #include <iio.h>
 
 G_BEGIN_DECLS
-
 /* The settings iiosrc and iiosink share, as properties (object lock). */
-typedef struct
+    typedef struct
 {
   gchar *uri;
   gchar *device;
   gchar *channels;
   guint sampling_frequency;
+  GstStructure *attributes;
   guint samples_per_block;
   GstClockTime timeout;
 } GstIioLibiioSettings;
@@ -30,6 +30,7 @@ enum
   GST_IIO_LIBIIO_PROP_DEVICE,
   GST_IIO_LIBIIO_PROP_CHANNELS,
   GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY,
+  GST_IIO_LIBIIO_PROP_ATTRIBUTES,
   GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK,
   GST_IIO_LIBIIO_PROP_TIMEOUT,
   GST_IIO_LIBIIO_N_SETTINGS
@@ -41,6 +42,8 @@ enum
 
 void gst_iio_libiio_settings_init (GstIioLibiioSettings * settings);
 void gst_iio_libiio_settings_clear (GstIioLibiioSettings * settings);
+void gst_iio_libiio_settings_copy (GstIioLibiioSettings * dest,
+    const GstIioLibiioSettings * src);
 void gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output);
 gboolean gst_iio_libiio_settings_set (GstIioLibiioSettings * settings,
     guint prop_id, const GValue * value);
@@ -57,13 +60,33 @@ gchar *gst_iio_libiio_list_channels (const struct iio_device *dev,
     gboolean output);
 GArray *gst_iio_libiio_enable_channels (struct iio_device *dev,
     const gchar * ids, gboolean output, gchar ** unknown);
-GstCaps *gst_iio_libiio_caps (GArray * channels, guint rate);
 const gchar *gst_iio_libiio_context_name (const GstIioLibiioSettings *
     settings);
-GArray *gst_iio_libiio_open (GstElement * element,
-    const GstIioLibiioSettings * settings, gboolean output,
-    struct iio_context **ctx, struct iio_device **dev, guint * rate);
+
+/* A device opened through libiio: what iiosrc and iiosink stream from or
+ * to. Only the element's streaming thread uses it. */
+typedef struct
+{
+  struct iio_context *ctx;
+  struct iio_device *dev;
+  gboolean output;
+  gchar *context;               /* the URI, for messages */
+  gchar *name;                  /* the device as asked for */
+  GArray *channels;             /* GstIioChannel enabled, scan order */
+  gsize scan_bytes;
+  guint rate;                   /* Hz, 0 when the device does not say */
+  const gchar **attr_names;     /* the device's, for messages */
+  GHashTable *saved;            /* attribute -> value found, put back */
+} GstIioLibiioDevice;
+
+GstIioLibiioDevice *gst_iio_libiio_device_open (GstElement * element,
+    const GstIioLibiioSettings * settings, gboolean output);
+void gst_iio_libiio_device_close (GstIioLibiioDevice * iio);
+gboolean gst_iio_libiio_device_set_rate (GstElement * element,
+    GstIioLibiioDevice * iio, guint rate);
+gboolean gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates);
+void gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
+GstCaps *gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n);
 
 G_END_DECLS
-
 #endif /* __GST_IIO_LIBIIO_COMMON_H__ */

@@ -12,8 +12,13 @@
  *
  * At EOS the last, partial block is filled with silence (zeros) and played
  * whole: the kernel's write() path only plays whole blocks, so a partial
- * push would never reach the converter. EOS is posted once libiio has taken
- * the block; the converter plays what it holds after that.
+ * push would never reach the converter. EOS is posted once the converter
+ * has played it (the kernel's buffer is all free space again), so a pipeline
+ * stopped at EOS cuts nothing off.
+ *
+ * The sink takes the caps iiodmabufsink takes, at any rate in the device's
+ * sampling_frequency_available: the stream's rate is written to the
+ * device, and put back at stop with the #GstIioSink:attributes written.
  *
  * With #GstIioSink:cyclic the first buffer is repeated until the element
  * stops; later buffers are dropped (counted as dropped) and EOS is not
@@ -49,6 +54,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_sink_debug);
 #define CYCLIC_MIN_DURATION (50 * GST_MSECOND)
 #define CYCLIC_MIN_BYTES (64 * 1024)
 #define CYCLIC_MAX_BYTES (16 * 1024 * 1024)
+/* unlock() lets a push end within a block's time plus the minimum, at most
+ * the maximum, before it cancels the push */
+#define PUSH_GRACE_MIN_US (100 * 1000)
+#define PUSH_GRACE_MAX_US (1000 * 1000)
 
 enum
 {
@@ -76,21 +85,22 @@ struct _GstIioSink
   gboolean cyclic;
 
   /* streaming: set up in start(), gone in stop() */
-  struct iio_context *ctx;
-  struct iio_device *dev;
+  GstIioLibiioDevice *iio;
+  GstIioLibiioSettings active;  /* the settings start() took */
+  gboolean active_cyclic;
+  GstCaps *offered;             /* object lock */
   struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
   gboolean flushing;            /* object lock */
-  gboolean cancelled;           /* buffer cancelled: make a new one */
-  GstCaps *caps;
-  guint rate;                   /* Hz, 0 when the device does not say */
-  gsize scan_bytes;
+  gboolean cancelled;           /* object lock: buffer cancelled, make anew */
+  gboolean pushing;             /* object lock: in iio_buffer_push() */
+  GCond cond;                   /* object lock: pushing and flushing */
   gsize block_bytes;
   gsize fill;                   /* bytes in libiio's buffer not yet pushed */
 
   /* cyclic output */
   GstBuffer *wave;
   guint wave_times;
-  GThread *repeater;
+  GThread *repeater;            /* object lock */
   gboolean stopping;            /* object lock: the repeater ends */
 
   /* object lock */
@@ -103,12 +113,6 @@ G_DEFINE_TYPE (GstIioSink, gst_iio_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (iiosink, "iiosink", GST_RANK_NONE,
     GST_TYPE_IIO_SINK);
 
-static const gchar *
-context_name (GstIioSink * self)
-{
-  return gst_iio_libiio_context_name (&self->settings);
-}
-
 static void
 post_open_error (GstIioSink * self, gint err, const gchar * what)
 {
@@ -117,12 +121,13 @@ post_open_error (GstIioSink * self, gint err, const gchar * what)
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         ("The buffer of IIO device %s is busy on '%s': another program "
-            "plays to it there", self->settings.device, context_name (self)),
-        ("%s: %s", what, msg));
+            "plays to it there. Stop it, or choose another device",
+            self->iio->name, self->iio->context), ("%s: %s", what, msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot open the buffer of IIO device %s on '%s': %s",
-            self->settings.device, context_name (self), msg), ("%s", what));
+        ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
+            "iio_writedev -u %s %s works", self->iio->name, self->iio->context,
+            msg, self->iio->context, self->iio->name), ("%s", what));
   g_free (msg);
 }
 
@@ -134,11 +139,11 @@ create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
 
   /* the kernel's write() path splits its buffer in two blocks and plays a
    * block once full: two of ours make each of its blocks one of ours */
-  ret = iio_device_set_kernel_buffers_count (self->dev, 2);
+  ret = iio_device_set_kernel_buffers_count (self->iio->dev, 2);
   if (ret < 0)
     GST_WARNING_OBJECT (self, "cannot set the kernel's buffer count: %d", ret);
   errno = 0;
-  buffer = iio_device_create_buffer (self->dev, scans, cyclic);
+  buffer = iio_device_create_buffer (self->iio->dev, scans, cyclic);
   if (!buffer)
     return errno ? errno : EIO;
   GST_OBJECT_LOCK (self);
@@ -165,34 +170,52 @@ destroy_buffer (GstIioSink * self)
 static gboolean
 open_block_buffer (GstIioSink * self)
 {
-  gint err = create_buffer (self, self->settings.samples_per_block, FALSE);
+  gint err = create_buffer (self, self->active.samples_per_block, FALSE);
 
   if (err)
     post_open_error (self, err, "iio_device_create_buffer");
   return err == 0;
 }
 
+/* The caps of the enabled channels at any rate the device offers, with
+ * and without positions. */
+static GstCaps *
+offered_caps (GstIioSink * self)
+{
+  GstCaps *caps = gst_iio_libiio_device_caps (self->iio, 0);
+  GValue rates = G_VALUE_INIT;
+
+  if (!self->active.sampling_frequency && self->iio->rate
+      && gst_iio_libiio_device_rates (self->iio, &rates)) {
+    gst_iio_dmabuf_caps_set_rates (caps, &rates);
+    g_value_unset (&rates);
+  }
+  return gst_iio_dmabuf_caps_allow_positions (caps);
+}
+
+/* The buffer is made at the first buffer, once the caps have set the
+ * rate: an enabled buffer refuses a new one. */
 static gboolean
 gst_iio_sink_start (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
-  GArray *chosen;
+  GstCaps *offered;
 
-  chosen = gst_iio_libiio_open (GST_ELEMENT (self), &self->settings, TRUE,
-      &self->ctx, &self->dev, &self->rate);
-  if (!chosen)
-    goto failed;
-  self->caps = gst_iio_dmabuf_caps_allow_positions (gst_iio_libiio_caps (chosen,
-          self->rate));
-  g_array_free (chosen, TRUE);
-  self->scan_bytes = iio_device_get_sample_size (self->dev);
-  self->block_bytes = self->scan_bytes * self->settings.samples_per_block;
-  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
-      " bytes a scan", self->caps, self->scan_bytes);
-  /* cyclic output sizes its buffer from the waveform */
-  if (!self->cyclic && !open_block_buffer (self))
-    goto failed;
   GST_OBJECT_LOCK (self);
+  gst_iio_libiio_settings_copy (&self->active, &self->settings);
+  self->active_cyclic = self->cyclic;
+  GST_OBJECT_UNLOCK (self);
+  self->iio = gst_iio_libiio_device_open (GST_ELEMENT (self), &self->active,
+      TRUE);
+  if (!self->iio)
+    goto failed;
+  offered = offered_caps (self);
+  self->block_bytes = self->iio->scan_bytes * self->active.samples_per_block;
+  self->fill = 0;
+  GST_DEBUG_OBJECT (self, "offers %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
+      " bytes a scan", offered, self->iio->scan_bytes);
+  GST_OBJECT_LOCK (self);
+  self->offered = offered;
   self->blocks = self->bytes = self->copies = self->dropped = 0;
   self->cyclic_mode = CYCLIC_NONE;
   self->stopping = FALSE;
@@ -208,6 +231,7 @@ static gboolean
 gst_iio_sink_stop (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
+  GThread *repeater;
 
   GST_OBJECT_LOCK (self);
   self->stopping = TRUE;
@@ -215,13 +239,16 @@ gst_iio_sink_stop (GstBaseSink * sink)
     iio_buffer_cancel (self->buffer);
     self->cancelled = TRUE;
   }
+  repeater = g_steal_pointer (&self->repeater);
   GST_OBJECT_UNLOCK (self);
-  g_clear_pointer (&self->repeater, g_thread_join);
+  g_clear_pointer (&repeater, g_thread_join);
   destroy_buffer (self);
-  g_clear_pointer (&self->ctx, iio_context_destroy);
-  self->dev = NULL;
-  gst_clear_caps (&self->caps);
+  g_clear_pointer (&self->iio, gst_iio_libiio_device_close);
+  gst_iio_libiio_settings_clear (&self->active);
   gst_clear_buffer (&self->wave);
+  GST_OBJECT_LOCK (self);
+  gst_clear_caps (&self->offered);
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -231,9 +258,10 @@ gst_iio_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   GstIioSink *self = GST_IIO_SINK (sink);
   GstCaps *caps;
 
-  if (self->caps)
-    caps = gst_caps_ref (self->caps);
-  else
+  GST_OBJECT_LOCK (self);
+  caps = self->offered ? gst_caps_ref (self->offered) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (!caps)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
@@ -244,25 +272,52 @@ gst_iio_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   return caps;
 }
 
+static GstFlowReturn finish_blocks (GstIioSink * self);
+
+/* The stream's rate becomes the converter's, where it differs: what is
+ * queued at the old rate plays first. */
+static gboolean
+set_rate (GstIioSink * self, GstCaps * caps)
+{
+  guint rate = 0;
+
+  if (!gst_iio_dmabuf_caps_parse_rate (caps, &rate) || !self->iio->rate
+      || rate == self->iio->rate)
+    return TRUE;
+  if (self->buffer) {
+    if (finish_blocks (self) != GST_FLOW_OK)
+      return FALSE;
+    destroy_buffer (self);
+  }
+  return gst_iio_libiio_device_set_rate (GST_ELEMENT (self), self->iio, rate);
+}
+
 static gboolean
 gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
   gchar *got, *need;
-  GstCaps *first;
+  GstCaps *first, *want;
 
-  if (self->caps && gst_caps_can_intersect (caps, self->caps))
+  if (self->wave)
+    return TRUE;                /* the waveform plays on as it is */
+  if (!set_rate (self, caps))
+    return FALSE;
+  want = gst_iio_dmabuf_caps_allow_positions (gst_iio_libiio_device_caps
+      (self->iio, 0));
+  if (gst_caps_can_intersect (caps, want)) {
+    gst_caps_unref (want);
     return TRUE;
+  }
   got = gst_caps_to_string (caps);
-  first =
-      self->caps ? gst_caps_copy_nth (self->caps, 0) : gst_caps_new_empty ();
+  first = gst_caps_copy_nth (want, 0);
   need = gst_caps_to_string (first);
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The stream does not fit IIO "
           "device %s: it sends %s, the device's enabled channels take %s. "
           "Convert before the sink (audioconvert, audioresample) or choose "
-          "the channels with channels=", self->settings.device, got, need),
-      (NULL));
+          "the channels with channels=", self->iio->name, got, need), (NULL));
   gst_caps_unref (first);
+  gst_caps_unref (want);
   g_free (got);
   g_free (need);
   return FALSE;
@@ -276,19 +331,20 @@ post_push_error (GstIioSink * self, gint err)
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("IIO device %s on '%s' took no block within %" G_GUINT64_FORMAT
-            " ms: is it playing (sampling-frequency)?", self->settings.device,
-            context_name (self), self->settings.timeout / GST_MSECOND),
-        ("iio_buffer_push: %s", msg));
+            " ms. Is it playing (sampling-frequency), and is iiod there "
+            "still answering? A block of samples-per-block at a low rate "
+            "needs a longer timeout", self->iio->name, self->iio->context,
+            self->active.timeout / GST_MSECOND), ("iio_buffer_push: %s", msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->settings.device, context_name (self), msg),
+            "drop?", self->iio->name, self->iio->context, msg),
         ("iio_buffer_push: %s", msg));
   g_free (msg);
 }
 
-/* After a flush, unlock() has cancelled the buffer: libiio needs a new one
- * (what it held is flushed too). */
+/* A buffer for the first block, and a new one after a flush: unlock() has
+ * cancelled the old one (what it held is flushed too). */
 static gboolean
 ensure_buffer (GstIioSink * self)
 {
@@ -297,7 +353,7 @@ ensure_buffer (GstIioSink * self)
   GST_OBJECT_LOCK (self);
   cancelled = self->cancelled;
   GST_OBJECT_UNLOCK (self);
-  if (!cancelled)
+  if (self->buffer && !cancelled)
     return TRUE;
   destroy_buffer (self);
   return open_block_buffer (self);
@@ -314,76 +370,89 @@ is_flushing (GstIioSink * self)
   return flushing;
 }
 
-/* The repeater goes on through flushes and pauses, as a cyclic buffer in
- * the converter would. */
-static gboolean
-is_stopping (GstIioSink * self)
+/* unlock() came: a pause waits here until PLAYING and goes on where it
+ * was; a flush or a stop ends here (FLUSHING). Called with the preroll lock
+ * held, from render() or event(). */
+static GstFlowReturn
+wait_if_paused (GstIioSink * self)
 {
-  gboolean stopping;
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  GST_OBJECT_LOCK (self);
-  stopping = self->stopping;
-  GST_OBJECT_UNLOCK (self);
-  return stopping;
+  if (is_flushing (self)) {
+    GST_DEBUG_OBJECT (self, "paused or flushing");
+    ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+  }
+  if (ret == GST_FLOW_OK && !ensure_buffer (self))
+    return GST_FLOW_ERROR;
+  return ret;
 }
 
-/* libiio's buffer is full: to the converter. */
+/* libiio's buffer is full: to the converter. FLUSHING when unlock()
+ * cancelled the push (the block is lost). */
 static GstFlowReturn
 push_block (GstIioSink * self)
 {
-  gssize ret = iio_buffer_push (self->buffer);
+  gboolean cancelled;
+  gssize ret;
 
-  if (is_flushing (self))
-    return GST_FLOW_FLUSHING;
-  if (ret < 0) {
-    post_push_error (self, (gint) - ret);
-    return GST_FLOW_ERROR;
-  }
-  self->fill = 0;
   GST_OBJECT_LOCK (self);
-  self->blocks++;
+  self->pushing = TRUE;
   GST_OBJECT_UNLOCK (self);
-  GST_LOG_OBJECT (self, "block of %" G_GSIZE_FORMAT " bytes pushed",
-      self->block_bytes);
-  return GST_FLOW_OK;
+  ret = iio_buffer_push (self->buffer);
+  GST_OBJECT_LOCK (self);
+  self->pushing = FALSE;
+  cancelled = self->cancelled;
+  g_cond_broadcast (&self->cond);
+  if (ret >= 0)
+    self->blocks++;
+  GST_OBJECT_UNLOCK (self);
+  self->fill = 0;
+  if (ret >= 0) {
+    GST_LOG_OBJECT (self, "block of %" G_GSIZE_FORMAT " bytes pushed",
+        self->block_bytes);
+    return GST_FLOW_OK;
+  }
+  if (cancelled)
+    return GST_FLOW_FLUSHING;
+  post_push_error (self, (gint) - ret);
+  return GST_FLOW_ERROR;
 }
 
 /* Copies @buf into blocks, pushing each as it fills. */
 static GstFlowReturn
 play_copy (GstIioSink * self, GstBuffer * buf)
 {
-  gsize size = gst_buffer_get_size (buf), done = 0;
+  gsize size = gst_buffer_get_size (buf), done = 0, n;
   GstFlowReturn ret = GST_FLOW_OK;
+  guint8 *start;
 
-  if (!ensure_buffer (self))
-    return GST_FLOW_ERROR;
-  while (done < size && ret == GST_FLOW_OK) {
-    guint8 *start = iio_buffer_start (self->buffer);
-    gsize n = MIN (size - done, self->block_bytes - self->fill);
-
+  while (done < size) {
+    ret = wait_if_paused (self);
+    if (ret != GST_FLOW_OK)
+      break;
+    start = iio_buffer_start (self->buffer);
+    n = MIN (size - done, self->block_bytes - self->fill);
     gst_buffer_extract (buf, done, start + self->fill, n);
     self->fill += n;
     done += n;
     if (self->fill == self->block_bytes)
       ret = push_block (self);
+    if (ret == GST_FLOW_ERROR)
+      break;
   }
   GST_OBJECT_LOCK (self);
   self->copies++;
   self->bytes += done;
   GST_OBJECT_UNLOCK (self);
-  return ret;
+  return ret == GST_FLOW_ERROR ? ret : wait_if_paused (self);
 }
 
-/* EOS: the partial block, filled with silence, so the converter plays it. */
+/* The partial block, filled with silence, so the converter plays it. */
 static GstFlowReturn
 play_tail (GstIioSink * self)
 {
   guint8 *start;
 
-  if (!self->buffer)
-    return GST_FLOW_OK;
-  if (!ensure_buffer (self))
-    return GST_FLOW_ERROR;
   if (self->fill == 0)
     return GST_FLOW_OK;
   start = iio_buffer_start (self->buffer);
@@ -394,13 +463,92 @@ play_tail (GstIioSink * self)
   return push_block (self);
 }
 
+/* Free space in the kernel's buffer, in bytes (the output buffer's
+ * data_available), or -1 if the device does not say. */
+static gint64
+kernel_free_bytes (GstIioSink * self)
+{
+  long long value = 0;
+
+  if (iio_device_buffer_attr_read_longlong (self->iio->dev, "data_available",
+          &value) < 0)
+    return -1;
+  return value;
+}
+
+/* Sleeps @us unless a flush comes: FALSE then. */
+static gboolean
+wait_unless_flushing (GstIioSink * self, gint64 us)
+{
+  gint64 until = g_get_monotonic_time () + us;
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (self);
+  while (!(flushing = self->flushing || self->stopping)
+      && g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), until));
+  GST_OBJECT_UNLOCK (self);
+  return !flushing;
+}
+
+/* libiio has taken the last block, the converter has not played it: wait
+ * until the kernel's buffer is all free space again, or, where the kernel
+ * does not say, for as long as its blocks take to play. Going to NULL
+ * before would cut them off. */
+static GstFlowReturn
+drain (GstIioSink * self)
+{
+  gint64 deadline = g_get_monotonic_time () + self->active.timeout / 1000;
+  gint64 idle = 2 * (gint64) self->block_bytes, free_bytes;
+  gint64 block_us = self->iio->rate ? gst_util_uint64_scale
+      (self->active.samples_per_block, G_USEC_PER_SEC, self->iio->rate) : 0;
+  GstFlowReturn ret;
+
+  while ((free_bytes = kernel_free_bytes (self)) >= 0 && free_bytes < idle) {
+    if (g_get_monotonic_time () > deadline)
+      goto timeout;
+    if (!wait_unless_flushing (self, CLAMP (block_us / 4, 1000, 50000))
+        && (ret = wait_if_paused (self)) != GST_FLOW_OK)
+      return ret;
+  }
+  if (free_bytes < 0 && !wait_unless_flushing (self, 2 * block_us))
+    return wait_if_paused (self);
+  GST_DEBUG_OBJECT (self, "the converter played every block");
+  return GST_FLOW_OK;
+
+timeout:
+  GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("IIO device %s on '%s' did "
+          "not play its last blocks within %" G_GUINT64_FORMAT " ms: the end "
+          "may be cut off. Is it playing (sampling-frequency)?",
+          self->iio->name, self->iio->context,
+          self->active.timeout / GST_MSECOND), (NULL));
+  return GST_FLOW_OK;
+}
+
+/* What the sink holds goes to the converter and is played: at EOS, before
+ * a new rate. */
+static GstFlowReturn
+finish_blocks (GstIioSink * self)
+{
+  GstFlowReturn ret;
+
+  if (!self->buffer)
+    return GST_FLOW_OK;
+  ret = wait_if_paused (self);
+  if (ret == GST_FLOW_OK)
+    ret = play_tail (self);
+  if (ret == GST_FLOW_OK)
+    ret = drain (self);
+  return ret;
+}
+
 /* How often the waveform goes in a block: enough to last
  * CYCLIC_MIN_DURATION (CYCLIC_MIN_BYTES at an unknown rate). */
 static guint
 cyclic_times (GstIioSink * self, gsize size)
 {
-  guint64 want = self->rate ? gst_util_uint64_scale (CYCLIC_MIN_DURATION,
-      (guint64) self->scan_bytes * self->rate, GST_SECOND) : CYCLIC_MIN_BYTES;
+  guint64 want = self->iio->rate ? gst_util_uint64_scale (CYCLIC_MIN_DURATION,
+      (guint64) self->iio->scan_bytes * self->iio->rate, GST_SECOND) :
+      CYCLIC_MIN_BYTES;
   guint64 times = (want + size - 1) / size;
 
   return (guint) CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
@@ -415,6 +563,19 @@ fill_waves (GstIioSink * self)
 
   for (i = 0; i < self->wave_times; i++)
     gst_buffer_extract (self->wave, 0, start + i * size, size);
+}
+
+/* The repeater goes on through flushes and pauses, as a cyclic buffer in
+ * the converter would; stop() cancels its buffer. */
+static gboolean
+is_stopping (GstIioSink * self)
+{
+  gboolean stopping;
+
+  GST_OBJECT_LOCK (self);
+  stopping = self->stopping;
+  GST_OBJECT_UNLOCK (self);
+  return stopping;
 }
 
 /* Software repeat: the same block again as soon as libiio takes it. */
@@ -455,17 +616,38 @@ push_cyclic (GstIioSink * self, gsize scans)
   return (gint) - ret;
 }
 
+/* The repeater's buffer is cancelled only by stop(): unlock() leaves a
+ * buffer alone once the repeater is set, so both are set under the lock
+ * unlock() takes. */
+static gint
+start_repeater (GstIioSink * self, gsize scans)
+{
+  struct iio_buffer *buffer;
+
+  errno = 0;
+  buffer = iio_device_create_buffer (self->iio->dev, scans, false);
+  if (!buffer)
+    return errno ? errno : EIO;
+  GST_OBJECT_LOCK (self);
+  self->buffer = buffer;
+  self->cancelled = FALSE;
+  self->cyclic_mode = CYCLIC_SOFTWARE;
+  self->repeater = g_thread_new ("iiosink-cyclic", repeat_waves, self);
+  GST_OBJECT_UNLOCK (self);
+  return 0;
+}
+
 static GstFlowReturn
 play_cyclic (GstIioSink * self, GstBuffer * wave)
 {
   gsize size = gst_buffer_get_size (wave), scans;
   gint err;
 
-  if (size % self->scan_bytes)
+  if (size % self->iio->scan_bytes)
     goto not_whole;
   self->wave = gst_buffer_ref (wave);
   self->wave_times = cyclic_times (self, size);
-  scans = size * self->wave_times / self->scan_bytes;
+  scans = size * self->wave_times / self->iio->scan_bytes;
   err = push_cyclic (self, scans);
   GST_DEBUG_OBJECT (self, "cyclic buffer of %" G_GSIZE_FORMAT " scans: %s",
       scans, err ? g_strerror (err) : "repeated by the remote");
@@ -477,21 +659,17 @@ play_cyclic (GstIioSink * self, GstBuffer * wave)
     return GST_FLOW_OK;
   }
   /* libiio takes cyclic buffers only on ADI's high-speed interface */
-  err = create_buffer (self, scans, FALSE);
+  err = start_repeater (self, scans);
   if (err)
     goto open_failed;
-  GST_OBJECT_LOCK (self);
-  self->cyclic_mode = CYCLIC_SOFTWARE;
-  GST_OBJECT_UNLOCK (self);
-  self->repeater = g_thread_new ("iiosink-cyclic", repeat_waves, self);
   return GST_FLOW_OK;
 
   /* ERRORS */
 not_whole:
   GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("The cyclic waveform for IIO "
           "device %s is %" G_GSIZE_FORMAT " bytes, not whole scans of %"
-          G_GSIZE_FORMAT, self->settings.device, size, self->scan_bytes),
-      (NULL));
+          G_GSIZE_FORMAT ". Send whole scans (all enabled channels)",
+          self->iio->name, size, self->iio->scan_bytes), (NULL));
   return GST_FLOW_ERROR;
 open_failed:
   post_open_error (self, err, "iio_device_create_buffer");
@@ -513,7 +691,7 @@ gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
   }
   if (!gst_buffer_get_size (buf))
     return GST_FLOW_OK;
-  if (!self->cyclic)
+  if (!self->active_cyclic)
     return play_copy (self, buf);
   ret = play_cyclic (self, buf);
   if (ret == GST_FLOW_OK) {
@@ -525,6 +703,7 @@ gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
   return ret;
 }
 
+/* EOS is posted once the converter has played the last block. */
 static gboolean
 gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
 {
@@ -537,7 +716,7 @@ gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
       gst_event_unref (event);
       return TRUE;
     }
-    if (play_tail (self) != GST_FLOW_OK) {
+    if (finish_blocks (self) != GST_FLOW_OK) {
       gst_event_unref (event);
       return FALSE;
     }
@@ -545,15 +724,37 @@ gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
 }
 
+/* How long unlock() lets a push end: a block's time and some. */
+static gint64
+push_grace_us (GstIioSink * self)
+{
+  GstIioLibiioDevice *iio = self->iio;
+  guint64 block_us;
+
+  if (!iio || !iio->rate)
+    return PUSH_GRACE_MAX_US;
+  block_us = gst_util_uint64_scale (self->active.samples_per_block,
+      G_USEC_PER_SEC, iio->rate);
+  return MIN (block_us + PUSH_GRACE_MIN_US, PUSH_GRACE_MAX_US);
+}
+
 static gboolean
 gst_iio_sink_unlock (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
 
+  gint64 until = g_get_monotonic_time () + push_grace_us (self);
+
   GST_OBJECT_LOCK (self);
   self->flushing = TRUE;
-  /* the repeater's buffer is cancelled in stop(): it plays on while paused */
-  if (self->buffer && !self->cancelled && !self->repeater) {
+  g_cond_broadcast (&self->cond);
+  /* a push ends once the converter has room: a pause loses nothing. One
+   * that does not (a stalled device, hours-long blocks) is cancelled. The
+   * repeater's buffer is cancelled in stop(): it plays on while paused. */
+  while (self->pushing
+      && g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), until));
+  if (self->pushing && !self->cancelled && !self->repeater) {
+    GST_DEBUG_OBJECT (self, "cancelling a push that did not end");
     iio_buffer_cancel (self->buffer);
     self->cancelled = TRUE;
   }
@@ -607,7 +808,7 @@ gst_iio_sink_set_property (GObject * object, guint prop_id,
 {
   GstIioSink *self = GST_IIO_SINK (object);
 
-  if (self->ctx) {
+  if (self->iio) {
     GST_WARNING_OBJECT (self, "%s cannot change while playing", pspec->name);
     return;
   }
@@ -659,6 +860,7 @@ gst_iio_sink_finalize (GObject * object)
   GstIioSink *self = GST_IIO_SINK (object);
 
   gst_iio_libiio_settings_clear (&self->settings);
+  g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -730,6 +932,7 @@ static void
 gst_iio_sink_init (GstIioSink * self)
 {
   gst_iio_libiio_settings_init (&self->settings);
+  g_cond_init (&self->cond);
   self->cyclic = DEFAULT_CYCLIC;
   /* the converter paces playback */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);

@@ -8,7 +8,20 @@
  * Every block is copied out of libiio's buffer: this is a copy path by
  * nature; iiodmabufsrc is the zero-copy one for local converters. The caps
  * are iiodmabufsrc's, from the same code: audio/x-raw for uniform
- * byte-aligned channels, application/x-iio otherwise.
+ * byte-aligned channels, application/x-iio otherwise. Downstream may choose
+ * a rate from the device's sampling_frequency_available and, without
+ * #GstIioSrc:channels, how many of the first channels to take, as with
+ * iiodmabufsrc. The rate and the #GstIioSrc:attributes written are put back
+ * at stop.
+ *
+ * After a flush or a pause the element makes libiio's buffer anew: the
+ * converter starts again, so the next buffer is DISCONT and its time is
+ * taken from the clock again.
+ *
+ * The first four blocks after each start are dropped (counted as
+ * discarded): Linux's IIO DMA buffer core (6.12 at least) may deliver the
+ * first two blocks of its read() path in the wrong order after an earlier
+ * session, which `iio_readdev` shows too.
  *
  * |[
  * gst-launch-1.0 iiosrc uri=ip:192.0.2.1 device=my-adc channels=voltage0,voltage1 \
@@ -39,6 +52,18 @@ enum
 
 static GParamSpec *properties[N_PROPERTIES];
 
+/* libiio's local backend (iiod's too) makes the kernel's buffer this many
+ * of our blocks; the IIO DMA buffer core's read() path splits it in two
+ * kernel blocks of KERNEL_BLOCKS / 2 of ours. */
+#define KERNEL_BLOCKS 4
+/* Linux 6.12's DMA buffer core does not rewind which of its two read()
+ * blocks comes next when the buffer is enabled again: after a session that
+ * read an odd number of them, the next one gets its second block (samples
+ * N..2N) before its first (0..N), with no error. From the third block on
+ * the order is right, so the first two kernel blocks are dropped.
+ * (docs/troubleshooting.md: "first blocks out of order") */
+#define SETTLE_BLOCKS KERNEL_BLOCKS
+
 struct _GstIioSrc
 {
   GstPushSrc parent;
@@ -47,30 +72,26 @@ struct _GstIioSrc
   GstIioLibiioSettings settings;
 
   /* streaming: set up in start(), gone in stop() */
-  struct iio_context *ctx;
-  struct iio_device *dev;
+  GstIioLibiioDevice *iio;
+  GstIioLibiioSettings active;  /* the settings start() took */
+  GstCaps *offered;             /* object lock */
   struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
   gboolean flushing;            /* object lock */
   gboolean cancelled;           /* buffer cancelled: make a new one */
-  GstCaps *caps;
-  guint rate;                   /* Hz, 0 when the device does not say */
-  gsize scan_bytes;
+  gboolean paused;              /* object lock: was paused, make a new one */
   guint64 samples;              /* delivered since start */
+  guint64 anchor;               /* samples delivered when first_pts was taken */
   GstClockTime first_pts;
+  gboolean discont;
+  guint settling;               /* blocks still to drop (SETTLE_BLOCKS) */
 
   /* object lock */
-  guint64 blocks, bytes;
+  guint64 blocks, bytes, restarts, discarded;
 };
 
 #define gst_iio_src_parent_class parent_class
 G_DEFINE_TYPE (GstIioSrc, gst_iio_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE (iiosrc, "iiosrc", GST_RANK_NONE, GST_TYPE_IIO_SRC);
-
-static const gchar *
-context_name (GstIioSrc * self)
-{
-  return gst_iio_libiio_context_name (&self->settings);
-}
 
 static void
 post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
@@ -80,12 +101,13 @@ post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         ("The buffer of IIO device %s is busy on '%s': another program "
-            "captures from it there", self->settings.device,
-            context_name (self)), ("%s: %s", what, msg));
+            "captures from it there. Stop it, or choose another device",
+            self->iio->name, self->iio->context), ("%s: %s", what, msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot open the buffer of IIO device %s on '%s': %s",
-            self->settings.device, context_name (self), msg), ("%s", what));
+        ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
+            "iio_readdev -u %s %s works", self->iio->name, self->iio->context,
+            msg, self->iio->context, self->iio->name), ("%s", what));
   g_free (msg);
 }
 
@@ -93,11 +115,14 @@ static gboolean
 create_buffer (GstIioSrc * self)
 {
   struct iio_buffer *buffer;
+  gint ret;
 
+  ret = iio_device_set_kernel_buffers_count (self->iio->dev, KERNEL_BLOCKS);
+  if (ret < 0)
+    GST_WARNING_OBJECT (self, "cannot set the kernel's buffer count: %d", ret);
   errno = 0;
-  buffer =
-      iio_device_create_buffer (self->dev, self->settings.samples_per_block,
-      false);
+  buffer = iio_device_create_buffer (self->iio->dev,
+      self->active.samples_per_block, false);
   if (!buffer) {
     post_busy_or_error (self, errno ? errno : EIO, "iio_device_create_buffer");
     return FALSE;
@@ -122,27 +147,56 @@ destroy_buffer (GstIioSrc * self)
     iio_buffer_destroy (buffer);
 }
 
+/* Without a channels property an audio stream may take the first N
+ * channels, all of them preferred; the rate is any the device offers
+ * unless sampling-frequency fixed it. As iiodmabufsrc offers them. */
+static GstCaps *
+offered_caps (GstIioSrc * self)
+{
+  GValue rates = G_VALUE_INIT;
+  gboolean have_rates = self->active.sampling_frequency ? FALSE :
+      gst_iio_libiio_device_rates (self->iio, &rates);
+  GstCaps *caps = gst_caps_new_empty (), *one;
+  gboolean audio = TRUE;
+  guint n;
+
+  for (n = self->iio->channels->len; n > 0 && audio; n--) {
+    one = gst_iio_libiio_device_caps (self->iio, n);
+    if (have_rates && self->iio->rate)
+      gst_iio_dmabuf_caps_set_rates (one, &rates);
+    audio = !self->active.channels && gst_structure_has_name
+        (gst_caps_get_structure (one, 0), "audio/x-raw");
+    gst_caps_append (caps, one);
+  }
+  if (have_rates)
+    g_value_unset (&rates);
+  return caps;
+}
+
+/* The buffer is made at the first block, once the caps have set the rate
+ * and the channels. */
 static gboolean
 gst_iio_src_start (GstBaseSrc * src)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
-  GArray *chosen;
+  GstCaps *offered;
 
-  chosen = gst_iio_libiio_open (GST_ELEMENT (self), &self->settings, FALSE,
-      &self->ctx, &self->dev, &self->rate);
-  if (!chosen)
-    goto failed;
-  self->caps = gst_iio_libiio_caps (chosen, self->rate);
-  g_array_free (chosen, TRUE);
-  self->scan_bytes = iio_device_get_sample_size (self->dev);
-  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", %" G_GSIZE_FORMAT
-      " bytes a scan", self->caps, self->scan_bytes);
-  if (!create_buffer (self))
-    goto failed;
-  self->samples = 0;
-  self->first_pts = GST_CLOCK_TIME_NONE;
   GST_OBJECT_LOCK (self);
-  self->blocks = self->bytes = 0;
+  gst_iio_libiio_settings_copy (&self->active, &self->settings);
+  GST_OBJECT_UNLOCK (self);
+  self->iio = gst_iio_libiio_device_open (GST_ELEMENT (self), &self->active,
+      FALSE);
+  if (!self->iio)
+    goto failed;
+  offered = offered_caps (self);
+  GST_DEBUG_OBJECT (self, "offers %" GST_PTR_FORMAT, offered);
+  self->samples = self->anchor = 0;
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  self->discont = TRUE;
+  GST_OBJECT_LOCK (self);
+  self->paused = FALSE;
+  self->offered = offered;
+  self->blocks = self->bytes = self->restarts = self->discarded = 0;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 
@@ -157,9 +211,11 @@ gst_iio_src_stop (GstBaseSrc * src)
   GstIioSrc *self = GST_IIO_SRC (src);
 
   destroy_buffer (self);
-  g_clear_pointer (&self->ctx, iio_context_destroy);
-  self->dev = NULL;
-  gst_clear_caps (&self->caps);
+  g_clear_pointer (&self->iio, gst_iio_libiio_device_close);
+  gst_iio_libiio_settings_clear (&self->active);
+  GST_OBJECT_LOCK (self);
+  gst_clear_caps (&self->offered);
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -169,9 +225,10 @@ gst_iio_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   GstIioSrc *self = GST_IIO_SRC (src);
   GstCaps *caps;
 
-  if (self->caps)
-    caps = gst_caps_ref (self->caps);
-  else
+  GST_OBJECT_LOCK (self);
+  caps = self->offered ? gst_caps_ref (self->offered) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (!caps)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
@@ -182,13 +239,51 @@ gst_iio_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   return caps;
 }
 
+/* The first choice left; the rate nearest the device's present one. */
+static GstCaps *
+gst_iio_src_fixate (GstBaseSrc * src, GstCaps * caps)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  GstStructure *s;
+
+  caps = gst_caps_make_writable (gst_caps_truncate (caps));
+  s = gst_caps_get_structure (caps, 0);
+  if (self->iio && self->iio->rate && gst_structure_has_field (s, "rate"))
+    gst_structure_fixate_field_nearest_int (s, "rate", self->iio->rate);
+  return GST_BASE_SRC_CLASS (parent_class)->fixate (src, caps);
+}
+
+/* Downstream chose a rate or a channel count: a new buffer for them. */
+static gboolean
+gst_iio_src_set_caps (GstBaseSrc * src, GstCaps * caps)
+{
+  GstIioSrc *self = GST_IIO_SRC (src);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint n = self->iio->channels->len, channels = n;
+  gint rate = self->iio->rate;
+
+  gst_structure_get_int (s, "rate", &rate);
+  gst_structure_get_int (s, "channels", &channels);
+  if (rate == (gint) self->iio->rate && channels == n)
+    return TRUE;
+  GST_DEBUG_OBJECT (self, "negotiated %d Hz, %d channels", rate, channels);
+  /* an enabled buffer refuses a new rate */
+  destroy_buffer (self);
+  if (rate != (gint) self->iio->rate && rate > 0
+      && !gst_iio_libiio_device_set_rate (GST_ELEMENT (self), self->iio, rate))
+    return FALSE;
+  if (channels != n && channels > 0)
+    gst_iio_libiio_device_select_first (self->iio, channels);
+  return TRUE;
+}
+
 static GstClockTime
 block_duration (GstIioSrc * self)
 {
-  if (!self->rate)
+  if (!self->iio || !self->iio->rate)
     return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale (self->settings.samples_per_block, GST_SECOND,
-      self->rate);
+  return gst_util_uint64_scale (self->active.samples_per_block, GST_SECOND,
+      self->iio->rate);
 }
 
 /* A block waits in the converter until it is full: that much latency. */
@@ -196,10 +291,12 @@ static gboolean
 gst_iio_src_query (GstBaseSrc * src, GstQuery * query)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
-  GstClockTime duration = block_duration (self);
+  GstClockTime duration;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->caps
-      || !GST_CLOCK_TIME_IS_VALID (duration))
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
+  duration = block_duration (self);
+  if (!GST_CLOCK_TIME_IS_VALID (duration))
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   gst_query_set_latency (query, TRUE, duration, duration);
   return TRUE;
@@ -223,24 +320,29 @@ first_block_time (GstIioSrc * self)
   return now;
 }
 
+/* Offsets count every sample delivered; times restart from the clock at
+ * each new buffer, as the converter starts anew. */
 static void
 stamp (GstIioSrc * self, GstBuffer * buf, guint64 n)
 {
+  guint rate = self->iio->rate;
+  guint64 since = self->samples - self->anchor;
+
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = first_block_time (self);
   GST_BUFFER_OFFSET (buf) = self->samples;
   GST_BUFFER_OFFSET_END (buf) = self->samples + n;
-  if (self->rate) {
+  if (rate) {
     GST_BUFFER_PTS (buf) = self->first_pts +
-        gst_util_uint64_scale (self->samples, GST_SECOND, self->rate);
-    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (self->samples + n,
-        GST_SECOND, self->rate) - gst_util_uint64_scale (self->samples,
-        GST_SECOND, self->rate);
-  } else if (self->samples == 0) {
+        gst_util_uint64_scale (since, GST_SECOND, rate);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (since + n,
+        GST_SECOND, rate) - gst_util_uint64_scale (since, GST_SECOND, rate);
+  } else if (since == 0) {
     GST_BUFFER_PTS (buf) = self->first_pts;
   }
-  if (self->samples == 0)
+  if (self->discont)
     GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  self->discont = FALSE;
   self->samples += n;
 }
 
@@ -252,59 +354,107 @@ post_refill_error (GstIioSrc * self, gint err)
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("IIO device %s on '%s' delivered no block within %" G_GUINT64_FORMAT
-            " ms: is it sampling (trigger, sampling-frequency)?",
-            self->settings.device, context_name (self),
-            self->settings.timeout / GST_MSECOND), ("iio_buffer_refill: %s",
-            msg));
+            " ms. Is it sampling (trigger, sampling-frequency), and is iiod "
+            "there still answering? A block of samples-per-block at a low "
+            "rate needs a longer timeout", self->iio->name,
+            self->iio->context, self->active.timeout / GST_MSECOND),
+        ("iio_buffer_refill: %s", msg));
   else if (err == EBUSY)
     post_busy_or_error (self, err, "iio_buffer_refill");
   else
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->settings.device, context_name (self), msg),
+            "drop?", self->iio->name, self->iio->context, msg),
         ("iio_buffer_refill: %s", msg));
   g_free (msg);
 }
 
-/* After a flush, unlock() has cancelled the buffer: libiio needs a new
- * one. */
+/* A buffer for the first block, and a new one after a flush (unlock()
+ * cancelled it) or new caps: the converter starts anew, so the stream is
+ * discontinuous and its times are taken again. */
 static gboolean
 ensure_buffer (GstIioSrc * self)
 {
-  gboolean cancelled;
+  gboolean anew;
 
   GST_OBJECT_LOCK (self);
-  cancelled = self->cancelled;
+  anew = self->cancelled || self->paused;
+  self->paused = FALSE;
   GST_OBJECT_UNLOCK (self);
-  if (!cancelled)
+  if (self->buffer && !anew)
     return TRUE;
   destroy_buffer (self);
-  return create_buffer (self);
+  if (!create_buffer (self))
+    return FALSE;
+  if (self->samples > 0) {
+    GST_OBJECT_LOCK (self);
+    self->restarts++;
+    GST_OBJECT_UNLOCK (self);
+  }
+  self->anchor = self->samples;
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  self->discont = TRUE;
+  self->settling = SETTLE_BLOCKS;
+  return TRUE;
+}
+
+/* The next block into libiio's buffer; FLUSHING when unlock() came. */
+static GstFlowReturn
+refill (GstIioSrc * self)
+{
+  gssize got = iio_buffer_refill (self->buffer);
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (self);
+  flushing = self->flushing;
+  GST_OBJECT_UNLOCK (self);
+  if (flushing)
+    return GST_FLOW_FLUSHING;
+  if (got < 0) {
+    post_refill_error (self, (gint) - got);
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+/* The blocks of the kernel's first two read() blocks after an enable may
+ * come in the wrong order: they are dropped (see SETTLE_BLOCKS). */
+static GstFlowReturn
+settle (GstIioSrc * self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  while (self->settling > 0 && ret == GST_FLOW_OK) {
+    ret = refill (self);
+    if (ret != GST_FLOW_OK)
+      break;
+    self->settling--;
+    GST_OBJECT_LOCK (self);
+    self->discarded++;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return ret;
 }
 
 static GstFlowReturn
 gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
-  gssize got;
-  gboolean flushing;
+  GstFlowReturn ret;
   guint8 *start, *end;
 
   if (!ensure_buffer (self))
     return GST_FLOW_ERROR;
-  got = iio_buffer_refill (self->buffer);
-  GST_OBJECT_LOCK (self);
-  flushing = self->flushing;
-  GST_OBJECT_UNLOCK (self);
-  if (flushing)
-    return GST_FLOW_FLUSHING;
-  if (got < 0)
-    goto refill_failed;
+  ret = settle (self);
+  if (ret == GST_FLOW_OK)
+    ret = refill (self);
+  if (ret != GST_FLOW_OK)
+    return ret;
   start = iio_buffer_start (self->buffer);
   end = iio_buffer_end (self->buffer);
   /* the copy this path is: libiio owns its buffer and refills it next */
   *out = gst_buffer_new_memdup (start, end - start);
-  stamp (self, *out, self->scan_bytes ? (end - start) / self->scan_bytes : 0);
+  stamp (self, *out, (end - start) / self->iio->scan_bytes);
   GST_OBJECT_LOCK (self);
   self->blocks++;
   self->bytes += end - start;
@@ -313,11 +463,22 @@ gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
       GST_TIME_FORMAT, (gsize) (end - start),
       GST_TIME_ARGS (GST_BUFFER_PTS (*out)));
   return GST_FLOW_OK;
+}
 
-  /* ERRORS */
-refill_failed:
-  post_refill_error (self, (gint) - got);
-  return GST_FLOW_ERROR;
+/* The converter runs on while the element is paused and overruns the
+ * kernel's buffer: at PLAYING again, libiio's buffer is made anew, so the
+ * gap is a DISCONT with fresh times rather than a silent splice. */
+static GstStateChangeReturn
+gst_iio_src_change_state (GstElement * element, GstStateChange transition)
+{
+  GstIioSrc *self = GST_IIO_SRC (element);
+
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    self->paused = TRUE;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
 static gboolean
@@ -355,7 +516,9 @@ stats_structure (GstIioSrc * self)
   s = gst_structure_new ("application/x-iiosrc-stats",
       "blocks", G_TYPE_UINT64, self->blocks,
       "bytes", G_TYPE_UINT64, self->bytes,
-      "copies", G_TYPE_UINT64, self->blocks, NULL);
+      "copies", G_TYPE_UINT64, self->blocks,
+      "restarts", G_TYPE_UINT64, self->restarts,
+      "discarded", G_TYPE_UINT64, self->discarded, NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -366,7 +529,7 @@ gst_iio_src_set_property (GObject * object, guint prop_id,
 {
   GstIioSrc *self = GST_IIO_SRC (object);
 
-  if (self->ctx) {
+  if (self->iio) {
     GST_WARNING_OBJECT (self, "%s cannot change while capturing", pspec->name);
     return;
   }
@@ -425,10 +588,12 @@ install_properties (GObjectClass * gobject_class)
    * GstIioSrc:stats:
    *
    * blocks, bytes, copies (every block is one: libiio's buffer is copied
-   * into each GstBuffer).
+   * into each GstBuffer), restarts (new buffers after a flush or new caps:
+   * the stream is discontinuous there), discarded (blocks dropped after
+   * each start, as the kernel may deliver them out of order).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
-      "Blocks, bytes, copies", GST_TYPE_STRUCTURE,
+      "Blocks, bytes, copies, restarts, discarded", GST_TYPE_STRUCTURE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   /* ours only: the shared settings come before them */
   for (i = PROP_FIRST + 1; i < N_PROPERTIES; i++)
@@ -451,9 +616,12 @@ gst_iio_src_class_init (GstIioSrcClass * klass)
   gobject_class->finalize = gst_iio_src_finalize;
   install_properties (gobject_class);
 
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_iio_src_change_state);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_iio_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_iio_src_stop);
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_iio_src_get_caps);
+  basesrc_class->fixate = GST_DEBUG_FUNCPTR (gst_iio_src_fixate);
+  basesrc_class->set_caps = GST_DEBUG_FUNCPTR (gst_iio_src_set_caps);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_iio_src_query);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_iio_src_unlock);
   basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_iio_src_unlock_stop);

@@ -19,6 +19,9 @@ from gi.repository import Gst  # noqa: E402
 
 URI = "ip:127.0.0.1"
 SPB = 4096
+# blocks iiosrc drops after each start: the first two of the kernel's
+# read() blocks, which libiio makes two of ours each
+SETTLE = 4
 passed = failed = 0
 iiod = None
 
@@ -135,9 +138,11 @@ def capture_checked(device, channels, blocks, bits, shift, caps_want):
     st = r.stats
     check(st.get_value("blocks") == blocks and
           st.get_value("bytes") == len(data) and
-          st.get_value("copies") == blocks,
+          st.get_value("copies") == blocks and
+          st.get_value("discarded") == SETTLE,
           "%s: stats %s" % (device, st.to_string()),
-          "want blocks=copies=%d, bytes=%d" % (blocks, len(data)))
+          "want blocks=copies=%d, bytes=%d, discarded=%d" % (
+              blocks, len(data), SETTLE))
     return data
 
 
@@ -149,14 +154,17 @@ def test_capture():
                            caps)
     if data is None:
         return
-    # Debian's iio_readdev through the same iiod: the same bytes
+    # Debian's iio_readdev through the same iiod: the same bytes once the
+    # blocks iiosrc drops at start are left out of iio_readdev's
     rd = subprocess.run(["iio_readdev", "-u", URI, "-b", str(SPB), "-s",
-                         str(20 * SPB), "iio-sim-adc", "voltage0",
+                         str((SETTLE + 20) * SPB), "iio-sim-adc", "voltage0",
                          "voltage1"], capture_output=True, timeout=60)
-    check(rd.returncode == 0 and rd.stdout == data,
-          "iio_readdev -u %s gives the same %d bytes" % (URI, len(data)),
-          "exit %d, %d bytes%s" % (rd.returncode, len(rd.stdout),
-                                   ", they differ" if rd.stdout else ""))
+    theirs = rd.stdout[SETTLE * SPB * 4:]
+    check(rd.returncode == 0 and theirs == data,
+          "iio_readdev -u %s gives the same %d bytes after its first %d "
+          "blocks" % (URI, len(data), SETTLE),
+          "exit %d, %d bytes%s" % (rd.returncode, len(theirs),
+                                   ", they differ" if theirs else ""))
 
 
 def test_capture_adc12():
@@ -224,10 +232,118 @@ def test_stop_while_waiting():
                          "sampling-frequency=1 ! fakesink" % URI)
     p.set_state(Gst.State.PLAYING)
     time.sleep(1.5)
+    during = read_sysfs("iio-sim-adc", "sampling_frequency")
+    err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
     t0 = time.monotonic()
     p.set_state(Gst.State.NULL)
     took = time.monotonic() - t0
-    check(took < 2, "stopped while waiting for a block in %.2f s" % took)
+    check(during == "1" and err is None and took < 2,
+          "stopped while waiting for a block in %.2f s" % took,
+          "the ADC at %s Hz, error %s" % (
+              during, err and err.parse_error()[0].message))
+    check(read_sysfs("iio-sim-adc", "sampling_frequency") == "48000",
+          "iiosrc put the ADC's rate back after sampling-frequency=1")
+
+
+def test_negotiated():
+    """Downstream asks for 16 kHz and one channel: iiosrc sets them, the
+    data are channel 0's counter, and the rate is put back at stop."""
+    r = Run("uri=%s device=iio-sim-adc num-buffers=4 ! audio/x-raw,"
+            "rate=16000,channels=1" % URI)
+    data = r.data() if r.error is None else b""
+    wrong = ramp_mismatch(array.array("H", data), 1, 16, 0) if data else \
+        "no data"
+    s = r.caps.get_structure(0) if r.caps else None
+    after = read_sysfs("iio-sim-adc", "sampling_frequency")
+    check(r.error is None and s is not None and
+          s.get_value("rate") == 16000 and s.get_value("channels") == 1 and
+          len(data) == 4 * SPB * 2 and wrong is None and after == "48000",
+          "iiosrc negotiated 16 kHz, 1 channel: %d bytes of voltage0's "
+          "counter, the ADC back at %s Hz" % (len(data), after),
+          "error %s, caps %s, %d bytes, %s, rate after %s" % (
+              r.error, r.caps and r.caps.to_string(), len(data), wrong,
+              after))
+
+
+def test_attributes():
+    """attributes= writes device attributes at start and puts them back at
+    stop; an unknown or refused one is an error that says which."""
+    r = Run("uri=%s device=iio-sim-adc channels=voltage0 num-buffers=2 "
+            "attributes=\"attrs,waveform=sine\"" % URI)
+    data = r.data() if r.error is None else b""
+    after = read_sysfs("iio-sim-adc", "waveform")
+    ramp = ramp_mismatch(array.array("H", data), 1, 16, 0) if data else None
+    check(r.error is None and len(data) == 2 * SPB * 2 and ramp is not None
+          and after == "ramp",
+          "attributes=attrs,waveform=sine: %d bytes not the ramp, waveform "
+          "back to %s at stop" % (len(data), after),
+          "error %s, %d bytes, ramp check %s, waveform after %s" % (
+              r.error, len(data), ramp, after))
+    r = Run("uri=%s device=iio-sim-adc num-buffers=1 "
+            "attributes=\"attrs,no_such_attr=1\"" % URI, timeout=20)
+    check(r.error is not None and r.error.startswith(
+        "IIO device iio-sim-adc on 'ip:127.0.0.1' has no attribute "
+        "'no_such_attr'. It has: ") and "waveform" in r.error,
+        "an unknown attribute lists the device's", str(r.error))
+    r = Run("uri=%s device=iio-sim-adc num-buffers=1 "
+            "attributes=\"attrs,waveform=square\"" % URI, timeout=20)
+    check(r.error is not None and r.error.startswith(
+        "IIO device iio-sim-adc on 'ip:127.0.0.1' refused waveform=square: ")
+        and read_sysfs("iio-sim-adc", "waveform") == "ramp",
+        "a refused attribute says which", str(r.error))
+
+
+def test_capture_paused():
+    """Paused mid-capture and resumed: libiio's buffer is made anew, so the
+    first buffer after is DISCONT and starts the counter again; every run
+    between DISCONTs is the counter."""
+    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
+                         "channels=voltage0,voltage1 samples-per-block=%d "
+                         "! appsink name=out sync=false max-buffers=100"
+                         % (URI, SPB))
+    out = p.get_by_name("out")
+
+    def pull(timeout_s):
+        sample = out.emit("try-pull-sample", int(timeout_s * Gst.SECOND))
+        return sample.get_buffer() if sample else None
+
+    p.set_state(Gst.State.PLAYING)
+    bufs, n_before = [], 0
+    try:
+        while len(bufs) < 4 and (b := pull(10)) is not None:
+            bufs.append(b)
+        p.set_state(Gst.State.PAUSED)
+        time.sleep(0.5)
+        # what was on the way before the pause is still delivered
+        while (b := pull(0)) is not None:
+            bufs.append(b)
+        n_before = len(bufs)
+        p.set_state(Gst.State.PLAYING)
+        while len(bufs) < n_before + 4 and (b := pull(10)) is not None:
+            bufs.append(b)
+        restarts = p.get_by_name("src").get_property("stats").get_value(
+            "restarts")
+    finally:
+        p.set_state(Gst.State.NULL)
+    runs, problems = [], []
+    for i, b in enumerate(bufs):
+        if i == 0 or b.has_flags(Gst.BufferFlags.DISCONT):
+            runs.append(b"")
+        runs[-1] += b.extract_dup(0, b.get_size())
+    for run in runs:
+        wrong = ramp_mismatch(array.array("H", run), 2, 16, 0)
+        if wrong:
+            problems.append(wrong)
+    discont_at = [i for i, b in enumerate(bufs)
+                  if b.has_flags(Gst.BufferFlags.DISCONT)]
+    # a block on its way at the pause comes after it, before the DISCONT
+    check(len(bufs) == n_before + 4 and len(runs) == 2 and not problems and
+          len(discont_at) == 2 and discont_at[0] == 0 and
+          n_before <= discont_at[1] <= n_before + 1 and restarts == 1,
+          "iiosrc paused and resumed: %d buffers, DISCONT at %s, both runs "
+          "the counter, restarts=%d" % (len(bufs), discont_at, restarts),
+          "%d buffers, DISCONT at %s (want [0, %d]), restarts %d, %s" % (
+              len(bufs), discont_at, n_before, restarts, problems))
 
 
 def kill_iiod_midstream(p, name, timeout_s):
@@ -316,23 +432,124 @@ def wait_played(want, timeout=20):
 
 
 def test_play():
+    """EOS is posted once the DAC has played the last block: a pipeline
+    set to NULL right at EOS cuts nothing off."""
     spb = 1024
     block = spb * DAC_SCAN
     data = random.Random(14).randbytes(10 * block + 1000)
     p, err = play(data, "samples-per-block=%d" % spb)
-    sent = data + bytes(-len(data) % block)   # the last block padded
-    played, checksum = wait_played(len(sent)) if err is None else dac()
     st = p.get_by_name("sink").get_property("stats")
     p.set_state(Gst.State.NULL)
+    sent = data + bytes(-len(data) % block)   # the last block padded
+    played, checksum = dac()
     check(err is None and played == len(sent) and checksum == fnv(sent),
-          "iiosink played %d bytes (%d of padding), checksum 0x%016x" % (
-              len(sent), len(sent) - len(data), checksum),
-          "error %s; the DAC played %d bytes, checksum 0x%016x, want %d, "
-          "0x%016x" % (err, played, checksum, len(sent), fnv(sent)))
+          "iiosink played %d bytes (%d of padding) before EOS, checksum "
+          "0x%016x" % (len(sent), len(sent) - len(data), checksum),
+          "error %s; at NULL right after EOS the DAC had played %d bytes, "
+          "checksum 0x%016x, want %d, 0x%016x" % (
+              err, played, checksum, len(sent), fnv(sent)))
     check(st.get_value("blocks") == 11 and
           st.get_value("bytes") == len(data),
           "iiosink stats %s" % st.to_string(),
           "want blocks=11, bytes=%d" % len(data))
+
+
+def test_play_paused():
+    """Paused twice mid-stream, then played to EOS: the DAC played every
+    byte, in order."""
+    spb = 1024
+    block = spb * DAC_SCAN
+    data = random.Random(16).randbytes(60 * block + 123)
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(data)
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw blocksize=3000 "
+                         "! %s ! iiosink name=sink uri=%s device=iio-sim-dac "
+                         "samples-per-block=%d" % (DAC_CAPS, URI, spb))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    for at in (10, 30):
+        deadline = time.monotonic() + 20
+        while (sink.get_property("stats").get_value("blocks") < at and
+               time.monotonic() < deadline):
+            time.sleep(0.02)
+        p.set_state(Gst.State.PAUSED)
+        p.get_state(5 * Gst.SECOND)
+        time.sleep(0.5)
+        p.set_state(Gst.State.PLAYING)
+    msg = p.get_bus().timed_pop_filtered(
+        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    err = ("no EOS" if msg is None else msg.parse_error()[0].message
+           if msg.type == Gst.MessageType.ERROR else None)
+    sent = data + bytes(-len(data) % block)
+    played, checksum = dac()
+    check(err is None and played == len(sent) and checksum == fnv(sent),
+          "iiosink paused twice: the DAC played all %d bytes in order"
+          % len(sent), "error %s; played %d bytes, checksum 0x%016x, want "
+          "0x%016x" % (err, played, checksum, fnv(sent)))
+
+
+def read_sysfs(device, attr):
+    with open(sysfs(device, attr)) as f:
+        return f.read().strip()
+
+
+def test_play_rate():
+    """A 16 kHz stream sets the DAC to 16 kHz while it plays; the DAC's
+    rate is put back at stop."""
+    spb = 1024
+    data = random.Random(17).randbytes(40 * spb * DAC_SCAN)
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(data)
+    before = read_sysfs("iio-sim-dac", "sampling_frequency")
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw blocksize=4096 "
+                         "! %s ! iiosink name=sink uri=%s device=iio-sim-dac "
+                         "samples-per-block=%d" % (
+                             DAC_CAPS.replace("48000", "16000"), URI, spb))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 20
+    while (sink.get_property("stats").get_value("blocks") < 3 and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
+    during = read_sysfs("iio-sim-dac", "sampling_frequency")
+    msg = p.get_bus().timed_pop_filtered(
+        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    err = ("no EOS" if msg is None else msg.parse_error()[0].message
+           if msg.type == Gst.MessageType.ERROR else None)
+    after = read_sysfs("iio-sim-dac", "sampling_frequency")
+    played, checksum = dac()
+    check(err is None and during == "16000" and after == before and
+          played == len(data) and checksum == fnv(data),
+          "iiosink at 16 kHz: the DAC ran at %s Hz, played %d bytes exact, "
+          "back at %s Hz" % (during, played, after),
+          "error %s, rate %s during, %s after (was %s), played %d, checksum "
+          "0x%016x want 0x%016x" % (err, during, after, before, played,
+                                    checksum, fnv(data)))
+
+
+def test_stop_while_pushing():
+    """The DAC at 1 Hz takes no block for an hour: NULL must not wait."""
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(bytes(1024 * DAC_SCAN * 8))
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw ! %s ! iiosink "
+                         "uri=%s device=iio-sim-dac samples-per-block=1024 "
+                         "sampling-frequency=1" % (
+                             DAC_CAPS.replace("48000", "1"), URI))
+    p.set_state(Gst.State.PLAYING)
+    time.sleep(2)
+    during = read_sysfs("iio-sim-dac", "sampling_frequency")
+    err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
+    t0 = time.monotonic()
+    p.set_state(Gst.State.NULL)
+    took = time.monotonic() - t0
+    check(during == "1" and err is None and took < 3,
+          "iiosink stopped while the DAC took no block in %.2f s" % took,
+          "the DAC at %s Hz, error %s" % (
+              during, err and err.parse_error()[0].message))
+    check(read_sysfs("iio-sim-dac", "sampling_frequency") == "48000",
+          "iiosink put the DAC's rate back after sampling-frequency=1")
 
 
 def test_play_cyclic():
@@ -375,6 +592,41 @@ def test_channel_named_twice():
           "counter" % len(data),
           "error %s, caps %s, %d bytes, %s" % (
               r.error, r.caps and r.caps.to_string(), len(data), wrong))
+
+
+def kernel_first_block():
+    """The first sample of a local read of iio-sim-adc: 0, or 2 * SPB when
+    the DMA buffer core hands out its second read() block first. libiio
+    makes two kernel blocks of 2 * SPB scans each; reading both leaves
+    the order as it was."""
+    rd = subprocess.run(["iio_readdev", "-u", "local:", "-b", str(SPB), "-s",
+                         str(4 * SPB), "iio-sim-adc", "voltage0"],
+                        capture_output=True, timeout=60)
+    return array.array("H", rd.stdout[:2])[0] if rd.stdout else -1
+
+
+def test_out_of_order_start():
+    """Linux 6.12's DMA buffer core does not rewind its read() blocks at
+    enable: after a session that read one kernel block, the next gets the
+    second block (k = 2 * SPB ...) before the first (k = 0 ...). iiosrc
+    drops those and delivers the counter in order."""
+    if kernel_first_block() == 0:
+        # one kernel block read: the next session starts with the second
+        subprocess.run(["iio_readdev", "-u", "local:", "-b", str(SPB), "-s",
+                        str(2 * SPB), "iio-sim-adc", "voltage0"],
+                       capture_output=True, timeout=60)
+    first = kernel_first_block()
+    check(first == 2 * SPB, "premise: iio_readdev's first block starts at "
+          "k=%d, the kernel's second block" % first)
+    r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage1 "
+            "samples-per-block=%d num-buffers=8" % (URI, SPB))
+    data = r.data() if r.error is None else b""
+    samples = array.array("H", data)
+    wrong = ramp_mismatch(samples, 2, 16, 0) if data else "no data"
+    check(r.error is None and len(data) == 8 * SPB * 4 and wrong is None,
+          "iiosrc after such a session: %d bytes, the counter in order from "
+          "k=%d" % (len(data), samples[0] if data else -1),
+          "error %s, %d bytes, %s" % (r.error, len(data), wrong))
 
 
 def test_interop():
@@ -444,13 +696,14 @@ def main():
     test_unreachable()
     start_iiod()
     try:
-        # the interop test first: run after the others, the ADC's first
-        # two blocks were stale ones of an earlier session (an open
-        # question for iiosrc, see docs/testing.md)
-        for t in (test_interop, test_capture, test_channel_named_twice,
-                  test_capture_adc12,
+        for t in (test_out_of_order_start, test_interop, test_capture,
+                  test_channel_named_twice,
+                  test_capture_adc12, test_negotiated, test_attributes,
+                  test_capture_paused,
                   test_unknown, test_busy, test_stop_while_waiting,
-                  test_play, test_play_cyclic, test_sink_unknown_channel,
+                  test_play, test_play_paused, test_play_rate,
+                  test_stop_while_pushing,
+                  test_play_cyclic, test_sink_unknown_channel,
                   test_iiod_killed):
             try:
                 t()
