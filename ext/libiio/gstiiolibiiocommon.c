@@ -10,7 +10,9 @@
 #include "gstiiolibiiocommon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include "gstiiodmabufcaps.h"
 
 /**
@@ -753,4 +755,56 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
   g_free (iio->context);
   g_free (iio->name);
   g_free (iio);
+}
+
+/* --- SIGPIPE ------------------------------------------------------------------ */
+
+static gboolean
+sigpipe_pending (void)
+{
+  sigset_t pending;
+
+  sigpending (&pending);
+  return sigismember (&pending, SIGPIPE) == 1;
+}
+
+/**
+ * gst_iio_libiio_sigpipe_hold:
+ * @guard: (out caller-allocates): for gst_iio_libiio_sigpipe_release()
+ *
+ * libiio 0.24 writes to iiod's socket without MSG_NOSIGNAL: a write after
+ * iiod has gone raises SIGPIPE, which kills a C program that keeps its
+ * default (gst-launch-1.0 does). Between hold and release the calling
+ * thread blocks SIGPIPE, so the write fails with EPIPE and the element
+ * posts its error.
+ */
+void
+gst_iio_libiio_sigpipe_hold (GstIioSigpipeGuard * guard)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &set, &guard->old_mask);
+  guard->was_pending = sigpipe_pending ();
+}
+
+/**
+ * gst_iio_libiio_sigpipe_release:
+ *
+ * Takes a SIGPIPE raised since the hold (it belongs to a failed write to
+ * iiod) and restores the thread's signal mask.
+ */
+void
+gst_iio_libiio_sigpipe_release (GstIioSigpipeGuard * guard)
+{
+  struct timespec zero = { 0, 0 };
+  sigset_t set;
+
+  if (!guard->was_pending && sigpipe_pending ()) {
+    sigemptyset (&set);
+    sigaddset (&set, SIGPIPE);
+    while (sigtimedwait (&set, NULL, &zero) < 0 && errno == EINTR);
+  }
+  pthread_sigmask (SIG_SETMASK, &guard->old_mask, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include <gst/gst.h>
 #include <iio.h>
+#include <signal.h>
 
 G_BEGIN_DECLS
 /* The settings iiosrc and iiosink share, as properties (object lock). */
@@ -87,6 +88,16 @@ gboolean gst_iio_libiio_device_set_rate (GstElement * element,
 gboolean gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates);
 void gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
 GstCaps *gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n);
+
+/* SIGPIPE held off around libiio calls: see gst_iio_libiio_sigpipe_hold() */
+typedef struct
+{
+  sigset_t old_mask;
+  gboolean was_pending;
+} GstIioSigpipeGuard;
+
+void gst_iio_libiio_sigpipe_hold (GstIioSigpipeGuard * guard);
+void gst_iio_libiio_sigpipe_release (GstIioSigpipeGuard * guard);
 
 G_END_DECLS
 #endif /* __GST_IIO_LIBIIO_COMMON_H__ */

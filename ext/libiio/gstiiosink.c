@@ -196,7 +196,7 @@ offered_caps (GstIioSink * self)
 /* The buffer is made at the first buffer, once the caps have set the
  * rate: an enabled buffer refuses a new one. */
 static gboolean
-gst_iio_sink_start (GstBaseSink * sink)
+start_held (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
   GstCaps *offered;
@@ -227,8 +227,21 @@ failed:
   return FALSE;
 }
 
+/* start(), with SIGPIPE held off (libiio and a vanished iiod) */
 static gboolean
-gst_iio_sink_stop (GstBaseSink * sink)
+gst_iio_sink_start (GstBaseSink * sink)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = start_held (sink);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
+}
+
+static gboolean
+stop_held (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
   GThread *repeater;
@@ -250,6 +263,19 @@ gst_iio_sink_stop (GstBaseSink * sink)
   gst_clear_caps (&self->offered);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
+}
+
+/* stop(), with SIGPIPE held off (libiio and a vanished iiod) */
+static gboolean
+gst_iio_sink_stop (GstBaseSink * sink)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = stop_held (sink);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 static GstCaps *
@@ -293,7 +319,7 @@ set_rate (GstIioSink * self, GstCaps * caps)
 }
 
 static gboolean
-gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+set_caps_held (GstBaseSink * sink, GstCaps * caps)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
   gchar *got, *need;
@@ -321,6 +347,19 @@ gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   g_free (got);
   g_free (need);
   return FALSE;
+}
+
+/* set_caps(), with SIGPIPE held off (libiio and a vanished iiod) */
+static gboolean
+gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = set_caps_held (sink, caps);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 static void
@@ -583,8 +622,10 @@ static gpointer
 repeat_waves (gpointer data)
 {
   GstIioSink *self = data;
+  GstIioSigpipeGuard guard;
   gssize ret;
 
+  gst_iio_libiio_sigpipe_hold (&guard);
   do {
     fill_waves (self);
     ret = iio_buffer_push (self->buffer);
@@ -596,6 +637,7 @@ repeat_waves (gpointer data)
   } while (ret >= 0 && !is_stopping (self));
   if (ret < 0 && !is_stopping (self))
     post_push_error (self, (gint) - ret);
+  gst_iio_libiio_sigpipe_release (&guard);
   return NULL;
 }
 
@@ -677,7 +719,7 @@ open_failed:
 }
 
 static GstFlowReturn
-gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
+render_held (GstBaseSink * sink, GstBuffer * buf)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
   GstFlowReturn ret;
@@ -703,9 +745,22 @@ gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
   return ret;
 }
 
+/* render(), with SIGPIPE held off (libiio and a vanished iiod) */
+static GstFlowReturn
+gst_iio_sink_render (GstBaseSink * sink, GstBuffer * buf)
+{
+  GstIioSigpipeGuard guard;
+  GstFlowReturn ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = render_held (sink, buf);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
+}
+
 /* EOS is posted once the converter has played the last block. */
 static gboolean
-gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
+event_held (GstBaseSink * sink, GstEvent * event)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
 
@@ -722,6 +777,19 @@ gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
     }
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* event(), with SIGPIPE held off (libiio and a vanished iiod) */
+static gboolean
+gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = event_held (sink, event);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 /* How long unlock() lets a push end: a block's time and some. */

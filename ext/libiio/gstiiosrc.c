@@ -176,7 +176,7 @@ offered_caps (GstIioSrc * self)
 /* The buffer is made at the first block, once the caps have set the rate
  * and the channels. */
 static gboolean
-gst_iio_src_start (GstBaseSrc * src)
+start_held (GstBaseSrc * src)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
   GstCaps *offered;
@@ -205,8 +205,21 @@ failed:
   return FALSE;
 }
 
+/* start(), with SIGPIPE held off (libiio and a vanished iiod) */
 static gboolean
-gst_iio_src_stop (GstBaseSrc * src)
+gst_iio_src_start (GstBaseSrc * src)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = start_held (src);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
+}
+
+static gboolean
+stop_held (GstBaseSrc * src)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
 
@@ -217,6 +230,19 @@ gst_iio_src_stop (GstBaseSrc * src)
   gst_clear_caps (&self->offered);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
+}
+
+/* stop(), with SIGPIPE held off (libiio and a vanished iiod) */
+static gboolean
+gst_iio_src_stop (GstBaseSrc * src)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = stop_held (src);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 static GstCaps *
@@ -255,7 +281,7 @@ gst_iio_src_fixate (GstBaseSrc * src, GstCaps * caps)
 
 /* Downstream chose a rate or a channel count: a new buffer for them. */
 static gboolean
-gst_iio_src_set_caps (GstBaseSrc * src, GstCaps * caps)
+set_caps_held (GstBaseSrc * src, GstCaps * caps)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
   const GstStructure *s = gst_caps_get_structure (caps, 0);
@@ -275,6 +301,19 @@ gst_iio_src_set_caps (GstBaseSrc * src, GstCaps * caps)
   if (channels != n && channels > 0)
     gst_iio_libiio_device_select_first (self->iio, channels);
   return TRUE;
+}
+
+/* set_caps(), with SIGPIPE held off (libiio and a vanished iiod) */
+static gboolean
+gst_iio_src_set_caps (GstBaseSrc * src, GstCaps * caps)
+{
+  GstIioSigpipeGuard guard;
+  gboolean ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = set_caps_held (src, caps);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 static GstClockTime
@@ -437,7 +476,7 @@ settle (GstIioSrc * self)
 }
 
 static GstFlowReturn
-gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
+create_held (GstPushSrc * src, GstBuffer ** out)
 {
   GstIioSrc *self = GST_IIO_SRC (src);
   GstFlowReturn ret;
@@ -463,6 +502,19 @@ gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
       GST_TIME_FORMAT, (gsize) (end - start),
       GST_TIME_ARGS (GST_BUFFER_PTS (*out)));
   return GST_FLOW_OK;
+}
+
+/* create(), with SIGPIPE held off (libiio and a vanished iiod) */
+static GstFlowReturn
+gst_iio_src_create (GstPushSrc * src, GstBuffer ** out)
+{
+  GstIioSigpipeGuard guard;
+  GstFlowReturn ret;
+
+  gst_iio_libiio_sigpipe_hold (&guard);
+  ret = create_held (src, out);
+  gst_iio_libiio_sigpipe_release (&guard);
+  return ret;
 }
 
 /* The converter runs on while the element is paused and overruns the

@@ -688,6 +688,35 @@ def test_sink_iiod_killed():
           "want the error within %d s" % (timeout_s + 1))
 
 
+def test_launch_iiod_killed():
+    """gst-launch-1.0 (SIGPIPE as C programs have it) playing to iiosink and
+    capturing from iiosrc when iiod dies: an error and exit status 1, not
+    death by SIGPIPE (libiio 0.24 sends without MSG_NOSIGNAL)."""
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(bytes(192000 * 60))
+    for what, pipeline in (
+            ("iiosink", "filesrc location=/run/iiosink.raw ! %s ! iiosink "
+             "uri=%s device=iio-sim-dac timeout=2000000000" % (DAC_CAPS,
+                                                              URI)),
+            ("iiosrc", "iiosrc uri=%s device=iio-sim-adc "
+             "sampling-frequency=48000 timeout=2000000000 ! fakesink" % URI)):
+        start_iiod()
+        launch = subprocess.Popen(["gst-launch-1.0", "-q"] + pipeline.split(),
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        time.sleep(2)
+        stop_iiod(signal.SIGKILL)
+        try:
+            out = launch.communicate(timeout=20)[0].decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            launch.kill()
+            out = launch.communicate()[0].decode(errors="replace")
+        check(launch.returncode == 1 and "Lost IIO device" in out,
+              "gst-launch-1.0 ... %s with iiod killed: exit status 1, the "
+              "element's error" % what, "exit status %s, output %r" % (
+                  launch.returncode, out[-300:]))
+
+
 def main():
     Gst.init(None)
     for d in ("iio-sim-adc", "iio-sim-adc12"):
@@ -712,12 +741,13 @@ def main():
     finally:
         if iiod.poll() is None:
             stop_iiod()
-    # iiod anew for the sink's kill test
+    # iiod anew for the sink's kill tests
     start_iiod()
     try:
         test_sink_iiod_killed()
+        test_launch_iiod_killed()
     except Exception as e:
-        bad("test_sink_iiod_killed raised %r" % e)
+        bad("the iiod kill tests raised %r" % e)
     finally:
         if iiod.poll() is None:
             stop_iiod()
