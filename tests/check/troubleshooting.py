@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The error and warning table of docs/troubleshooting.md against the sources.
 
-    troubleshooting.py [--list] SOURCE_DIR DOC
+    troubleshooting.py [--list] SOURCE_DIR... DOC
 
-Reads every C file in SOURCE_DIR (gst/iiodmabuf), finds each text the
-plugin can show a user, and compares that set with the messages in the
-table under the heading "## Errors and warnings" of DOC. Exits 1 when a
-message of the sources is missing from the table, or when the table lists
-one the sources no longer have. --list prints the messages found.
+Reads every C file in each SOURCE_DIR (gst/iiodmabuf, ext/libiio), finds
+each text the plugins can show a user, and compares that set with the
+messages in the table under the heading "## Errors and warnings" of DOC.
+Exits 1 when a message of the sources is missing from the table, or when
+the table lists one the sources no longer have. --list prints the
+messages found.
 
 What counts as a message:
 
@@ -18,7 +19,12 @@ What counts as a message:
   g_prefix_error and g_propagate_prefixed_error (a GError's message reaches
   the user through an element's error);
 - the text given to the wrappers in WRAPPERS (functions that post with
-  gst_element_message_full), unwrapping g_strdup_printf.
+  gst_element_message_full), unwrapping g_strdup_printf, also in each
+  branch of a ternary (cond ? g_strdup_printf (...) : g_strdup_printf
+  (...)).
+
+A function is looked up in the file that calls it first, so that static
+functions of the same name in two files (stamp, drain) stay apart.
 
 A message is its format with the adjacent string literals joined and the
 format macros (G_GSIZE_FORMAT, GST_TIME_FORMAT, ...) read as one
@@ -67,8 +73,9 @@ MESSAGE_CALLS = {
     "g_prefix_error": 1,
     "g_propagate_prefixed_error": 2,
 }
-# functions of ours that post their argument as the message text
-WRAPPERS = {"post_io_error": 1}
+# functions of ours that post their argument as the message text (by name:
+# post_error is ext/libiio's)
+WRAPPERS = {"post_io_error": 1, "post_error": 2}
 # ways to post a message, allowed only inside a wrapper
 RAW_POSTERS = {
     "gst_element_message_full", "gst_element_message_full_with_details",
@@ -229,20 +236,39 @@ class Function:
 
 
 class Sources:
-    """The C files of the plugin: tokens, functions, string macros."""
+    """The C files of the plugins: tokens, functions, string macros.
+    Files are named relative to the directories' common parent (the file
+    name alone for one directory)."""
 
-    def __init__(self, directory):
-        self.files, self.macros, self.functions = {}, {}, {}
-        for name in sorted(os.listdir(directory)):
-            if not name.endswith((".c", ".h")):
-                continue
-            path = os.path.join(directory, name)
-            with open(path, encoding="utf-8") as f:
-                toks, macros = tokenize(f.read(), name)
-            self.macros.update(macros)
-            if name.endswith(".c"):
-                self.files[name] = toks
-                self.find_functions(name, toks)
+    def __init__(self, directories):
+        self.macros, self.functions = {}, []
+        self.by_name = {}           # name -> [Function]
+        root = os.path.commonpath([os.path.abspath(d) for d in directories])
+        for directory in directories:
+            for name in sorted(os.listdir(directory)):
+                if not name.endswith((".c", ".h")):
+                    continue
+                path = os.path.join(directory, name)
+                label = os.path.relpath(os.path.abspath(path), root) \
+                    if len(directories) > 1 else name
+                with open(path, encoding="utf-8") as f:
+                    toks, macros = tokenize(f.read(), label)
+                self.macros.update(macros)
+                if name.endswith(".c"):
+                    self.find_functions(label, toks)
+
+    def function(self, name, path):
+        """The function @name as the file @path sees it: its own, else the
+        one defined elsewhere; None if there is none."""
+        found = self.by_name.get(name, [])
+        own = [f for f in found if f.path == path]
+        if own:
+            return own[0]
+        if len(found) > 1:
+            raise Fail("%s calls %s, which %s define: this test cannot tell "
+                       "which" % (path, name,
+                                  " and ".join(f.path for f in found)))
+        return found[0] if found else None
 
     def find_functions(self, path, toks):
         depth, i = 0, 0
@@ -264,8 +290,10 @@ class Sources:
                         h -= 1
                     end = matching(toks, i)
                     returns_text = "gchar" in head and "*" in head
-                    self.functions[name] = Function(
-                        name, toks[i + 1:end], path, returns_text)
+                    func = Function(name, toks[i + 1:end], path,
+                                    returns_text)
+                    self.functions.append(func)
+                    self.by_name.setdefault(name, []).append(func)
                     i = end + 1
                     continue
             if t.text in "([{":
@@ -386,8 +414,9 @@ class Extractor:
             name = toks[0].text
             if name == "g_strdup":
                 return self.resolve(toks[2:-1], func, depth + 1)
-            if name in self.s.functions:
-                return self.helper(self.s.functions[name], depth)
+            called = self.s.function(name, func.path if func else None)
+            if called:
+                return self.helper(called, depth)
         return Alternatives([None])
 
     def returns(self, func):
@@ -414,8 +443,8 @@ class Extractor:
             texts.extend(alt.texts)
         if fixed and texts:
             return Alternatives(texts, ("call", func.name, id(texts)))
-        if func.name not in self.helpers_done:
-            self.helpers_done.add(func.name)
+        if (func.path, func.name) not in self.helpers_done:
+            self.helpers_done.add((func.path, func.name))
             body = func.body
             for i, t in enumerate(body):
                 if t.text == "g_strdup_printf" and body[i + 1].text == "(":
@@ -486,10 +515,8 @@ class Extractor:
     # --- calls --------------------------------------------------------------
 
     def run(self):
-        for path, toks in self.s.files.items():
-            funcs = [f for f in self.s.functions.values() if f.path == path]
-            for func in funcs:
-                self.scan(func)
+        for func in self.s.functions:
+            self.scan(func)
         return self.messages
 
     def scan(self, func):
@@ -511,11 +538,24 @@ class Extractor:
                 if src(text) == "NULL":
                     continue
                 fmt_args = split_top(text, ",")
-            elif (t.text in WRAPPERS and text and text[0].text ==
-                  "g_strdup_printf"):
-                fmt_args, _ = call_args(text, 0)
+            elif t.text in WRAPPERS:
+                self.wrapped(text, func, where)
+                continue
             else:
                 fmt_args = [text] + args[index + 1:]
+            self.message(fmt_args, func, where)
+
+    def wrapped(self, toks, func, where):
+        """The text given to a wrapper: a format, a g_strdup_printf, or a
+        ternary of them."""
+        for _, branch in self.ternary(toks):
+            branch = strip_parens(branch)
+            if (len(branch) >= 3 and branch[0].text == "g_strdup_printf" and
+                    branch[1].text == "(" and
+                    matching(branch, 1) == len(branch) - 1):
+                fmt_args, _ = call_args(branch, 0)
+            else:
+                fmt_args = [branch]
             self.message(fmt_args, func, where)
 
 
@@ -549,11 +589,12 @@ def doc_messages(path):
 def main(argv):
     listing = "--list" in argv
     argv = [a for a in argv if a != "--list"]
-    if len(argv) != 3:
+    if len(argv) < 3:
         sys.stderr.write(__doc__)
         return 2
+    doc = argv[-1]
     try:
-        found = Extractor(Sources(argv[1])).run()
+        found = Extractor(Sources(argv[1:-1])).run()
     except Fail as e:
         print("FAIL: %s" % e)
         return 1
@@ -561,19 +602,19 @@ def main(argv):
         for text in sorted(found):
             print("%s\t%s" % (", ".join(sorted(found[text])), text))
         return 0
-    listed, bad = doc_messages(argv[2])
+    listed, bad = doc_messages(doc)
     missing = sorted(set(found) - set(listed))
     stale = sorted(set(listed) - set(found))
     for text in missing:
         print("FAIL: not in %s (%s): `%s`" %
-              (argv[2], ", ".join(sorted(found[text])), text))
+              (doc, ", ".join(sorted(found[text])), text))
     for text in stale:
         print("FAIL: %s:%d lists a message the sources do not have: `%s`" %
-              (argv[2], listed[text], text))
+              (doc, listed[text], text))
     for line in bad:
         print("FAIL: %s" % line)
     if not listed:
-        print("FAIL: no table under '%s' in %s" % (HEADING, argv[2]))
+        print("FAIL: no table under '%s' in %s" % (HEADING, doc))
     ok = not (missing or stale or bad) and listed
     print("%s: %d messages in the sources, %d in the table, %d missing, "
           "%d stale" % ("ok" if ok else "FAIL", len(found), len(listed),
