@@ -246,8 +246,10 @@ gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
   g_object_class_install_property (klass,
       GST_IIO_LIBIIO_PROP_SAMPLING_FREQUENCY,
       g_param_spec_uint ("sampling-frequency", "Sampling frequency",
-          "Sampling frequency to set in Hz, put back at stop (0: leave as it "
-          "is; downstream may choose one)", 0, G_MAXINT,
+          output ?
+          "Sampling frequency to set in Hz, put back at stop (0: the "
+          "stream's rate)" : "Sampling frequency to set in Hz, put back at "
+          "stop (0: the rate downstream chooses)", 0, G_MAXINT,
           0, GST_IIO_LIBIIO_SETTING));
   g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_ATTRIBUTES,
       g_param_spec_boxed ("attributes", "Attributes",
@@ -483,7 +485,7 @@ static gboolean
 change_attr (GstElement * element, GstIioLibiioDevice * iio,
     const gchar * attr, const gchar * value)
 {
-  gchar *old, *err, *present;
+  gchar *old, *err, *present, *tool;
   gssize ret;
 
   if (!iio_device_find_attr (iio->dev, attr)) {
@@ -498,10 +500,12 @@ change_attr (GstElement * element, GstIioLibiioDevice * iio,
   ret = iio_device_attr_write (iio->dev, attr, value);
   if (ret < 0) {
     err = gst_iio_libiio_strerror ((gint) - ret);
+    tool = gst_iio_libiio_device_command (iio, "iio_attr -d", attr);
     post_error (element, GST_RESOURCE_ERROR_SETTINGS,
         g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. Check "
-            "the value with iio_attr -u %s -d %s %s", iio->name, iio->context,
-            attr, value, err, iio->context, iio->name, attr));
+            "the value with %s", iio->name, iio->context, attr, value, err,
+            tool));
+    g_free (tool);
     g_free (err);
     g_free (old);
     return FALSE;
@@ -623,6 +627,45 @@ gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n)
 }
 
 /**
+ * gst_iio_libiio_device_command:
+ * @tool: "iio_readdev", "iio_attr -d", ...
+ * @args: (nullable): what follows the device
+ *
+ * Returns: the libiio tool's command line for the device, to free: with
+ * -u and the URI unless it is libiio's default context
+ */
+gchar *
+gst_iio_libiio_device_command (GstIioLibiioDevice * iio, const gchar * tool,
+    const gchar * args)
+{
+  GString *s = g_string_new (tool);
+
+  if (iio->uri) {
+    gchar **words = g_strsplit (tool, " ", 2);
+
+    g_string_printf (s, "%s -u %s%s%s", words[0], iio->uri, words[1] ? " " :
+        "", words[1] ? words[1] : "");
+    g_strfreev (words);
+  }
+  g_string_append_printf (s, " %s", iio->name);
+  if (args)
+    g_string_append_printf (s, " %s", args);
+  return g_string_free (s, FALSE);
+}
+
+/**
+ * gst_iio_libiio_device_lost_hint:
+ *
+ * Returns: what to check when the device stops answering
+ */
+const gchar *
+gst_iio_libiio_device_lost_hint (GstIioLibiioDevice * iio)
+{
+  return iio->remote ? "Did iiod stop or the connection drop?" :
+      "Was the device removed?";
+}
+
+/**
  * gst_iio_libiio_device_caps:
  * @n: the first @n enabled channels, 0 for all
  *
@@ -694,11 +737,13 @@ gst_iio_libiio_device_open (GstElement * element,
 
   iio->output = output;
   iio->context = g_strdup (gst_iio_libiio_context_name (settings));
+  iio->uri = g_strdup (settings->uri);
   iio->name = g_strdup (settings->device);
   iio->saved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   iio->ctx = open_context (element, settings, output);
   if (!iio->ctx)
     goto failed;
+  iio->remote = g_strcmp0 (iio_context_get_name (iio->ctx), "local") != 0;
   iio->dev = find_device (element, settings, output, iio->ctx);
   if (!iio->dev)
     goto failed;
@@ -753,6 +798,7 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
   g_free (iio->attr_names);
   g_clear_pointer (&iio->ctx, iio_context_destroy);
   g_free (iio->context);
+  g_free (iio->uri);
   g_free (iio->name);
   g_free (iio);
 }

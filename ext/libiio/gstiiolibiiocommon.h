@@ -72,7 +72,9 @@ typedef struct
   struct iio_device *dev;
   gboolean output;
   gchar *context;               /* the URI, for messages */
+  gchar *uri;                   /* NULL: libiio's default context */
   gchar *name;                  /* the device as asked for */
+  gboolean remote;              /* through iiod (network, USB, serial) */
   GArray *channels;             /* GstIioChannel enabled, scan order */
   gsize scan_bytes;
   guint rate;                   /* Hz, 0 when the device does not say */
@@ -88,6 +90,9 @@ gboolean gst_iio_libiio_device_set_rate (GstElement * element,
 gboolean gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates);
 void gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
 GstCaps *gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n);
+gchar *gst_iio_libiio_device_command (GstIioLibiioDevice * iio,
+    const gchar * tool, const gchar * args);
+const gchar *gst_iio_libiio_device_lost_hint (GstIioLibiioDevice * iio);
 
 /* SIGPIPE held off around libiio calls: see gst_iio_libiio_sigpipe_hold() */
 typedef struct

@@ -117,6 +117,7 @@ static void
 post_open_error (GstIioSink * self, gint err, const gchar * what)
 {
   gchar *msg = gst_iio_libiio_strerror (err);
+  gchar *tool = gst_iio_libiio_device_command (self->iio, "iio_writedev", NULL);
 
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
@@ -126,8 +127,9 @@ post_open_error (GstIioSink * self, gint err, const gchar * what)
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
-            "iio_writedev -u %s %s works", self->iio->name, self->iio->context,
-            msg, self->iio->context, self->iio->name), ("%s", what));
+            "%s works", self->iio->name, self->iio->context, msg, tool),
+        ("%s", what));
+  g_free (tool);
   g_free (msg);
 }
 
@@ -370,15 +372,16 @@ post_push_error (GstIioSink * self, gint err)
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("IIO device %s on '%s' took no block within %" G_GUINT64_FORMAT
-            " ms. Is it playing (sampling-frequency), and is iiod there "
-            "still answering? A block of samples-per-block at a low rate "
+            " ms. Is it playing (sampling-frequency)%s? A block of samples-per-block at a low rate "
             "needs a longer timeout", self->iio->name, self->iio->context,
-            self->active.timeout / GST_MSECOND), ("iio_buffer_push: %s", msg));
+            self->active.timeout / GST_MSECOND,
+            self->iio->remote ? ", and is iiod there still answering" : ""),
+        ("iio_buffer_push: %s", msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->iio->name, self->iio->context, msg),
-        ("iio_buffer_push: %s", msg));
+        ("Lost IIO device %s on '%s': %s. %s", self->iio->name,
+            self->iio->context, msg, gst_iio_libiio_device_lost_hint
+            (self->iio)), ("iio_buffer_push: %s", msg));
   g_free (msg);
 }
 
@@ -764,7 +767,10 @@ event_held (GstBaseSink * sink, GstEvent * event)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    /* what the last block held before the flush is flushed too */
+    self->fill = 0;
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     if (self->wave) {
       /* the waveform goes on until the element stops */
       GST_INFO_OBJECT (self, "cyclic output goes on after EOS");

@@ -97,6 +97,7 @@ static void
 post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
 {
   gchar *msg = gst_iio_libiio_strerror (err);
+  gchar *tool = gst_iio_libiio_device_command (self->iio, "iio_readdev", NULL);
 
   if (err == EBUSY)
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
@@ -106,8 +107,9 @@ post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
-            "iio_readdev -u %s %s works", self->iio->name, self->iio->context,
-            msg, self->iio->context, self->iio->name), ("%s", what));
+            "%s works", self->iio->name, self->iio->context, msg, tool),
+        ("%s", what));
+  g_free (tool);
   g_free (msg);
 }
 
@@ -393,18 +395,18 @@ post_refill_error (GstIioSrc * self, gint err)
   if (err == ETIMEDOUT)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("IIO device %s on '%s' delivered no block within %" G_GUINT64_FORMAT
-            " ms. Is it sampling (trigger, sampling-frequency), and is iiod "
-            "there still answering? A block of samples-per-block at a low "
+            " ms. Is it sampling (trigger, sampling-frequency)%s? A block of samples-per-block at a low "
             "rate needs a longer timeout", self->iio->name,
-            self->iio->context, self->active.timeout / GST_MSECOND),
+            self->iio->context, self->active.timeout / GST_MSECOND,
+            self->iio->remote ? ", and is iiod there still answering" : ""),
         ("iio_buffer_refill: %s", msg));
   else if (err == EBUSY)
     post_busy_or_error (self, err, "iio_buffer_refill");
   else
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("Lost IIO device %s on '%s': %s. Did iiod stop or the connection "
-            "drop?", self->iio->name, self->iio->context, msg),
-        ("iio_buffer_refill: %s", msg));
+        ("Lost IIO device %s on '%s': %s. %s", self->iio->name,
+            self->iio->context, msg, gst_iio_libiio_device_lost_hint
+            (self->iio)), ("iio_buffer_refill: %s", msg));
   g_free (msg);
 }
 
