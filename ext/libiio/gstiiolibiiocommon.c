@@ -479,6 +479,20 @@ read_attr (const struct iio_device *dev, const gchar * attr)
   return g_strstrip (g_strdup (value));
 }
 
+/* iiod disables its buffer a moment after ours is destroyed (an earlier
+ * session's too): until then the device refuses a rate (EBUSY). */
+static gssize
+write_attr (GstIioLibiioDevice * iio, const gchar * attr, const gchar * value)
+{
+  gint64 deadline = g_get_monotonic_time () + PUT_BACK_WAIT_US;
+  gssize ret;
+
+  while ((ret = iio_device_attr_write (iio->dev, attr, value)) == -EBUSY
+      && g_get_monotonic_time () < deadline)
+    g_usleep (PUT_BACK_WAIT_US / 40);
+  return ret;
+}
+
 /* Writes @value to @attr, keeping what it held in @iio->saved for
  * gst_iio_libiio_device_close(); posts a SETTINGS error when refused. */
 static gboolean
@@ -497,7 +511,7 @@ change_attr (GstElement * element, GstIioLibiioDevice * iio,
     return FALSE;
   }
   old = read_attr (iio->dev, attr);
-  ret = iio_device_attr_write (iio->dev, attr, value);
+  ret = write_attr (iio, attr, value);
   if (ret < 0) {
     err = gst_iio_libiio_strerror ((gint) - ret);
     tool = gst_iio_libiio_device_command (iio, "iio_attr -d", attr);
@@ -607,23 +621,28 @@ set_channels (GstIioLibiioDevice * iio, GArray * chosen)
  * gst_iio_libiio_device_select_first:
  * @n: how many
  *
- * Keeps the first @n of the enabled channels (a channel count negotiated
- * downstream), as iiodmabufsrc does.
+ * Keeps the first @n of the channels enabled at open (a channel count
+ * negotiated downstream), as iiodmabufsrc does.
+ *
+ * Returns: %FALSE when fewer than @n were enabled at open
  */
-void
+gboolean
 gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n)
 {
   GString *ids = g_string_new (NULL);
   gchar *unknown = NULL;
   guint i;
 
-  for (i = 0; i < MIN (n, iio->channels->len); i++)
+  if (n > iio->opened->len)
+    return FALSE;
+  for (i = 0; i < n; i++)
     g_string_append_printf (ids, "%s%s", i ? "," : "",
-        g_array_index (iio->channels, GstIioChannel, i).id);
+        g_array_index (iio->opened, GstIioChannel, i).id);
   set_channels (iio, gst_iio_libiio_enable_channels (iio->dev, ids->str,
           iio->output, &unknown));
   g_free (unknown);
   g_string_free (ids, TRUE);
+  return iio->channels != NULL;
 }
 
 /**
@@ -749,27 +768,16 @@ gst_iio_libiio_device_open (GstElement * element,
     goto failed;
   list_attr_names (iio);
   set_channels (iio, select_channels (element, settings, output, iio->dev));
-  if (!iio->channels || !apply_settings (element, iio, settings))
+  if (!iio->channels)
+    goto failed;
+  iio->opened = g_array_copy (iio->channels);
+  if (!apply_settings (element, iio, settings))
     goto failed;
   return iio;
 
 failed:
   gst_iio_libiio_device_close (iio);
   return NULL;
-}
-
-/* iiod disables its buffer a moment after ours is destroyed: until then
- * the device refuses a rate (EBUSY). */
-static gssize
-put_back (GstIioLibiioDevice * iio, const gchar * attr, const gchar * value)
-{
-  gint64 deadline = g_get_monotonic_time () + PUT_BACK_WAIT_US;
-  gssize ret;
-
-  while ((ret = iio_device_attr_write (iio->dev, attr, value)) == -EBUSY
-      && g_get_monotonic_time () < deadline)
-    g_usleep (PUT_BACK_WAIT_US / 40);
-  return ret;
 }
 
 /**
@@ -787,7 +795,7 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
 
   g_hash_table_iter_init (&iter, iio->saved);
   while (g_hash_table_iter_next (&iter, &attr, &value)) {
-    ret = put_back (iio, attr, value);
+    ret = write_attr (iio, attr, value);
     if (ret < 0)
       GST_WARNING ("could not put %s back to %s on %s: %d", (gchar *) attr,
           (gchar *) value, iio->name, (gint) ret);
@@ -795,6 +803,8 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
   g_hash_table_unref (iio->saved);
   if (iio->channels)
     g_array_free (iio->channels, TRUE);
+  if (iio->opened)
+    g_array_free (iio->opened, TRUE);
   g_free (iio->attr_names);
   g_clear_pointer (&iio->ctx, iio_context_destroy);
   g_free (iio->context);

@@ -65,7 +65,7 @@ const gchar *gst_iio_libiio_context_name (const GstIioLibiioSettings *
     settings);
 
 /* A device opened through libiio: what iiosrc and iiosink stream from or
- * to. Only the element's streaming thread uses it. */
+ * to. Made in start(), freed in stop(); the streaming thread uses it. */
 typedef struct
 {
   struct iio_context *ctx;
@@ -76,6 +76,7 @@ typedef struct
   gchar *name;                  /* the device as asked for */
   gboolean remote;              /* through iiod (network, USB, serial) */
   GArray *channels;             /* GstIioChannel enabled, scan order */
+  GArray *opened;               /* those enabled at open */
   gsize scan_bytes;
   guint rate;                   /* Hz, 0 when the device does not say */
   const gchar **attr_names;     /* the device's, for messages */
@@ -88,7 +89,7 @@ void gst_iio_libiio_device_close (GstIioLibiioDevice * iio);
 gboolean gst_iio_libiio_device_set_rate (GstElement * element,
     GstIioLibiioDevice * iio, guint rate);
 gboolean gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates);
-void gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
+gboolean gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
 GstCaps *gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n);
 gchar *gst_iio_libiio_device_command (GstIioLibiioDevice * iio,
     const gchar * tool, const gchar * args);

@@ -54,10 +54,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_sink_debug);
 #define CYCLIC_MIN_DURATION (50 * GST_MSECOND)
 #define CYCLIC_MIN_BYTES (64 * 1024)
 #define CYCLIC_MAX_BYTES (16 * 1024 * 1024)
-/* unlock() lets a push end within a block's time plus the minimum, at most
- * the maximum, before it cancels the push */
-#define PUSH_GRACE_MIN_US (100 * 1000)
-#define PUSH_GRACE_MAX_US (1000 * 1000)
 
 enum
 {
@@ -92,8 +88,7 @@ struct _GstIioSink
   struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
   gboolean flushing;            /* object lock */
   gboolean cancelled;           /* object lock: buffer cancelled, make anew */
-  gboolean pushing;             /* object lock: in iio_buffer_push() */
-  GCond cond;                   /* object lock: pushing and flushing */
+  GCond cond;                   /* object lock: flushing */
   gsize block_bytes;
   gsize fill;                   /* bytes in libiio's buffer not yet pushed */
 
@@ -429,22 +424,17 @@ wait_if_paused (GstIioSink * self)
   return ret;
 }
 
-/* libiio's buffer is full: to the converter. FLUSHING when unlock()
- * cancelled the push (the block is lost). */
+/* libiio's buffer is full: to the converter. FLUSHING when a flush or a
+ * stop cancelled the push. */
 static GstFlowReturn
 push_block (GstIioSink * self)
 {
   gboolean cancelled;
   gssize ret;
 
-  GST_OBJECT_LOCK (self);
-  self->pushing = TRUE;
-  GST_OBJECT_UNLOCK (self);
   ret = iio_buffer_push (self->buffer);
   GST_OBJECT_LOCK (self);
-  self->pushing = FALSE;
   cancelled = self->cancelled;
-  g_cond_broadcast (&self->cond);
   if (ret >= 0)
     self->blocks++;
   GST_OBJECT_UNLOCK (self);
@@ -479,14 +469,14 @@ play_copy (GstIioSink * self, GstBuffer * buf)
     done += n;
     if (self->fill == self->block_bytes)
       ret = push_block (self);
-    if (ret == GST_FLOW_ERROR)
+    if (ret != GST_FLOW_OK)
       break;
   }
   GST_OBJECT_LOCK (self);
   self->copies++;
   self->bytes += done;
   GST_OBJECT_UNLOCK (self);
-  return ret == GST_FLOW_ERROR ? ret : wait_if_paused (self);
+  return ret;
 }
 
 /* The partial block, filled with silence, so the converter plays it. */
@@ -798,37 +788,22 @@ gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
   return ret;
 }
 
-/* How long unlock() lets a push end: a block's time and some. */
-static gint64
-push_grace_us (GstIioSink * self)
-{
-  GstIioLibiioDevice *iio = self->iio;
-  guint64 block_us;
-
-  if (!iio || !iio->rate)
-    return PUSH_GRACE_MAX_US;
-  block_us = gst_util_uint64_scale (self->active.samples_per_block,
-      G_USEC_PER_SEC, iio->rate);
-  return MIN (block_us + PUSH_GRACE_MIN_US, PUSH_GRACE_MAX_US);
-}
-
+/* A flush or a stop cancels the push in flight. A pause lets it end: the
+ * converter takes the block within a block's time (libiio's timeout bounds
+ * it), then render() waits for PLAYING, so a pause loses nothing. The
+ * repeater's buffer is cancelled in stop(): it plays on while paused. */
 static gboolean
 gst_iio_sink_unlock (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
-
-  gint64 until = g_get_monotonic_time () + push_grace_us (self);
+  gboolean flush = GST_PAD_IS_FLUSHING (GST_BASE_SINK_PAD (sink));
 
   GST_OBJECT_LOCK (self);
   self->flushing = TRUE;
   g_cond_broadcast (&self->cond);
-  /* a push ends once the converter has room: a pause loses nothing. One
-   * that does not (a stalled device, hours-long blocks) is cancelled. The
-   * repeater's buffer is cancelled in stop(): it plays on while paused. */
-  while (self->pushing
-      && g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), until));
-  if (self->pushing && !self->cancelled && !self->repeater) {
-    GST_DEBUG_OBJECT (self, "cancelling a push that did not end");
+  if ((flush || GST_STATE_TARGET (self) <= GST_STATE_READY)
+      && self->buffer && !self->cancelled && !self->repeater) {
+    GST_DEBUG_OBJECT (self, "cancelling libiio's buffer");
     iio_buffer_cancel (self->buffer);
     self->cancelled = TRUE;
   }

@@ -131,7 +131,10 @@ create_buffer (GstIioSrc * self)
   }
   GST_OBJECT_LOCK (self);
   self->buffer = buffer;
-  self->cancelled = FALSE;
+  /* an unlock() while it was being made found nothing to cancel */
+  self->cancelled = self->flushing;
+  if (self->flushing)
+    iio_buffer_cancel (buffer);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -300,8 +303,9 @@ set_caps_held (GstBaseSrc * src, GstCaps * caps)
   if (rate != (gint) self->iio->rate && rate > 0
       && !gst_iio_libiio_device_set_rate (GST_ELEMENT (self), self->iio, rate))
     return FALSE;
-  if (channels != n && channels > 0)
-    gst_iio_libiio_device_select_first (self->iio, channels);
+  if (channels != n && channels > 0
+      && !gst_iio_libiio_device_select_first (self->iio, channels))
+    return FALSE;
   return TRUE;
 }
 
