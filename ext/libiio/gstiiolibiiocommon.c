@@ -493,13 +493,35 @@ write_attr (GstIioLibiioDevice * iio, const gchar * attr, const gchar * value)
   return ret;
 }
 
+/* The device refused @value for @attr: what it takes, where it says
+ * (ATTR_available), else how to look. */
+static void
+refused (GstElement * element, GstIioLibiioDevice * iio, const gchar * attr,
+    const gchar * value, gint err)
+{
+  gchar *name = g_strconcat (attr, "_available", NULL);
+  gchar *available = read_attr (iio->dev, name);
+  gchar *msg = gst_iio_libiio_strerror (err);
+  gchar *tool = gst_iio_libiio_device_command (iio, "iio_attr -d", attr);
+
+  post_error (element, GST_RESOURCE_ERROR_SETTINGS, available ?
+      g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. It takes: "
+          "%s", iio->name, iio->context, attr, value, msg, available) :
+      g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. Check the "
+          "value with %s", iio->name, iio->context, attr, value, msg, tool));
+  g_free (tool);
+  g_free (msg);
+  g_free (available);
+  g_free (name);
+}
+
 /* Writes @value to @attr, keeping what it held in @iio->saved for
  * gst_iio_libiio_device_close(); posts a SETTINGS error when refused. */
 static gboolean
 change_attr (GstElement * element, GstIioLibiioDevice * iio,
     const gchar * attr, const gchar * value)
 {
-  gchar *old, *err, *present, *tool;
+  gchar *old, *present;
   gssize ret;
 
   if (!iio_device_find_attr (iio->dev, attr)) {
@@ -513,14 +535,7 @@ change_attr (GstElement * element, GstIioLibiioDevice * iio,
   old = read_attr (iio->dev, attr);
   ret = write_attr (iio, attr, value);
   if (ret < 0) {
-    err = gst_iio_libiio_strerror ((gint) - ret);
-    tool = gst_iio_libiio_device_command (iio, "iio_attr -d", attr);
-    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
-        g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. Check "
-            "the value with %s", iio->name, iio->context, attr, value, err,
-            tool));
-    g_free (tool);
-    g_free (err);
+    refused (element, iio, attr, value, (gint) - ret);
     g_free (old);
     return FALSE;
   }
@@ -579,6 +594,14 @@ gst_iio_libiio_device_set_rate (GstElement * element,
   ok = change_attr (element, iio, "sampling_frequency", value);
   iio->rate = read_rate (iio);
   GST_DEBUG_OBJECT (element, "at %u Hz (0: unknown)", iio->rate);
+  if (ok && iio->rate && iio->rate != rate) {
+    /* the stream's times and caps would say another rate than the data */
+    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
+        g_strdup_printf ("IIO device %s on '%s' runs at %u Hz when set to "
+            "%u Hz: choose a rate from its sampling_frequency_available",
+            iio->name, iio->context, iio->rate, rate));
+    return FALSE;
+  }
   return ok;
 }
 
@@ -754,6 +777,7 @@ gst_iio_libiio_device_open (GstElement * element,
 {
   GstIioLibiioDevice *iio = g_new0 (GstIioLibiioDevice, 1);
 
+  iio->element = element;
   iio->output = output;
   iio->context = g_strdup (gst_iio_libiio_context_name (settings));
   iio->uri = g_strdup (settings->uri);
@@ -780,6 +804,22 @@ failed:
   return NULL;
 }
 
+static void
+not_put_back (GstIioLibiioDevice * iio, const gchar * attr,
+    const gchar * value, gint err)
+{
+  gchar *msg = gst_iio_libiio_strerror (err);
+  gchar *args = g_strconcat (attr, " ", value, NULL);
+  gchar *tool = gst_iio_libiio_device_command (iio, "iio_attr -d", args);
+
+  GST_ELEMENT_WARNING (iio->element, RESOURCE, SETTINGS, ("Could not put "
+          "%s of IIO device %s on '%s' back to %s: %s. Set it with %s", attr,
+          iio->name, iio->context, value, msg, tool), (NULL));
+  g_free (tool);
+  g_free (args);
+  g_free (msg);
+}
+
 /**
  * gst_iio_libiio_device_close:
  *
@@ -797,8 +837,7 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
   while (g_hash_table_iter_next (&iter, &attr, &value)) {
     ret = write_attr (iio, attr, value);
     if (ret < 0)
-      GST_WARNING ("could not put %s back to %s on %s: %d", (gchar *) attr,
-          (gchar *) value, iio->name, (gint) ret);
+      not_put_back (iio, attr, value, (gint) - ret);
   }
   g_hash_table_unref (iio->saved);
   if (iio->channels)

@@ -70,6 +70,7 @@ typedef struct
 {
   struct iio_context *ctx;
   struct iio_device *dev;
+  GstElement *element;          /* not a reference: the element owns this */
   gboolean output;
   gchar *context;               /* the URI, for messages */
   gchar *uri;                   /* NULL: libiio's default context */

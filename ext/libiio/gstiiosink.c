@@ -90,6 +90,7 @@ struct _GstIioSink
   gboolean cancelled;           /* object lock: buffer cancelled, make anew */
   GCond cond;                   /* object lock: flushing */
   gsize block_bytes;
+  gint64 idle_bytes;            /* free in the kernel's buffer when idle */
   gsize fill;                   /* bytes in libiio's buffer not yet pushed */
 
   /* cyclic output */
@@ -164,14 +165,23 @@ destroy_buffer (GstIioSink * self)
     iio_buffer_destroy (buffer);
 }
 
+static gint64 kernel_free_bytes (GstIioSink * self);
+
+/* The kernel's buffer is all free space when made: what the drain waits
+ * for (two blocks of ours where libiio set the count). */
 static gboolean
 open_block_buffer (GstIioSink * self)
 {
   gint err = create_buffer (self, self->active.samples_per_block, FALSE);
 
-  if (err)
+  if (err) {
     post_open_error (self, err, "iio_device_create_buffer");
-  return err == 0;
+    return FALSE;
+  }
+  self->idle_bytes = kernel_free_bytes (self);
+  GST_DEBUG_OBJECT (self, "the kernel's buffer has %" G_GINT64_FORMAT
+      " bytes free", self->idle_bytes);
+  return TRUE;
 }
 
 /* The caps of the enabled channels at any rate the device offers, with
@@ -530,7 +540,7 @@ static GstFlowReturn
 drain (GstIioSink * self)
 {
   gint64 deadline = g_get_monotonic_time () + self->active.timeout / 1000;
-  gint64 idle = 2 * (gint64) self->block_bytes, free_bytes;
+  gint64 idle = self->idle_bytes, free_bytes;
   gint64 block_us = self->iio->rate ? gst_util_uint64_scale
       (self->active.samples_per_block, G_USEC_PER_SEC, self->iio->rate) : 0;
   GstFlowReturn ret;

@@ -75,6 +75,7 @@ struct _GstIioSrc
   GstIioLibiioDevice *iio;
   GstIioLibiioSettings active;  /* the settings start() took */
   GstCaps *offered;             /* object lock */
+  GstClockTime block_time;      /* object lock: NONE at an unknown rate */
   struct iio_buffer *buffer;    /* object lock: unlock() cancels it */
   gboolean flushing;            /* object lock */
   gboolean cancelled;           /* buffer cancelled: make a new one */
@@ -152,6 +153,19 @@ destroy_buffer (GstIioSrc * self)
     iio_buffer_destroy (buffer);
 }
 
+/* What a block lasts at the device's rate, for queries from any thread. */
+static void
+update_block_time (GstIioSrc * self)
+{
+  GstClockTime duration = self->iio->rate ?
+      gst_util_uint64_scale (self->active.samples_per_block, GST_SECOND,
+      self->iio->rate) : GST_CLOCK_TIME_NONE;
+
+  GST_OBJECT_LOCK (self);
+  self->block_time = duration;
+  GST_OBJECT_UNLOCK (self);
+}
+
 /* Without a channels property an audio stream may take the first N
  * channels, all of them preferred; the rate is any the device offers
  * unless sampling-frequency fixed it. As iiodmabufsrc offers them. */
@@ -194,6 +208,7 @@ start_held (GstBaseSrc * src)
   if (!self->iio)
     goto failed;
   offered = offered_caps (self);
+  update_block_time (self);
   GST_DEBUG_OBJECT (self, "offers %" GST_PTR_FORMAT, offered);
   self->samples = self->anchor = 0;
   self->first_pts = GST_CLOCK_TIME_NONE;
@@ -233,6 +248,7 @@ stop_held (GstBaseSrc * src)
   gst_iio_libiio_settings_clear (&self->active);
   GST_OBJECT_LOCK (self);
   gst_clear_caps (&self->offered);
+  self->block_time = GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -306,6 +322,7 @@ set_caps_held (GstBaseSrc * src, GstCaps * caps)
   if (channels != n && channels > 0
       && !gst_iio_libiio_device_select_first (self->iio, channels))
     return FALSE;
+  update_block_time (self);
   return TRUE;
 }
 
@@ -325,13 +342,16 @@ gst_iio_src_set_caps (GstBaseSrc * src, GstCaps * caps)
 static GstClockTime
 block_duration (GstIioSrc * self)
 {
-  if (!self->iio || !self->iio->rate)
-    return GST_CLOCK_TIME_NONE;
-  return gst_util_uint64_scale (self->active.samples_per_block, GST_SECOND,
-      self->iio->rate);
+  GstClockTime duration;
+
+  GST_OBJECT_LOCK (self);
+  duration = self->block_time;
+  GST_OBJECT_UNLOCK (self);
+  return duration;
 }
 
-/* A block waits in the converter until it is full: that much latency. */
+/* A block waits in the converter until it is full: that much latency; the
+ * kernel holds up to KERNEL_BLOCKS of them. */
 static gboolean
 gst_iio_src_query (GstBaseSrc * src, GstQuery * query)
 {
@@ -343,7 +363,7 @@ gst_iio_src_query (GstBaseSrc * src, GstQuery * query)
   duration = block_duration (self);
   if (!GST_CLOCK_TIME_IS_VALID (duration))
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
-  gst_query_set_latency (query, TRUE, duration, duration);
+  gst_query_set_latency (query, TRUE, duration, duration * KERNEL_BLOCKS);
   return TRUE;
 }
 
@@ -699,6 +719,7 @@ gst_iio_src_init (GstIioSrc * self)
 {
   gst_iio_libiio_settings_init (&self->settings);
   self->first_pts = GST_CLOCK_TIME_NONE;
+  self->block_time = GST_CLOCK_TIME_NONE;
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
 }

