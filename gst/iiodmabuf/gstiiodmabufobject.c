@@ -264,9 +264,13 @@ choose_io (GstIioDmabufObject * obj)
   GError *error = NULL;
 
   obj->use_dmabuf = FALSE;
-  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
+  obj->dma_core = probe_dmabuf (obj, &error) || !g_error_matches (error,
+      GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF);
+  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_RW) {
+    g_clear_error (&error);
     return TRUE;
-  if (probe_dmabuf (obj, &error)) {
+  }
+  if (!error) {
     obj->use_dmabuf = TRUE;
     return TRUE;
   }

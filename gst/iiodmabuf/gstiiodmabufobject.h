@@ -36,6 +36,7 @@ typedef struct
   guint scan_bytes;
   gsize block_bytes;
   gboolean use_dmabuf;
+  gboolean dma_core;            /* the buffer takes DMABUFs (or may) */
   gboolean enabled;
 } GstIioDmabufObject;
 

@@ -77,6 +77,7 @@ struct _GstIioDmabufSrc
   gboolean configured;          /* the buffer is set up for the caps */
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
+  gsize settle_bytes;           /* read() mode: to drop before a block */
   gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
   guint64 overruns_unwarned;
   GstIioDmabufSrcStats stats;   /* object lock */
@@ -167,6 +168,7 @@ start_capture (GstIioDmabufSrc * self)
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
     g_error_free (error);
+    self->obj.dma_core = FALSE;
     return gst_iio_dmabuf_object_use_rw (&self->obj);
   }
   if (!capture) {
@@ -405,6 +407,46 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
 
 /* --- streaming ------------------------------------------------------------ */
 
+/* read() mode on the DMA buffer core: Linux (6.12 at least) does not
+ * rewind which of its two read() blocks comes next when the buffer is
+ * enabled again, so after a session that read an odd number of them the
+ * next gets samples N..2N before 0..N, with no error. The buffer's length
+ * (both blocks) is dropped after each enable; the timeline skips it, so
+ * offsets and times stay true. (docs/troubleshooting.md: "First blocks out
+ * of order after an earlier session") */
+static void
+settle_reads_from (GstIioDmabufSrc * self)
+{
+  guint scans = self->obj.active.samples_per_block *
+      self->obj.active.num_blocks;
+
+  if (self->obj.use_dmabuf || !self->obj.dma_core)
+    return;
+  self->settle_bytes = (gsize) scans *self->obj.scan_bytes;
+  gst_iio_timeline_skip (self->timeline, scans);
+  GST_DEBUG_OBJECT (self, "dropping the first %u scans", scans);
+}
+
+static GstFlowReturn
+settle_reads (GstIioDmabufSrc * self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint8 *scratch;
+  gsize done;
+
+  if (!self->settle_bytes)
+    return GST_FLOW_OK;
+  scratch = g_malloc (self->obj.block_bytes);
+  while (self->settle_bytes > 0 && ret == GST_FLOW_OK) {
+    done = 0;
+    ret = gst_iio_dmabuf_object_transfer (&self->obj, scratch,
+        MIN (self->settle_bytes, self->obj.block_bytes), &done);
+    self->settle_bytes -= done;
+  }
+  g_free (scratch);
+  return ret;
+}
+
 /* Blocks are queued only now, just before the converter starts: blocks
  * queued to a buffer that is never enabled keep their fences pending. */
 static GstFlowReturn
@@ -419,6 +461,7 @@ enable_device (GstIioDmabufSrc * self)
   gst_iio_timeline_start (self->timeline, self->obj.rate,
       self->obj.active.samples_per_block, self->obj.active.num_blocks,
       ts_offset, &ts_type, self->obj.scan_bytes);
+  settle_reads_from (self);
 
   if (self->capture && !gst_iio_capture_queue_all (self->capture, &error)) {
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
@@ -436,6 +479,11 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
   GstMapInfo map;
   gsize got = 0;
 
+  ret = settle_reads (self);
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (buf);
+    return ret;
+  }
   if (!gst_buffer_map (buf, &map, GST_MAP_WRITE)) {
     gst_buffer_unref (buf);
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot map a block "
