@@ -535,6 +535,42 @@ def test_play_paused_long_blocks():
                                               fnv(data)))
 
 
+def test_play_flushing_seek():
+    """A flushing seek back to the start mid-stream: what libiio and the
+    kernel held is flushed, the DAC (its counters start again with the new
+    buffer) plays the whole stream from the start, exact."""
+    spb = 1024
+    block = spb * DAC_SCAN
+    data = random.Random(19).randbytes(30 * block + 500)
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(data)
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw blocksize=3000 "
+                         "! rawaudioparse format=pcm pcm-format=s16le "
+                         "num-channels=2 sample-rate=48000 ! iiosink "
+                         "name=sink uri=%s device=iio-sim-dac "
+                         "samples-per-block=%d" % (URI, spb))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 20
+    while (sink.get_property("stats").get_value("blocks") < 8 and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
+    seeked = p.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH, 0)
+    msg = p.get_bus().timed_pop_filtered(
+        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    err = ("no EOS" if msg is None else msg.parse_error()[0].message
+           if msg.type == Gst.MessageType.ERROR else None)
+    sent = data + bytes(-len(data) % block)
+    played, checksum = dac()
+    check(seeked and err is None and played == len(sent) and
+          checksum == fnv(sent),
+          "iiosink after a flushing seek to 0: the DAC played the %d bytes "
+          "from the start, exact" % len(sent),
+          "seek %s, error %s; played %d bytes, checksum 0x%016x, want %d, "
+          "0x%016x" % (seeked, err, played, checksum, len(sent), fnv(sent)))
+
+
 def read_sysfs(device, attr):
     with open(sysfs(device, attr)) as f:
         return f.read().strip()
@@ -782,6 +818,7 @@ def main():
                   test_capture_paused,
                   test_unknown, test_busy, test_stop_while_waiting,
                   test_play, test_play_paused, test_play_paused_long_blocks,
+                  test_play_flushing_seek,
                   test_play_rate,
                   test_stop_while_pushing,
                   test_play_cyclic, test_sink_unknown_channel,
