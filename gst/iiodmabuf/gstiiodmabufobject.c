@@ -264,13 +264,13 @@ choose_io (GstIioDmabufObject * obj)
   GError *error = NULL;
 
   obj->use_dmabuf = FALSE;
-  obj->dma_core = probe_dmabuf (obj, &error) || !g_error_matches (error,
-      GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_NO_DMABUF);
-  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_RW) {
-    g_clear_error (&error);
+  /* until a probe says the buffer takes no DMABUF (kfifo, triggered); no
+   * probe in rw mode: a DMABUF attached and detached just before the
+   * enable can leave the DMA buffer core without read() blocks */
+  obj->dma_core = TRUE;
+  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_RW)
     return TRUE;
-  }
-  if (!error) {
+  if (probe_dmabuf (obj, &error)) {
     obj->use_dmabuf = TRUE;
     return TRUE;
   }
@@ -279,6 +279,7 @@ choose_io (GstIioDmabufObject * obj)
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message, rw);
     g_error_free (error);
+    obj->dma_core = FALSE;
     return TRUE;
   }
   if (g_error_matches (error, GST_IIO_DEVICE_ERROR,

@@ -36,7 +36,7 @@ typedef struct
   guint scan_bytes;
   gsize block_bytes;
   gboolean use_dmabuf;
-  gboolean dma_core;            /* the buffer takes DMABUFs (or may) */
+  gboolean dma_core;            /* the buffer may be the DMA buffer core's */
   gboolean enabled;
 } GstIioDmabufObject;
 

@@ -78,6 +78,7 @@ struct _GstIioDmabufSrc
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
   gsize settle_bytes;           /* read() mode: to drop before a block */
+  guint settle_scans;           /* how many scans that drop is in all */
   gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
   guint64 overruns_unwarned;
   GstIioDmabufSrcStats stats;   /* object lock */
@@ -168,7 +169,6 @@ start_capture (GstIioDmabufSrc * self)
           GST_IIO_DEVICE_ERROR_NO_DMABUF)) {
     GST_INFO_OBJECT (self, "%s: reading with read() instead", error->message);
     g_error_free (error);
-    self->obj.dma_core = FALSE;
     return gst_iio_dmabuf_object_use_rw (&self->obj);
   }
   if (!capture) {
@@ -215,6 +215,7 @@ stop_stream (GstIioDmabufSrc * self)
     gst_iio_capture_halt (capture);
   gst_iio_dmabuf_object_disable (&self->obj);
   self->configured = FALSE;
+  self->settle_bytes = 0;
   if (capture)
     gst_iio_capture_stop (capture);
 }
@@ -420,9 +421,11 @@ settle_reads_from (GstIioDmabufSrc * self)
   guint scans = self->obj.active.samples_per_block *
       self->obj.active.num_blocks;
 
+  self->settle_bytes = 0;
   if (self->obj.use_dmabuf || !self->obj.dma_core)
     return;
   self->settle_bytes = (gsize) scans *self->obj.scan_bytes;
+  self->settle_scans = scans;
   gst_iio_timeline_skip (self->timeline, scans);
   GST_DEBUG_OBJECT (self, "dropping the first %u scans", scans);
 }
@@ -444,6 +447,11 @@ settle_reads (GstIioDmabufSrc * self)
     self->settle_bytes -= done;
   }
   g_free (scratch);
+  /* the clock runs from the samples dropped, as if they were delivered */
+  if (self->settle_bytes == 0 && self->obj.rate)
+    gst_iio_timeline_advance_clock (self->timeline,
+        gst_util_uint64_scale_int (self->settle_scans, GST_SECOND,
+            self->obj.rate), g_get_monotonic_time () * 1000);
   return ret;
 }
 

@@ -522,8 +522,7 @@ rw_session (guint blocks)
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, blocks);
   fail_unless_equals_uint64 (e.data_gaps, 0);
-  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
-      "rw");
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"), "rw");
   g_print ("io-mode=rw, %u blocks: %" G_GUINT64_FORMAT " samples exact, "
       "in order up to k=%" G_GUINT64_FORMAT "\n", blocks, e.samples_checked,
       e.data_next);
@@ -2067,6 +2066,46 @@ arrivals_clear (Arrivals * a)
   g_array_unref (a->arrival);
 }
 
+/* io-mode=rw drops the buffer's length at start (0.8 s here) and its
+ * clock runs from there: a sync sink on the source's clock gets every
+ * block at its PTS plus the latency, not the dropped time later. */
+GST_START_TEST (test_rw_clock_after_settle)
+{
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0 io-mode=rw samples-per-block=480 "
+      "sampling-frequency=4800 num-blocks=8 num-buffers=20 ! fakesink "
+      "name=sink signal-handoffs=true sync=true", NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstClockTime block = GST_SECOND / 10, late;
+  GstMessage *msg;
+  Arrivals a;
+  guint i;
+
+  arrivals_watch (&a, sink);
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless_equals_int (a.pts->len, 20);
+  fail_unless_equals_uint64 (g_array_index (a.offset, guint64, 0), 480 * 8);
+  for (i = 0; i < a.pts->len; i++) {
+    late = g_array_index (a.arrival, GstClockTime, i) -
+        g_array_index (a.pts, GstClockTime, i);
+    fail_unless (late < block + 4 * block, "block %u arrived %"
+        GST_TIME_FORMAT " after its PTS (the latency is %" GST_TIME_FORMAT
+        ")", i, GST_TIME_ARGS (late), GST_TIME_ARGS (block));
+  }
+  g_print ("io-mode=rw: 3840 scans dropped at start, 20 blocks each at its "
+      "PTS plus the latency\n");
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  arrivals_clear (&a);
+}
+
+GST_END_TEST;
+
 /* The pipeline runs on the source's clock, driven by the samples: over 10 s
  * of samples PTS stay OFFSET / rate from the first (within a sample), and
  * the clock advances at the converter's rate (within 0.1 %, by a least
@@ -2490,6 +2529,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_starvation_copies);
   tcase_add_test (tc, test_kfifo_falls_back_to_read);
   tcase_add_test (tc, test_rw_first_blocks_in_order);
+  tcase_add_test (tc, test_rw_clock_after_settle);
   tcase_add_test (tc, test_kfifo_dmabuf_mode_error);
   tcase_add_test (tc, test_bad_device_and_channel);
   tcase_add_test (tc, test_busy_device);
