@@ -654,6 +654,7 @@ gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n)
 {
   GString *ids = g_string_new (NULL);
   gchar *unknown = NULL;
+  GArray *chosen;
   guint i;
 
   if (n > iio->opened->len)
@@ -661,11 +662,13 @@ gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n)
   for (i = 0; i < n; i++)
     g_string_append_printf (ids, "%s%s", i ? "," : "",
         g_array_index (iio->opened, GstIioChannel, i).id);
-  set_channels (iio, gst_iio_libiio_enable_channels (iio->dev, ids->str,
-          iio->output, &unknown));
+  chosen = gst_iio_libiio_enable_channels (iio->dev, ids->str, iio->output,
+      &unknown);
+  if (chosen)
+    set_channels (iio, chosen);
   g_free (unknown);
   g_string_free (ids, TRUE);
-  return iio->channels != NULL;
+  return chosen != NULL;
 }
 
 /**

@@ -798,21 +798,43 @@ gst_iio_sink_event (GstBaseSink * sink, GstEvent * event)
   return ret;
 }
 
-/* A flush or a stop cancels the push in flight. A pause lets it end: the
+/* A flush or a stop (of the pipeline) cancels the push in flight. A pause
+ * lets it end: the
  * converter takes the block within a block's time (libiio's timeout bounds
  * it), then render() waits for PLAYING, so a pause loses nothing. The
  * repeater's buffer is cancelled in stop(): it plays on while paused. */
+/* Whether the pipeline (or the element alone) is on its way to READY or
+ * NULL: a bin takes its children down one state at a time, so during
+ * PLAYING->PAUSED the sink's own target is PAUSED even then. */
+static gboolean
+pipeline_stopping (GstElement * element)
+{
+  GstObject *top = gst_object_ref (GST_OBJECT (element)), *parent;
+  gboolean stopping;
+
+  while ((parent = gst_object_get_parent (top))) {
+    gst_object_unref (top);
+    top = parent;
+  }
+  GST_OBJECT_LOCK (top);
+  stopping = GST_IS_ELEMENT (top)
+      && GST_STATE_TARGET (GST_ELEMENT (top)) <= GST_STATE_READY;
+  GST_OBJECT_UNLOCK (top);
+  gst_object_unref (top);
+  return stopping;
+}
+
 static gboolean
 gst_iio_sink_unlock (GstBaseSink * sink)
 {
   GstIioSink *self = GST_IIO_SINK (sink);
-  gboolean flush = GST_PAD_IS_FLUSHING (GST_BASE_SINK_PAD (sink));
+  gboolean cancel = GST_PAD_IS_FLUSHING (GST_BASE_SINK_PAD (sink))
+      || pipeline_stopping (GST_ELEMENT (sink));
 
   GST_OBJECT_LOCK (self);
   self->flushing = TRUE;
   g_cond_broadcast (&self->cond);
-  if ((flush || GST_STATE_TARGET (self) <= GST_STATE_READY)
-      && self->buffer && !self->cancelled && !self->repeater) {
+  if (cancel && self->buffer && !self->cancelled && !self->repeater) {
     GST_DEBUG_OBJECT (self, "cancelling libiio's buffer");
     iio_buffer_cancel (self->buffer);
     self->cancelled = TRUE;

@@ -320,8 +320,13 @@ set_caps_held (GstBaseSrc * src, GstCaps * caps)
       && !gst_iio_libiio_device_set_rate (GST_ELEMENT (self), self->iio, rate))
     return FALSE;
   if (channels != n && channels > 0
-      && !gst_iio_libiio_device_select_first (self->iio, channels))
+      && !gst_iio_libiio_device_select_first (self->iio, channels)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Downstream asked for %d "
+            "channels of IIO device %s on '%s', which has %u enabled: remove "
+            "channels= or name more", channels, self->iio->name,
+            self->iio->context, self->iio->opened->len), (NULL));
     return FALSE;
+  }
   update_block_time (self);
   return TRUE;
 }

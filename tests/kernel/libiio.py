@@ -571,6 +571,39 @@ def test_play_flushing_seek():
           "0x%016x" % (seeked, err, played, checksum, len(sent), fnv(sent)))
 
 
+def test_stop_stalled_dac():
+    """The DAC stops taking blocks (fault_stall) and the application sets
+    the pipeline to NULL: a bin takes iiosink through PAUSED first, which
+    must not wait for the push (libiio's timeout, 10 s here) before the
+    stop cancels it."""
+    with open("/run/iiosink.raw", "wb") as f:
+        f.write(bytes(1024 * DAC_SCAN * 200))
+    p = Gst.parse_launch("filesrc location=/run/iiosink.raw ! %s ! iiosink "
+                         "name=sink uri=%s device=iio-sim-dac "
+                         "samples-per-block=1024 timeout=20000000000"
+                         % (DAC_CAPS, URI))
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    deadline = time.monotonic() + 20
+    while (sink.get_property("stats").get_value("blocks") < 4 and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
+    with open(sysfs("iio-sim-dac", "fault_stall"), "w") as f:
+        f.write("1")
+    try:
+        time.sleep(1)            # the kernel's two blocks fill: push waits
+        err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
+        t0 = time.monotonic()
+        p.set_state(Gst.State.NULL)
+        took = time.monotonic() - t0
+    finally:
+        with open(sysfs("iio-sim-dac", "fault_stall"), "w") as f:
+            f.write("0")
+    check(err is None and took < 3,
+          "pipeline to NULL with the DAC stalled mid-push: %.2f s" % took,
+          "error %s" % (err and err.parse_error()[0].message))
+
+
 def read_sysfs(device, attr):
     with open(sysfs(device, attr)) as f:
         return f.read().strip()
@@ -820,7 +853,7 @@ def main():
                   test_play, test_play_paused, test_play_paused_long_blocks,
                   test_play_flushing_seek,
                   test_play_rate,
-                  test_stop_while_pushing,
+                  test_stop_while_pushing, test_stop_stalled_dac,
                   test_play_cyclic, test_sink_unknown_channel,
                   test_iiod_killed):
             try:
