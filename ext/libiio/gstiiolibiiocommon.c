@@ -884,7 +884,10 @@ gst_iio_libiio_sigpipe_hold (GstIioSigpipeGuard * guard)
   sigemptyset (&set);
   sigaddset (&set, SIGPIPE);
   pthread_sigmask (SIG_BLOCK, &set, &guard->old_mask);
-  guard->was_pending = sigpipe_pending ();
+  /* blocked already (an application that waits for it with sigwait(), or
+   * a hold around this one): a pending SIGPIPE is not ours to take */
+  guard->leave_pending = sigismember (&guard->old_mask, SIGPIPE) == 1
+      || sigpipe_pending ();
 }
 
 /**
@@ -899,7 +902,7 @@ gst_iio_libiio_sigpipe_release (GstIioSigpipeGuard * guard)
   struct timespec zero = { 0, 0 };
   sigset_t set;
 
-  if (!guard->was_pending && sigpipe_pending ()) {
+  if (!guard->leave_pending && sigpipe_pending ()) {
     sigemptyset (&set);
     sigaddset (&set, SIGPIPE);
     while (sigtimedwait (&set, NULL, &zero) < 0 && errno == EINTR);

@@ -100,7 +100,7 @@ const gchar *gst_iio_libiio_device_lost_hint (GstIioLibiioDevice * iio);
 typedef struct
 {
   sigset_t old_mask;
-  gboolean was_pending;
+  gboolean leave_pending;
 } GstIioSigpipeGuard;
 
 void gst_iio_libiio_sigpipe_hold (GstIioSigpipeGuard * guard);
