@@ -133,6 +133,7 @@ static gint
 create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
 {
   struct iio_buffer *buffer;
+  gboolean flush;
   gint ret;
 
   /* the kernel's write() path splits its buffer in two blocks and plays a
@@ -144,9 +145,13 @@ create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
   buffer = iio_device_create_buffer (self->iio->dev, scans, cyclic);
   if (!buffer)
     return errno ? errno : EIO;
+  /* a flush while it was being made found nothing to cancel */
+  flush = GST_PAD_IS_FLUSHING (GST_BASE_SINK_PAD (self));
   GST_OBJECT_LOCK (self);
   self->buffer = buffer;
-  self->cancelled = FALSE;
+  self->cancelled = flush && self->flushing;
+  if (self->cancelled)
+    iio_buffer_cancel (buffer);
   GST_OBJECT_UNLOCK (self);
   self->fill = 0;
   return 0;
