@@ -233,14 +233,11 @@ def test_stop_while_waiting():
     p.set_state(Gst.State.PLAYING)
     time.sleep(1.5)
     during = read_sysfs("iio-sim-adc", "sampling_frequency")
-    err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
-    t0 = time.monotonic()
-    p.set_state(Gst.State.NULL)
-    took = time.monotonic() - t0
+    err = error_now(p)
+    took = timed_stop(p)
     check(during == "1" and err is None and took < 2,
           "stopped while waiting for a block in %.2f s" % took,
-          "the ADC at %s Hz, error %s" % (
-              during, err and err.parse_error()[0].message))
+          "the ADC at %s Hz, error %s" % (during, err))
     check(read_sysfs("iio-sim-adc", "sampling_frequency") == "48000",
           "iiosrc put the ADC's rate back after sampling-frequency=1")
 
@@ -359,10 +356,7 @@ def kill_iiod_midstream(p, name, timeout_s):
     the blocks moved, the error posted (or None) and how long it took."""
     element = p.get_by_name(name)
     p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 30
-    while (element.get_property("stats").get_value("blocks") < 5 and
-           time.monotonic() < deadline):
-        time.sleep(0.05)
+    wait_blocks(element, 5, timeout=30)
     blocks = element.get_property("stats").get_value("blocks")
     stop_iiod(signal.SIGKILL)
     t0 = time.monotonic()
@@ -406,6 +400,38 @@ def fnv_more(h, data):
     return h
 
 
+def end_of(p, timeout=60):
+    """Waits for EOS or an error: None at EOS, else what went wrong."""
+    msg = p.get_bus().timed_pop_filtered(
+        int(timeout * Gst.SECOND), Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    if msg is None:
+        return "no EOS"
+    if msg.type == Gst.MessageType.ERROR:
+        return msg.parse_error()[0].message
+    return None
+
+
+def wait_blocks(element, n, timeout=20):
+    """Waits until @element's stats count @n blocks."""
+    deadline = time.monotonic() + timeout
+    while (element.get_property("stats").get_value("blocks") < n and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
+
+
+def error_now(p):
+    """The error posted so far, if any."""
+    msg = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
+    return msg.parse_error()[0].message if msg else None
+
+
+def timed_stop(p):
+    """Sets @p to NULL: how long it took."""
+    t0 = time.monotonic()
+    p.set_state(Gst.State.NULL)
+    return time.monotonic() - t0
+
+
 def dac():
     with open(sysfs("iio-sim-dac", "consumed_bytes")) as f:
         played = int(f.read())
@@ -421,14 +447,7 @@ def play(data, sink, timeout=60, blocksize=3000):
                          "! %s ! iiosink name=sink uri=%s device=iio-sim-dac "
                          "%s" % (blocksize, DAC_CAPS, URI, sink))
     p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        int(timeout * Gst.SECOND), Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    err = None
-    if msg is None:
-        err = "no EOS"
-    elif msg.type == Gst.MessageType.ERROR:
-        err = msg.parse_error()[0].message
-    return p, err
+    return p, end_of(p, timeout)
 
 
 def wait_played(want, timeout=20):
@@ -476,19 +495,13 @@ def test_play_paused():
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
     for at in (10, 30):
-        deadline = time.monotonic() + 20
-        while (sink.get_property("stats").get_value("blocks") < at and
-               time.monotonic() < deadline):
-            time.sleep(0.02)
+        wait_blocks(sink, at)
         p.set_state(Gst.State.PAUSED)
         p.get_state(5 * Gst.SECOND)
         time.sleep(0.5)
         p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = end_of(p)
     p.set_state(Gst.State.NULL)
-    err = ("no EOS" if msg is None else msg.parse_error()[0].message
-           if msg.type == Gst.MessageType.ERROR else None)
     sent = data + bytes(-len(data) % block)
     played, checksum = dac()
     check(err is None and played == len(sent) and checksum == fnv(sent),
@@ -512,21 +525,15 @@ def test_play_paused_long_blocks():
                              spb))
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 20
     # the kernel holds two blocks: the third push waits about a second
-    while (sink.get_property("stats").get_value("blocks") < 2 and
-           time.monotonic() < deadline):
-        time.sleep(0.02)
+    wait_blocks(sink, 2)
     time.sleep(0.1)
     p.set_state(Gst.State.PAUSED)
     p.get_state(10 * Gst.SECOND)
     time.sleep(0.3)
     p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = end_of(p)
     p.set_state(Gst.State.NULL)
-    err = ("no EOS" if msg is None else msg.parse_error()[0].message
-           if msg.type == Gst.MessageType.ERROR else None)
     played, checksum = dac()
     check(err is None and played == len(data) and checksum == fnv(data),
           "iiosink paused during a one-second push: the DAC played all %d "
@@ -551,16 +558,10 @@ def test_play_flushing_seek():
                          "samples-per-block=%d" % (URI, spb))
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 20
-    while (sink.get_property("stats").get_value("blocks") < 8 and
-           time.monotonic() < deadline):
-        time.sleep(0.02)
+    wait_blocks(sink, 8)
     seeked = p.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH, 0)
-    msg = p.get_bus().timed_pop_filtered(
-        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = end_of(p)
     p.set_state(Gst.State.NULL)
-    err = ("no EOS" if msg is None else msg.parse_error()[0].message
-           if msg.type == Gst.MessageType.ERROR else None)
     sent = data + bytes(-len(data) % block)
     played, checksum = dac()
     check(seeked and err is None and played == len(sent) and
@@ -584,24 +585,19 @@ def test_stop_stalled_dac():
                          % (DAC_CAPS, URI))
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 20
-    while (sink.get_property("stats").get_value("blocks") < 4 and
-           time.monotonic() < deadline):
-        time.sleep(0.02)
+    wait_blocks(sink, 4)
     with open(sysfs("iio-sim-dac", "fault_stall"), "w") as f:
         f.write("1")
     try:
         time.sleep(1)            # the kernel's two blocks fill: push waits
-        err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
-        t0 = time.monotonic()
-        p.set_state(Gst.State.NULL)
-        took = time.monotonic() - t0
+        err = error_now(p)
+        took = timed_stop(p)
     finally:
         with open(sysfs("iio-sim-dac", "fault_stall"), "w") as f:
             f.write("0")
     check(err is None and took < 3,
           "pipeline to NULL with the DAC stalled mid-push: %.2f s" % took,
-          "error %s" % (err and err.parse_error()[0].message))
+          "error %s" % err)
 
 
 def read_sysfs(device, attr):
@@ -623,16 +619,10 @@ def test_play_rate():
                              DAC_CAPS.replace("48000", "16000"), URI, spb))
     sink = p.get_by_name("sink")
     p.set_state(Gst.State.PLAYING)
-    deadline = time.monotonic() + 20
-    while (sink.get_property("stats").get_value("blocks") < 3 and
-           time.monotonic() < deadline):
-        time.sleep(0.02)
+    wait_blocks(sink, 3)
     during = read_sysfs("iio-sim-dac", "sampling_frequency")
-    msg = p.get_bus().timed_pop_filtered(
-        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = end_of(p)
     p.set_state(Gst.State.NULL)
-    err = ("no EOS" if msg is None else msg.parse_error()[0].message
-           if msg.type == Gst.MessageType.ERROR else None)
     after = read_sysfs("iio-sim-dac", "sampling_frequency")
     played, checksum = dac()
     check(err is None and during == "16000" and after == before and
@@ -655,14 +645,11 @@ def test_stop_while_pushing():
     p.set_state(Gst.State.PLAYING)
     time.sleep(2)
     during = read_sysfs("iio-sim-dac", "sampling_frequency")
-    err = p.get_bus().pop_filtered(Gst.MessageType.ERROR)
-    t0 = time.monotonic()
-    p.set_state(Gst.State.NULL)
-    took = time.monotonic() - t0
+    err = error_now(p)
+    took = timed_stop(p)
     check(during == "1" and err is None and took < 3,
           "iiosink stopped while the DAC took no block in %.2f s" % took,
-          "the DAC at %s Hz, error %s" % (
-              during, err and err.parse_error()[0].message))
+          "the DAC at %s Hz, error %s" % (during, err))
     check(read_sysfs("iio-sim-dac", "sampling_frequency") == "48000",
           "iiosink put the DAC's rate back after sampling-frequency=1")
 
@@ -760,12 +747,9 @@ def test_interop():
         "! tee name=t t. ! queue ! iiodmabufsink name=sink device=iio-sim-dac "
         "t. ! queue ! filesink location=%s" % (URI, SPB, blocks, out))
     p.set_state(Gst.State.PLAYING)
-    msg = p.get_bus().timed_pop_filtered(
-        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    err = end_of(p)
     st = p.get_by_name("sink").get_property("stats")
     p.set_state(Gst.State.NULL)
-    err = ("no EOS" if msg is None else msg.parse_error()[0].message
-           if msg.type == Gst.MessageType.ERROR else None)
     with open(out, "rb") as f:
         sent = f.read()
     samples = array.array("H", sent)
