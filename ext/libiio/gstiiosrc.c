@@ -19,9 +19,9 @@
  * taken from the clock again.
  *
  * The first four blocks after each start are dropped (counted as
- * discarded): Linux's IIO DMA buffer core (6.12 at least) may deliver the
- * first two blocks of its read() path in the wrong order after an earlier
- * session, which `iio_readdev` shows too.
+ * discarded; #GstIioSrc:discard-blocks): Linux's IIO DMA buffer core (6.12
+ * at least) may deliver the first two blocks of its read() path in the
+ * wrong order after an earlier session, which `iio_readdev` shows too.
  *
  * |[
  * gst-launch-1.0 iiosrc uri=ip:192.0.2.1 device=my-adc channels=voltage0,voltage1 \
@@ -46,6 +46,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_src_debug);
 enum
 {
   PROP_FIRST = GST_IIO_LIBIIO_N_SETTINGS - 1,
+  PROP_DISCARD_BLOCKS,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -60,9 +61,11 @@ static GParamSpec *properties[N_PROPERTIES];
  * blocks comes next when the buffer is enabled again: after a session that
  * read an odd number of them, the next one gets its second block (samples
  * N..2N) before its first (0..N), with no error. From the third block on
- * the order is right, so the first two kernel blocks are dropped.
+ * the order is right, so by default the first two kernel blocks are
+ * dropped.
  * (docs/troubleshooting.md: "first blocks out of order") */
-#define SETTLE_BLOCKS KERNEL_BLOCKS
+#define DEFAULT_DISCARD_BLOCKS KERNEL_BLOCKS
+#define MAX_DISCARD_BLOCKS 1024
 
 struct _GstIioSrc
 {
@@ -70,6 +73,7 @@ struct _GstIioSrc
 
   /* settings, object lock */
   GstIioLibiioSettings settings;
+  guint discard_blocks;
 
   /* streaming: set up in start(), gone in stop() */
   GstIioLibiioDevice *iio;
@@ -84,7 +88,7 @@ struct _GstIioSrc
   guint64 anchor;               /* samples delivered when first_pts was taken */
   GstClockTime first_pts;
   gboolean discont;
-  guint settling;               /* blocks still to drop (SETTLE_BLOCKS) */
+  guint settling;               /* blocks still to drop (discard-blocks) */
 
   /* object lock */
   guint64 blocks, bytes, restarts, discarded;
@@ -464,7 +468,9 @@ ensure_buffer (GstIioSrc * self)
   self->anchor = self->samples;
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->discont = TRUE;
-  self->settling = SETTLE_BLOCKS;
+  GST_OBJECT_LOCK (self);
+  self->settling = self->discard_blocks;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -488,7 +494,8 @@ refill (GstIioSrc * self)
 }
 
 /* The blocks of the kernel's first two read() blocks after an enable may
- * come in the wrong order: they are dropped (see SETTLE_BLOCKS). */
+ * come in the wrong order: they are dropped (discard-blocks, see
+ * DEFAULT_DISCARD_BLOCKS). */
 static GstFlowReturn
 settle (GstIioSrc * self)
 {
@@ -622,6 +629,9 @@ gst_iio_src_set_property (GObject * object, guint prop_id,
     return;
   }
   switch (prop_id) {
+    case PROP_DISCARD_BLOCKS:
+      self->discard_blocks = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -645,6 +655,9 @@ gst_iio_src_get_property (GObject * object, guint prop_id, GValue * value,
     return;
   }
   switch (prop_id) {
+    case PROP_DISCARD_BLOCKS:
+      g_value_set_uint (value, self->discard_blocks);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -667,6 +680,20 @@ install_properties (GObjectClass * gobject_class)
   guint i;
 
   gst_iio_libiio_settings_install (gobject_class, FALSE);
+  /**
+   * GstIioSrc:discard-blocks:
+   *
+   * Blocks dropped each time libiio's buffer is made (at start, after a
+   * pause, a flush or new caps). Linux's IIO DMA buffer core (6.12 at
+   * least) may deliver the first two blocks of its read() path out of
+   * order after an earlier session; libiio makes each of them two of ours,
+   * so the default drops four. 0 keeps them: for kfifo and triggered
+   * buffers, which do not have the bug, and a slow trigger.
+   */
+  properties[PROP_DISCARD_BLOCKS] = g_param_spec_uint ("discard-blocks",
+      "Discard blocks", "Blocks dropped after each start, as the kernel may "
+      "deliver the first ones out of order (0: none)", 0, MAX_DISCARD_BLOCKS,
+      DEFAULT_DISCARD_BLOCKS, GST_IIO_LIBIIO_SETTING);
   /**
    * GstIioSrc:stats:
    *
@@ -723,6 +750,7 @@ static void
 gst_iio_src_init (GstIioSrc * self)
 {
   gst_iio_libiio_settings_init (&self->settings);
+  self->discard_blocks = DEFAULT_DISCARD_BLOCKS;
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->block_time = GST_CLOCK_TIME_NONE;
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);

@@ -725,6 +725,19 @@ def test_out_of_order_start():
         return
     ok("premise: iio_readdev's first block starts at k=%d, the kernel's "
        "second block" % first)
+    # discard-blocks=0 keeps them: the splice shows (8 blocks are 4 kernel
+    # blocks, which leaves the order as it was for the next session)
+    r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage1 "
+            "samples-per-block=%d num-buffers=8 discard-blocks=0" % (URI, SPB))
+    data = r.data() if r.error is None else b""
+    samples = array.array("H", data)
+    check(r.error is None and len(samples) == 8 * SPB * 2 and
+          samples[0] == 2 * SPB and samples[2 * 2 * SPB] == 0 and
+          r.stats.get_value("discarded") == 0,
+          "discard-blocks=0: the kernel's order kept, k=%d first and k=0 at "
+          "scan %d" % (samples[0] if data else -1, 2 * SPB),
+          "error %s, %d bytes, stats %s" % (r.error, len(data),
+                                            r.stats and r.stats.to_string()))
     r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage1 "
             "samples-per-block=%d num-buffers=8" % (URI, SPB))
     data = r.data() if r.error is None else b""
