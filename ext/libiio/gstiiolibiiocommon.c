@@ -370,13 +370,13 @@ gst_iio_libiio_context_name (const GstIioLibiioSettings * settings)
   return settings->uri ? settings->uri : "(libiio's default context)";
 }
 
-/* A resource error of @element: OPEN_READ for a source, OPEN_WRITE for a
- * sink, NOT_FOUND or SETTINGS; @text is taken. */
+/* A resource error of @element; @text and @debug (nullable) are taken. */
 static void
-post_error (GstElement * element, GstResourceError code, gchar * text)
+post_error (GstElement * element, GstResourceError code, gchar * text,
+    gchar * debug)
 {
   gst_element_message_full (element, GST_MESSAGE_ERROR, GST_RESOURCE_ERROR,
-      code, text, NULL, __FILE__, GST_FUNCTION, __LINE__);
+      code, text, debug, __FILE__, GST_FUNCTION, __LINE__);
 }
 
 static struct iio_context *
@@ -398,7 +398,7 @@ open_context (GstElement * element, const GstIioLibiioSettings * settings,
             "running there?", uri, err) :
         g_strdup_printf ("Cannot open IIO context '%s': %s. iio_info -S "
             "lists the contexts libiio can see",
-            gst_iio_libiio_context_name (settings), err));
+            gst_iio_libiio_context_name (settings), err), NULL);
     g_free (err);
     return NULL;
   }
@@ -427,7 +427,7 @@ find_device (GstElement * element, const GstIioLibiioSettings * settings,
     post_error (element, GST_RESOURCE_ERROR_NOT_FOUND,
         g_strdup_printf ("IIO device %s on '%s' has no %s", settings->device,
             gst_iio_libiio_context_name (settings), output ?
-            "output channels to play to" : "input channels to capture"));
+            "output channels to play to" : "input channels to capture"), NULL);
     return NULL;
   }
   present = gst_iio_libiio_list_devices (ctx);
@@ -436,7 +436,7 @@ find_device (GstElement * element, const GstIioLibiioSettings * settings,
           gst_iio_libiio_context_name (settings), settings->device,
           present) :
       g_strdup_printf ("No IIO device given: set device= to one of: %s",
-          present));
+          present), NULL);
   g_free (present);
   return NULL;
 }
@@ -456,7 +456,7 @@ select_channels (GstElement * element, const GstIioLibiioSettings * settings,
   post_error (element, GST_RESOURCE_ERROR_NOT_FOUND,
       g_strdup_printf ("IIO device %s on '%s' has no %s channel '%s'. It "
           "has: %s", settings->device, gst_iio_libiio_context_name (settings),
-          output ? "output" : "input", unknown, present));
+          output ? "output" : "input", unknown, present), NULL);
   g_free (present);
   g_free (unknown);
   return NULL;
@@ -508,7 +508,8 @@ refused (GstElement * element, GstIioLibiioDevice * iio, const gchar * attr,
       g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. It takes: "
           "%s", iio->name, iio->context, attr, value, msg, available) :
       g_strdup_printf ("IIO device %s on '%s' refused %s=%s: %s. Check the "
-          "value with %s", iio->name, iio->context, attr, value, msg, tool));
+          "value with %s", iio->name, iio->context, attr, value, msg, tool),
+      NULL);
   g_free (tool);
   g_free (msg);
   g_free (available);
@@ -528,7 +529,7 @@ change_attr (GstElement * element, GstIioLibiioDevice * iio,
     present = g_strjoinv (", ", (gchar **) iio->attr_names);
     post_error (element, GST_RESOURCE_ERROR_SETTINGS,
         g_strdup_printf ("IIO device %s on '%s' has no attribute '%s'. It "
-            "has: %s", iio->name, iio->context, attr, present));
+            "has: %s", iio->name, iio->context, attr, present), NULL);
     g_free (present);
     return FALSE;
   }
@@ -599,7 +600,7 @@ gst_iio_libiio_device_set_rate (GstElement * element,
     post_error (element, GST_RESOURCE_ERROR_SETTINGS,
         g_strdup_printf ("IIO device %s on '%s' runs at %u Hz when set to "
             "%u Hz: choose a rate from its sampling_frequency_available",
-            iio->name, iio->context, iio->rate, rate));
+            iio->name, iio->context, iio->rate, rate), NULL);
     return FALSE;
   }
   return ok;
@@ -711,25 +712,27 @@ gst_iio_libiio_device_lost_hint (GstIioLibiioDevice * iio)
 }
 
 /**
- * gst_iio_libiio_device_caps:
- * @n: the first @n enabled channels, 0 for all
+ * gst_iio_libiio_device_offered:
+ * @rates: (nullable): the rates to offer (gst_iio_libiio_device_rates()),
+ *   else the device's present one
+ * @fewer: whether a stream may take the first N of the enabled channels
  *
- * Returns: (transfer full): the caps of those channels at the device's
- * rate, as iiodmabufsrc and iiodmabufsink give them
+ * Returns: (transfer full): the caps of the enabled channels, as
+ * iiodmabufsrc and iiodmabufsink give them (gst_iio_dmabuf_caps_offered())
  */
 GstCaps *
-gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n)
+gst_iio_libiio_device_offered (GstIioLibiioDevice * iio, const GValue * rates,
+    gboolean fewer)
 {
   const GstIioChannel **ptrs = g_new (const GstIioChannel *,
       iio->channels->len);
   GstCaps *caps;
   guint i;
 
-  if (n == 0 || n > iio->channels->len)
-    n = iio->channels->len;
-  for (i = 0; i < n; i++)
+  for (i = 0; i < iio->channels->len; i++)
     ptrs[i] = &g_array_index (iio->channels, GstIioChannel, i);
-  caps = gst_iio_dmabuf_caps_for_channels (ptrs, n, iio->rate);
+  caps = gst_iio_dmabuf_caps_offered (ptrs, iio->channels->len, iio->rate,
+      rates, fewer);
   g_free (ptrs);
   return caps;
 }
@@ -782,6 +785,7 @@ gst_iio_libiio_device_open (GstElement * element,
 
   iio->element = element;
   iio->output = output;
+  iio->timeout = settings->timeout;
   iio->context = g_strdup (gst_iio_libiio_context_name (settings));
   iio->uri = g_strdup (settings->uri);
   iio->name = g_strdup (settings->device);
@@ -820,6 +824,63 @@ not_put_back (GstIioLibiioDevice * iio, const gchar * attr,
           iio->name, iio->context, value, msg, tool), (NULL));
   g_free (tool);
   g_free (args);
+  g_free (msg);
+}
+
+/**
+ * gst_iio_libiio_device_post_buffer_error:
+ * @err: the positive errno libiio gave
+ * @what: the libiio call, for the debug text
+ * @opening: the buffer was being made (else filled or played)
+ *
+ * Posts on the element what went wrong with its buffer and what to do:
+ * another program holds it, no block within the timeout, the device or
+ * iiod gone, or no buffer at all.
+ */
+void
+gst_iio_libiio_device_post_buffer_error (GstIioLibiioDevice * iio, gint err,
+    const gchar * what, gboolean opening)
+{
+  gchar *msg = gst_iio_libiio_strerror (err);
+  gchar *debug = g_strdup_printf ("%s: %s", what, msg);
+  const gchar *iiod = iio->remote ? ", and is iiod there still answering" : "";
+  guint64 ms = iio->timeout / GST_MSECOND;
+  gchar *tool;
+
+  if (err == EBUSY)
+    post_error (iio->element, GST_RESOURCE_ERROR_BUSY, iio->output ?
+        g_strdup_printf ("The buffer of IIO device %s is busy on '%s': "
+            "another program plays to it there. Stop it, or choose another "
+            "device", iio->name, iio->context) :
+        g_strdup_printf ("The buffer of IIO device %s is busy on '%s': "
+            "another program captures from it there. Stop it, or choose "
+            "another device", iio->name, iio->context), debug);
+  else if (err == ETIMEDOUT)
+    post_error (iio->element, iio->output ? GST_RESOURCE_ERROR_WRITE :
+        GST_RESOURCE_ERROR_READ, iio->output ?
+        g_strdup_printf ("IIO device %s on '%s' took no block within %"
+            G_GUINT64_FORMAT " ms. Is it playing (sampling-frequency)%s? A "
+            "block of samples-per-block at a low rate needs a longer "
+            "timeout", iio->name, iio->context, ms, iiod) :
+        g_strdup_printf ("IIO device %s on '%s' delivered no block within %"
+            G_GUINT64_FORMAT " ms. Is it sampling (trigger, "
+            "sampling-frequency)%s? A block of samples-per-block at a low "
+            "rate needs a longer timeout", iio->name, iio->context, ms, iiod),
+        debug);
+  else if (opening) {
+    tool = gst_iio_libiio_device_command (iio, iio->output ? "iio_writedev" :
+        "iio_readdev", NULL);
+    post_error (iio->element, iio->output ? GST_RESOURCE_ERROR_OPEN_WRITE :
+        GST_RESOURCE_ERROR_OPEN_READ,
+        g_strdup_printf ("Cannot open the buffer of IIO device %s on '%s': "
+            "%s. Check that %s works", iio->name, iio->context, msg, tool),
+        debug);
+    g_free (tool);
+  } else
+    post_error (iio->element, iio->output ? GST_RESOURCE_ERROR_WRITE :
+        GST_RESOURCE_ERROR_READ,
+        g_strdup_printf ("Lost IIO device %s on '%s': %s. %s", iio->name,
+            iio->context, msg, gst_iio_libiio_device_lost_hint (iio)), debug);
   g_free (msg);
 }
 

@@ -76,6 +76,7 @@ typedef struct
   gchar *uri;                   /* NULL: libiio's default context */
   gchar *name;                  /* the device as asked for */
   gboolean remote;              /* through iiod (network, USB, serial) */
+  GstClockTime timeout;         /* libiio's, as set */
   GArray *channels;             /* GstIioChannel enabled, scan order */
   GArray *opened;               /* those enabled at open */
   gsize scan_bytes;
@@ -91,10 +92,13 @@ gboolean gst_iio_libiio_device_set_rate (GstElement * element,
     GstIioLibiioDevice * iio, guint rate);
 gboolean gst_iio_libiio_device_rates (GstIioLibiioDevice * iio, GValue * rates);
 gboolean gst_iio_libiio_device_select_first (GstIioLibiioDevice * iio, guint n);
-GstCaps *gst_iio_libiio_device_caps (GstIioLibiioDevice * iio, guint n);
+GstCaps *gst_iio_libiio_device_offered (GstIioLibiioDevice * iio,
+    const GValue * rates, gboolean fewer);
 gchar *gst_iio_libiio_device_command (GstIioLibiioDevice * iio,
     const gchar * tool, const gchar * args);
 const gchar *gst_iio_libiio_device_lost_hint (GstIioLibiioDevice * iio);
+void gst_iio_libiio_device_post_buffer_error (GstIioLibiioDevice * iio,
+    gint err, const gchar * what, gboolean opening);
 
 /* SIGPIPE held off around libiio calls: see gst_iio_libiio_sigpipe_hold() */
 typedef struct

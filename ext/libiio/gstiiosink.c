@@ -109,26 +109,6 @@ G_DEFINE_TYPE (GstIioSink, gst_iio_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (iiosink, "iiosink", GST_RANK_NONE,
     GST_TYPE_IIO_SINK);
 
-static void
-post_open_error (GstIioSink * self, gint err, const gchar * what)
-{
-  gchar *msg = gst_iio_libiio_strerror (err);
-  gchar *tool = gst_iio_libiio_device_command (self->iio, "iio_writedev", NULL);
-
-  if (err == EBUSY)
-    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-        ("The buffer of IIO device %s is busy on '%s': another program "
-            "plays to it there. Stop it, or choose another device",
-            self->iio->name, self->iio->context), ("%s: %s", what, msg));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
-            "%s works", self->iio->name, self->iio->context, msg, tool),
-        ("%s", what));
-  g_free (tool);
-  g_free (msg);
-}
-
 static gint
 create_buffer (GstIioSink * self, gsize scans, gboolean cyclic)
 {
@@ -180,7 +160,8 @@ open_block_buffer (GstIioSink * self)
   gint err = create_buffer (self, self->active.samples_per_block, FALSE);
 
   if (err) {
-    post_open_error (self, err, "iio_device_create_buffer");
+    gst_iio_libiio_device_post_buffer_error (self->iio, err,
+        "iio_device_create_buffer", TRUE);
     return FALSE;
   }
   self->idle_bytes = kernel_free_bytes (self);
@@ -194,14 +175,15 @@ open_block_buffer (GstIioSink * self)
 static GstCaps *
 offered_caps (GstIioSink * self)
 {
-  GstCaps *caps = gst_iio_libiio_device_caps (self->iio, 0);
   GValue rates = G_VALUE_INIT;
+  /* the rate is written only to a device that says its rate */
+  gboolean have_rates = !self->active.sampling_frequency && self->iio->rate
+      && gst_iio_libiio_device_rates (self->iio, &rates);
+  GstCaps *caps = gst_iio_libiio_device_offered (self->iio,
+      have_rates ? &rates : NULL, FALSE);
 
-  if (!self->active.sampling_frequency && self->iio->rate
-      && gst_iio_libiio_device_rates (self->iio, &rates)) {
-    gst_iio_dmabuf_caps_set_rates (caps, &rates);
+  if (have_rates)
     g_value_unset (&rates);
-  }
   return gst_iio_dmabuf_caps_allow_positions (caps);
 }
 
@@ -301,13 +283,7 @@ gst_iio_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
   GST_OBJECT_UNLOCK (self);
   if (!caps)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-        GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  return caps;
+  return gst_iio_dmabuf_caps_filter (caps, filter);
 }
 
 static GstFlowReturn finish_blocks (GstIioSink * self);
@@ -341,8 +317,8 @@ set_caps_held (GstBaseSink * sink, GstCaps * caps)
     return TRUE;                /* the waveform plays on as it is */
   if (!set_rate (self, caps))
     return FALSE;
-  want = gst_iio_dmabuf_caps_allow_positions (gst_iio_libiio_device_caps
-      (self->iio, 0));
+  want = gst_iio_dmabuf_caps_allow_positions (gst_iio_libiio_device_offered
+      (self->iio, NULL, FALSE));
   if (gst_caps_can_intersect (caps, want)) {
     gst_caps_unref (want);
     return TRUE;
@@ -372,27 +348,6 @@ gst_iio_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   ret = set_caps_held (sink, caps);
   gst_iio_libiio_sigpipe_release (&guard);
   return ret;
-}
-
-static void
-post_push_error (GstIioSink * self, gint err)
-{
-  gchar *msg = gst_iio_libiio_strerror (err);
-
-  if (err == ETIMEDOUT)
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("IIO device %s on '%s' took no block within %" G_GUINT64_FORMAT
-            " ms. Is it playing (sampling-frequency)%s? A block of samples-per-block at a low rate "
-            "needs a longer timeout", self->iio->name, self->iio->context,
-            self->active.timeout / GST_MSECOND,
-            self->iio->remote ? ", and is iiod there still answering" : ""),
-        ("iio_buffer_push: %s", msg));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Lost IIO device %s on '%s': %s. %s", self->iio->name,
-            self->iio->context, msg, gst_iio_libiio_device_lost_hint
-            (self->iio)), ("iio_buffer_push: %s", msg));
-  g_free (msg);
 }
 
 /* A buffer for the first block, and a new one after a flush: unlock() has
@@ -461,7 +416,8 @@ push_block (GstIioSink * self)
   }
   if (cancelled)
     return GST_FLOW_FLUSHING;
-  post_push_error (self, (gint) - ret);
+  gst_iio_libiio_device_post_buffer_error (self->iio, (gint) - ret,
+      "iio_buffer_push", FALSE);
   return GST_FLOW_ERROR;
 }
 
@@ -644,7 +600,8 @@ repeat_waves (gpointer data)
     }
   } while (ret >= 0 && !is_stopping (self));
   if (ret < 0 && !is_stopping (self))
-    post_push_error (self, (gint) - ret);
+    gst_iio_libiio_device_post_buffer_error (self->iio, (gint) - ret,
+        "iio_buffer_push", FALSE);
   gst_iio_libiio_sigpipe_release (&guard);
   return NULL;
 }
@@ -722,7 +679,8 @@ not_whole:
           self->iio->name, size, self->iio->scan_bytes), (NULL));
   return GST_FLOW_ERROR;
 open_failed:
-  post_open_error (self, err, "iio_device_create_buffer");
+  gst_iio_libiio_device_post_buffer_error (self->iio, err,
+      "iio_device_create_buffer", TRUE);
   return GST_FLOW_ERROR;
 }
 

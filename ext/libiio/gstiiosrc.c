@@ -98,26 +98,6 @@ struct _GstIioSrc
 G_DEFINE_TYPE (GstIioSrc, gst_iio_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE (iiosrc, "iiosrc", GST_RANK_NONE, GST_TYPE_IIO_SRC);
 
-static void
-post_busy_or_error (GstIioSrc * self, gint err, const gchar * what)
-{
-  gchar *msg = gst_iio_libiio_strerror (err);
-  gchar *tool = gst_iio_libiio_device_command (self->iio, "iio_readdev", NULL);
-
-  if (err == EBUSY)
-    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-        ("The buffer of IIO device %s is busy on '%s': another program "
-            "captures from it there. Stop it, or choose another device",
-            self->iio->name, self->iio->context), ("%s: %s", what, msg));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot open the buffer of IIO device %s on '%s': %s. Check that "
-            "%s works", self->iio->name, self->iio->context, msg, tool),
-        ("%s", what));
-  g_free (tool);
-  g_free (msg);
-}
-
 static gboolean
 create_buffer (GstIioSrc * self)
 {
@@ -131,7 +111,8 @@ create_buffer (GstIioSrc * self)
   buffer = iio_device_create_buffer (self->iio->dev,
       self->active.samples_per_block, false);
   if (!buffer) {
-    post_busy_or_error (self, errno ? errno : EIO, "iio_device_create_buffer");
+    gst_iio_libiio_device_post_buffer_error (self->iio, errno ? errno : EIO,
+        "iio_device_create_buffer", TRUE);
     return FALSE;
   }
   GST_OBJECT_LOCK (self);
@@ -177,20 +158,11 @@ static GstCaps *
 offered_caps (GstIioSrc * self)
 {
   GValue rates = G_VALUE_INIT;
-  gboolean have_rates = self->active.sampling_frequency ? FALSE :
-      gst_iio_libiio_device_rates (self->iio, &rates);
-  GstCaps *caps = gst_caps_new_empty (), *one;
-  gboolean audio = TRUE;
-  guint n;
+  gboolean have_rates = !self->active.sampling_frequency
+      && gst_iio_libiio_device_rates (self->iio, &rates);
+  GstCaps *caps = gst_iio_libiio_device_offered (self->iio,
+      have_rates ? &rates : NULL, !self->active.channels);
 
-  for (n = self->iio->channels->len; n > 0 && audio; n--) {
-    one = gst_iio_libiio_device_caps (self->iio, n);
-    if (have_rates && self->iio->rate)
-      gst_iio_dmabuf_caps_set_rates (one, &rates);
-    audio = !self->active.channels && gst_structure_has_name
-        (gst_caps_get_structure (one, 0), "audio/x-raw");
-    gst_caps_append (caps, one);
-  }
   if (have_rates)
     g_value_unset (&rates);
   return caps;
@@ -281,13 +253,7 @@ gst_iio_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   GST_OBJECT_UNLOCK (self);
   if (!caps)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-        GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  return caps;
+  return gst_iio_dmabuf_caps_filter (caps, filter);
 }
 
 /* The first choice left; the rate nearest the device's present one. */
@@ -420,29 +386,6 @@ stamp (GstIioSrc * self, GstBuffer * buf, guint64 n)
   self->samples += n;
 }
 
-static void
-post_refill_error (GstIioSrc * self, gint err)
-{
-  gchar *msg = gst_iio_libiio_strerror (err);
-
-  if (err == ETIMEDOUT)
-    GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("IIO device %s on '%s' delivered no block within %" G_GUINT64_FORMAT
-            " ms. Is it sampling (trigger, sampling-frequency)%s? A block of samples-per-block at a low "
-            "rate needs a longer timeout", self->iio->name,
-            self->iio->context, self->active.timeout / GST_MSECOND,
-            self->iio->remote ? ", and is iiod there still answering" : ""),
-        ("iio_buffer_refill: %s", msg));
-  else if (err == EBUSY)
-    post_busy_or_error (self, err, "iio_buffer_refill");
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("Lost IIO device %s on '%s': %s. %s", self->iio->name,
-            self->iio->context, msg, gst_iio_libiio_device_lost_hint
-            (self->iio)), ("iio_buffer_refill: %s", msg));
-  g_free (msg);
-}
-
 /* A buffer for the first block, and a new one after a flush (unlock()
  * cancelled it) or new caps: the converter starts anew, so the stream is
  * discontinuous and its times are taken again. */
@@ -487,7 +430,8 @@ refill (GstIioSrc * self)
   if (flushing)
     return GST_FLOW_FLUSHING;
   if (got < 0) {
-    post_refill_error (self, (gint) - got);
+    gst_iio_libiio_device_post_buffer_error (self->iio, (gint) - got,
+        "iio_buffer_refill", FALSE);
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;

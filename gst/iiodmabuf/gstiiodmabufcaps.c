@@ -290,6 +290,61 @@ gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates)
 }
 
 /**
+ * gst_iio_dmabuf_caps_offered:
+ * @channels: (array length=n_channels): the channels a source may send, in
+ *     scan order
+ * @n_channels: how many
+ * @rate: the device's present rate in Hz, 0 when unknown
+ * @rates: (nullable): the rates it offers (gst_iio_dmabuf_rates_parse()),
+ *     else only @rate
+ * @fewer: whether the stream may take only the first N of them (no
+ *     channel list was given)
+ *
+ * All the channels first; then, as long as they make audio/x-raw and
+ * @fewer, the first N - 1, ..., 1: what iiodmabufsrc and iiosrc offer.
+ *
+ * Returns: (transfer full): the caps
+ */
+GstCaps *
+gst_iio_dmabuf_caps_offered (const GstIioChannel * const *channels,
+    guint n_channels, guint rate, const GValue * rates, gboolean fewer)
+{
+  GstCaps *caps = gst_caps_new_empty (), *one;
+  gboolean more = TRUE;
+  guint n;
+
+  for (n = n_channels; n > 0 && more; n--) {
+    one = gst_iio_dmabuf_caps_for_channels (channels, n,
+        rates ? MAX (rate, 1) : rate);
+    if (rates)
+      gst_iio_dmabuf_caps_set_rates (one, rates);
+    more = fewer && gst_structure_has_name (gst_caps_get_structure (one, 0),
+        "audio/x-raw");
+    gst_caps_append (caps, one);
+  }
+  return caps;
+}
+
+/**
+ * gst_iio_dmabuf_caps_filter:
+ * @caps: (transfer full): what an element offers
+ * @filter: (nullable): a get_caps() filter
+ *
+ * Returns: (transfer full): @caps within @filter, in the filter's order
+ */
+GstCaps *
+gst_iio_dmabuf_caps_filter (GstCaps * caps, GstCaps * filter)
+{
+  GstCaps *filtered;
+
+  if (!filter)
+    return caps;
+  filtered = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (caps);
+  return filtered;
+}
+
+/**
  * gst_iio_dmabuf_caps_set_rates:
  * @caps: writable caps
  * @rates: an int, a list of ints or an int range

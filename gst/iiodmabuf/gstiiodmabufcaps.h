@@ -23,6 +23,9 @@ GstCaps *gst_iio_dmabuf_caps_template (void);
 gboolean gst_iio_dmabuf_caps_parse_rate (const GstCaps * caps, guint * rate);
 gboolean gst_iio_dmabuf_rates_parse (const gchar * available, GValue * rates);
 void gst_iio_dmabuf_caps_set_rates (GstCaps * caps, const GValue * rates);
+GstCaps *gst_iio_dmabuf_caps_offered (const GstIioChannel * const *channels,
+    guint n_channels, guint rate, const GValue * rates, gboolean fewer);
+GstCaps *gst_iio_dmabuf_caps_filter (GstCaps * caps, GstCaps * filter);
 GstCaps *gst_iio_dmabuf_caps_allow_positions (GstCaps * caps);
 
 G_END_DECLS

@@ -381,13 +381,7 @@ gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
   else
     caps = device_caps (self, TRUE);
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-        GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  return caps;
+  return gst_iio_dmabuf_caps_filter (caps, filter);
 }
 
 /* Accepts what set_caps would: the device's caps, at any rate it offers

@@ -299,19 +299,10 @@ offered_caps (GstIioDmabufSrc * self)
   GPtrArray *channels = offered_channels (self);
   GValue rates = G_VALUE_INIT;
   gboolean have_rates = offered_rates (self, &rates);
-  GstCaps *caps = gst_caps_new_empty (), *one;
-  gboolean audio = TRUE;
-  guint n;
+  GstCaps *caps = gst_iio_dmabuf_caps_offered ((const GstIioChannel *
+          const *) channels->pdata, channels->len, self->obj.rate,
+      have_rates ? &rates : NULL, !self->obj.active.channels);
 
-  for (n = channels->len; n > 0 && audio; n--) {
-    one = gst_iio_dmabuf_caps_for_channels ((const GstIioChannel * const *)
-        channels->pdata, n, have_rates ? MAX (self->obj.rate, 1) : 0);
-    if (have_rates)
-      gst_iio_dmabuf_caps_set_rates (one, &rates);
-    audio = !self->obj.active.channels && gst_structure_has_name
-        (gst_caps_get_structure (one, 0), "audio/x-raw");
-    gst_caps_append (caps, one);
-  }
   if (have_rates)
     g_value_unset (&rates);
   g_ptr_array_unref (channels);
@@ -328,13 +319,7 @@ gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
   else
     caps = offered_caps (self);
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-        GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  return caps;
+  return gst_iio_dmabuf_caps_filter (caps, filter);
 }
 
 /* The first choice left; the rate nearest the device's present one. */
