@@ -226,20 +226,28 @@ def test_busy():
         "a buffer busy on the remote", str(r.error))
 
 
-def test_stop_while_waiting():
-    # 1 Hz: a block of 4096 scans would take over an hour; NULL must not
-    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
-                         "sampling-frequency=1 ! fakesink" % URI)
+def stop_at_1hz(desc, element, device, what, limit):
+    """Plays @desc, whose @element runs @device at 1 Hz (a block would take
+    over an hour), and sets it to NULL: that must not wait, and the rate
+    goes back to 48000."""
+    p = Gst.parse_launch(desc)
     p.set_state(Gst.State.PLAYING)
-    time.sleep(1.5)
-    during = read_sysfs("iio-sim-adc", "sampling_frequency")
+    time.sleep(2)
+    during = read_sysfs(device, "sampling_frequency")
     err = error_now(p)
     took = timed_stop(p)
-    check(during == "1" and err is None and took < 2,
-          "stopped while waiting for a block in %.2f s" % took,
-          "the ADC at %s Hz, error %s" % (during, err))
-    check(read_sysfs("iio-sim-adc", "sampling_frequency") == "48000",
-          "iiosrc put the ADC's rate back after sampling-frequency=1")
+    check(during == "1" and err is None and took < limit,
+          "%s stopped while %s in %.2f s" % (element, what, took),
+          "%s at %s Hz, error %s" % (device, during, err))
+    check(read_sysfs(device, "sampling_frequency") == "48000",
+          "%s put %s's rate back after sampling-frequency=1"
+          % (element, device))
+
+
+def test_stop_while_waiting():
+    stop_at_1hz("iiosrc uri=%s device=iio-sim-adc sampling-frequency=1 ! "
+                "fakesink" % URI, "iiosrc", "iio-sim-adc",
+                "waiting for a block", 2)
 
 
 def test_negotiated():
@@ -635,23 +643,12 @@ def test_play_rate():
 
 
 def test_stop_while_pushing():
-    """The DAC at 1 Hz takes no block for an hour: NULL must not wait."""
     with open("/run/iiosink.raw", "wb") as f:
         f.write(bytes(1024 * DAC_SCAN * 8))
-    p = Gst.parse_launch("filesrc location=/run/iiosink.raw ! %s ! iiosink "
-                         "uri=%s device=iio-sim-dac samples-per-block=1024 "
-                         "sampling-frequency=1" % (
-                             DAC_CAPS.replace("48000", "1"), URI))
-    p.set_state(Gst.State.PLAYING)
-    time.sleep(2)
-    during = read_sysfs("iio-sim-dac", "sampling_frequency")
-    err = error_now(p)
-    took = timed_stop(p)
-    check(during == "1" and err is None and took < 3,
-          "iiosink stopped while the DAC took no block in %.2f s" % took,
-          "the DAC at %s Hz, error %s" % (during, err))
-    check(read_sysfs("iio-sim-dac", "sampling_frequency") == "48000",
-          "iiosink put the DAC's rate back after sampling-frequency=1")
+    stop_at_1hz("filesrc location=/run/iiosink.raw ! %s ! iiosink uri=%s "
+                "device=iio-sim-dac samples-per-block=1024 "
+                "sampling-frequency=1" % (DAC_CAPS.replace("48000", "1"), URI),
+                "iiosink", "iio-sim-dac", "the DAC took no block", 3)
 
 
 def test_play_cyclic():
