@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import gi
@@ -175,6 +176,106 @@ def test_capture_adc12():
             'rate=(int)48000')
     capture_checked("iio-sim-adc12", "voltage0,voltage1,voltage2", 10, 12, 4,
                     caps)
+
+
+def counter_runs(bufs):
+    """The data of @bufs split at DISCONT; the first mismatch of any run
+    against the counter (2 channels), or None."""
+    runs = []
+    for i, b in enumerate(bufs):
+        if i == 0 or b.has_flags(Gst.BufferFlags.DISCONT):
+            runs.append(b"")
+        runs[-1] += b.extract_dup(0, b.get_size())
+    for run in runs:
+        wrong = ramp_mismatch(array.array("H", run), 2, 16, 0)
+        if wrong:
+            return len(runs), wrong
+    return len(runs), None
+
+
+def test_capture_flush_restart_stats():
+    """What applications do: a flush mid-capture, a restart (NULL, then
+    PLAYING) while they hold the buffers pulled so far, and stats read
+    from another thread all along. The held buffers stay intact (they are
+    copies), each run between DISCONTs is the counter, restarts count the
+    flush."""
+    p = Gst.parse_launch("iiosrc name=src uri=%s device=iio-sim-adc "
+                         "channels=voltage0,voltage1 samples-per-block=%d "
+                         "! appsink name=out sync=false max-buffers=100"
+                         % (URI, SPB))
+    src, out = p.get_by_name("src"), p.get_by_name("out")
+    reads, stop = [], threading.Event()
+
+    def read_stats():
+        while not stop.is_set():
+            reads.append(src.get_property("stats").get_value("blocks"))
+
+    def pull(n):
+        got = []
+        while len(got) < n:
+            sample = out.emit("try-pull-sample", 10 * Gst.SECOND)
+            if sample is None:
+                break
+            got.append(sample.get_buffer())
+        return got
+
+    reader = threading.Thread(target=read_stats)
+    reader.start()
+    held = []
+    try:
+        p.set_state(Gst.State.PLAYING)
+        held += pull(4)
+        src.send_event(Gst.Event.new_flush_start())
+        src.send_event(Gst.Event.new_flush_stop(True))
+        held += pull(4)
+        restarts = src.get_property("stats").get_value("restarts")
+        p.set_state(Gst.State.NULL)
+        p.set_state(Gst.State.PLAYING)
+        again = pull(4)
+    finally:
+        stop.set()
+        reader.join()
+        p.set_state(Gst.State.NULL)
+    n_runs, wrong = counter_runs(held)
+    again_runs, again_wrong = counter_runs(again)
+    check(len(held) == 8 and n_runs == 2 and wrong is None and
+          restarts == 1 and len(again) == 4 and again_wrong is None and
+          len(reads) > 0,
+          "iiosrc flushed, then restarted while 8 buffers were held: the "
+          "held ones intact (%d runs of the counter), restarts=%d, 4 more "
+          "after the restart, stats read %d times from another thread" % (
+              n_runs, restarts, len(reads)),
+          "held %d in %d runs (%s), restarts %s, after restart %d (%s), "
+          "stats read %d times" % (len(held), n_runs, wrong, restarts,
+                                   len(again), again_wrong, len(reads)))
+
+
+def test_slow_consumer():
+    """A consumer slower than the converter, lossless off: the converter
+    loses samples in the kernel (as hardware would); iiosrc goes on
+    without an error and every block it delivers is whole (the counter
+    within it). libiio gives no way to see the loss: see docs."""
+    with open(sysfs("iio-sim-adc", "lossless"), "w") as f:
+        f.write("0")
+    try:
+        r = Run("uri=%s device=iio-sim-adc channels=voltage0,voltage1 "
+                "samples-per-block=1024 num-buffers=12 discard-blocks=0 ! "
+                "identity sleep-time=100000" % URI)
+        lost = int(read_sysfs("iio-sim-adc", "lost_samples"))
+    finally:
+        with open(sysfs("iio-sim-adc", "lossless"), "w") as f:
+            f.write("1")
+    data = r.data() if r.error is None else b""
+    block = 1024 * 4
+    wrong = [ramp_mismatch(array.array("H", data[i:i + block]), 2, 16, 0)
+             for i in range(0, len(data), block)]
+    wrong = [w for w in wrong if w]
+    check(r.error is None and len(data) == 12 * block and not wrong and
+          lost > 0,
+          "slow consumer, lossless off: 12 whole blocks, no error, the "
+          "converter lost %d samples" % lost,
+          "error %s, %d bytes, %s, lost %d" % (r.error, len(data),
+                                               wrong[:1], lost))
 
 
 def test_unknown():
@@ -842,7 +943,8 @@ def main():
         for t in (test_out_of_order_start, test_interop, test_capture,
                   test_channel_named_twice,
                   test_capture_adc12, test_negotiated, test_attributes,
-                  test_capture_paused,
+                  test_capture_paused, test_capture_flush_restart_stats,
+                  test_slow_consumer,
                   test_unknown, test_busy, test_stop_while_waiting,
                   test_play, test_play_paused, test_play_paused_long_blocks,
                   test_play_flushing_seek,
