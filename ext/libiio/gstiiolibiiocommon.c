@@ -218,6 +218,7 @@ gst_iio_libiio_settings_clear (GstIioLibiioSettings * settings)
   g_clear_pointer (&settings->device, g_free);
   g_clear_pointer (&settings->channels, g_free);
   g_clear_pointer (&settings->attributes, gst_structure_free);
+  g_clear_pointer (&settings->trigger, g_free);
 }
 
 /**
@@ -225,7 +226,7 @@ gst_iio_libiio_settings_clear (GstIioLibiioSettings * settings)
  * @output: for iiosink (the device's output channels)
  *
  * uri, device, channels, sampling-frequency, attributes, samples-per-block,
- * timeout.
+ * timeout, trigger.
  */
 void
 gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
@@ -266,6 +267,11 @@ gst_iio_libiio_settings_install (GObjectClass * klass, gboolean output)
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long to wait for the context or a block before an error (ns)",
           GST_MSECOND, G_MAXUINT64, DEFAULT_TIMEOUT, GST_IIO_LIBIIO_SETTING));
+  g_object_class_install_property (klass, GST_IIO_LIBIIO_PROP_TRIGGER,
+      g_param_spec_string ("trigger", "Trigger",
+          "IIO trigger the device takes its scans on (triggered converters: "
+          "most SPI and I2C ones), put back at stop; unset: leave it",
+          NULL, GST_IIO_LIBIIO_SETTING));
 }
 
 /**
@@ -285,6 +291,7 @@ gst_iio_libiio_settings_copy (GstIioLibiioSettings * dest,
   dest->channels = g_strdup (src->channels);
   dest->attributes = src->attributes ? gst_structure_copy (src->attributes) :
       NULL;
+  dest->trigger = g_strdup (src->trigger);
 }
 
 /* Returns: whether @prop_id is a shared setting. */
@@ -320,6 +327,10 @@ gst_iio_libiio_settings_set (GstIioLibiioSettings * settings, guint prop_id,
     case GST_IIO_LIBIIO_PROP_TIMEOUT:
       settings->timeout = g_value_get_uint64 (value);
       return TRUE;
+    case GST_IIO_LIBIIO_PROP_TRIGGER:
+      g_free (settings->trigger);
+      settings->trigger = g_value_dup_string (value);
+      return TRUE;
     default:
       return FALSE;
   }
@@ -351,6 +362,9 @@ gst_iio_libiio_settings_get (const GstIioLibiioSettings * settings,
       return TRUE;
     case GST_IIO_LIBIIO_PROP_TIMEOUT:
       g_value_set_uint64 (value, settings->timeout);
+      return TRUE;
+    case GST_IIO_LIBIIO_PROP_TRIGGER:
+      g_value_set_string (value, settings->trigger);
       return TRUE;
     default:
       return FALSE;
@@ -747,13 +761,69 @@ list_attr_names (GstIioLibiioDevice * iio)
     iio->attr_names[i] = iio_device_get_attr (iio->dev, i);
 }
 
-/* The attributes property, then sampling-frequency. */
+/* "sysfstrig7, hrtimer0": the context's triggers, to free. */
+static gchar *
+list_triggers (struct iio_context *ctx)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < iio_context_get_devices_count (ctx); i++) {
+    const struct iio_device *d = iio_context_get_device (ctx, i);
+
+    if (iio_device_is_trigger (d))
+      g_string_append_printf (s, "%s%s", s->len ? ", " : "",
+          iio_device_get_name (d) ? iio_device_get_name (d) :
+          iio_device_get_id (d));
+  }
+  if (!s->len)
+    g_string_append (s, "none (load iio-trig-hrtimer or iio-trig-sysfs "
+        "there and make one)");
+  return g_string_free (s, FALSE);
+}
+
+/* The trigger property: the device takes its scans on it until close. */
+static gboolean
+select_trigger (GstElement * element, GstIioLibiioDevice * iio,
+    const gchar * name)
+{
+  const struct iio_device *trigger = iio_context_find_device (iio->ctx, name);
+  gchar *present, *err;
+  gint ret;
+
+  if (!trigger || !iio_device_is_trigger (trigger)) {
+    present = list_triggers (iio->ctx);
+    post_error (element, GST_RESOURCE_ERROR_NOT_FOUND,
+        g_strdup_printf ("IIO context '%s' has no trigger '%s'. It has: %s",
+            iio->context, name, present), NULL);
+    g_free (present);
+    return FALSE;
+  }
+  if (iio_device_get_trigger (iio->dev, &iio->old_trigger) < 0)
+    iio->old_trigger = NULL;
+  ret = iio_device_set_trigger (iio->dev, trigger);
+  if (ret < 0) {
+    err = gst_iio_libiio_strerror (-ret);
+    post_error (element, GST_RESOURCE_ERROR_SETTINGS,
+        g_strdup_printf ("IIO device %s on '%s' refused trigger %s: %s. Is "
+            "it a triggered converter?", iio->name, iio->context, name, err),
+        NULL);
+    g_free (err);
+    return FALSE;
+  }
+  iio->trigger_changed = TRUE;
+  return TRUE;
+}
+
+/* The trigger and attributes properties, then sampling-frequency. */
 static gboolean
 apply_settings (GstElement * element, GstIioLibiioDevice * iio,
     const GstIioLibiioSettings * settings)
 {
   gpointer args[2] = { element, iio };
 
+  if (settings->trigger && !select_trigger (element, iio, settings->trigger))
+    return FALSE;
   if (settings->attributes
       && !gst_structure_foreach (settings->attributes, write_attribute, args))
     return FALSE;
@@ -809,6 +879,21 @@ gst_iio_libiio_device_open (GstElement * element,
 failed:
   gst_iio_libiio_device_close (iio);
   return NULL;
+}
+
+/* As write_attr(): the device refuses while iiod still has it enabled. */
+static void
+put_trigger_back (GstIioLibiioDevice * iio)
+{
+  gint64 deadline = g_get_monotonic_time () + PUT_BACK_WAIT_US;
+  gint ret;
+
+  while ((ret = iio_device_set_trigger (iio->dev, iio->old_trigger)) == -EBUSY
+      && g_get_monotonic_time () < deadline)
+    g_usleep (PUT_BACK_WAIT_US / 40);
+  if (ret < 0)
+    GST_WARNING_OBJECT (iio->element, "could not put the trigger of %s "
+        "back: %d", iio->name, ret);
 }
 
 static void
@@ -904,6 +989,8 @@ gst_iio_libiio_device_close (GstIioLibiioDevice * iio)
       not_put_back (iio, attr, value, (gint) - ret);
   }
   g_hash_table_unref (iio->saved);
+  if (iio->trigger_changed)
+    put_trigger_back (iio);
   if (iio->channels)
     g_array_free (iio->channels, TRUE);
   if (iio->opened)

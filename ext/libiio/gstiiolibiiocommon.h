@@ -21,6 +21,7 @@ G_BEGIN_DECLS
   GstStructure *attributes;
   guint samples_per_block;
   GstClockTime timeout;
+  gchar *trigger;
 } GstIioLibiioSettings;
 
 /* Property ids 1 .. GST_IIO_LIBIIO_N_SETTINGS - 1; an element numbers its
@@ -34,6 +35,7 @@ enum
   GST_IIO_LIBIIO_PROP_ATTRIBUTES,
   GST_IIO_LIBIIO_PROP_SAMPLES_PER_BLOCK,
   GST_IIO_LIBIIO_PROP_TIMEOUT,
+  GST_IIO_LIBIIO_PROP_TRIGGER,
   GST_IIO_LIBIIO_N_SETTINGS
 };
 
@@ -83,6 +85,8 @@ typedef struct
   guint rate;                   /* Hz, 0 when the device does not say */
   const gchar **attr_names;     /* the device's, for messages */
   GHashTable *saved;            /* attribute -> value found, put back */
+  gboolean trigger_changed;     /* old_trigger is put back at close */
+  const struct iio_device *old_trigger;
 } GstIioLibiioDevice;
 
 GstIioLibiioDevice *gst_iio_libiio_device_open (GstElement * element,

@@ -932,11 +932,68 @@ def test_launch_iiod_killed():
                   launch.returncode, out[-300:]))
 
 
+def add_sysfs_trigger():
+    """sysfstrig7 (Debian's iio-trig-sysfs), before iiod starts: iiod
+    lists the devices it finds then. Adding it again fails harmlessly."""
+    try:
+        with open("/sys/bus/iio/devices/iio_sysfs_trigger/add_trigger",
+                  "w") as f:
+            f.write("7")
+    except OSError:
+        pass
+
+
+def test_triggered():
+    """A triggered converter (most SPI and I2C ADCs) scans only on its
+    trigger: trigger= selects it through iiod; every scan exact; the
+    device's trigger put back at stop. A trigger the remote lacks is an
+    error listing the ones it has."""
+    current = sysfs("iio-sim-triggered", "trigger/current_trigger")
+    now = glob.glob("/sys/bus/iio/devices/trigger*")
+    now = [d for d in now if open(d + "/name").read().strip() ==
+           "sysfstrig7"][0] + "/trigger_now"
+    stop = threading.Event()
+
+    def fire():
+        while not stop.is_set():
+            with open(now, "w") as f:
+                f.write("1")
+            time.sleep(0.0005)
+
+    firing = threading.Thread(target=fire)
+    firing.start()
+    try:
+        r = Run("uri=%s device=iio-sim-triggered channels=voltage0,voltage1 "
+                "trigger=sysfstrig7 samples-per-block=16 discard-blocks=0 "
+                "num-buffers=8" % URI)
+    finally:
+        stop.set()
+        firing.join()
+    data = r.data() if r.error is None else b""
+    wrong = ramp_mismatch(array.array("H", data), 2, 16, 0) if data else \
+        "no data"
+    with open(current) as f:
+        after = f.read().strip()
+    check(r.error is None and len(data) == 8 * 16 * 4 and wrong is None and
+          after == "",
+          "trigger=sysfstrig7: %d bytes of iio-sim-triggered, every scan "
+          "exact, its trigger put back" % len(data),
+          "error %s, %d bytes, %s, trigger after '%s'" % (
+              r.error, len(data), wrong, after))
+    r = Run("uri=%s device=iio-sim-triggered trigger=no-such-trigger "
+            "num-buffers=1" % URI, timeout=20)
+    check(r.error is not None and r.error.startswith(
+        "IIO context 'ip:127.0.0.1' has no trigger 'no-such-trigger'. It "
+        "has: ") and "sysfstrig7" in r.error,
+        "an unknown trigger lists the remote's", str(r.error))
+
+
 def main():
     Gst.init(None)
     for d in ("iio-sim-adc", "iio-sim-adc12"):
         with open(sysfs(d, "lossless"), "w") as f:
             f.write("1")
+    add_sysfs_trigger()
     test_unreachable()
     start_iiod()
     try:
@@ -944,7 +1001,7 @@ def main():
                   test_channel_named_twice,
                   test_capture_adc12, test_negotiated, test_attributes,
                   test_capture_paused, test_capture_flush_restart_stats,
-                  test_slow_consumer,
+                  test_slow_consumer, test_triggered,
                   test_unknown, test_busy, test_stop_while_waiting,
                   test_play, test_play_paused, test_play_paused_long_blocks,
                   test_play_flushing_seek,
