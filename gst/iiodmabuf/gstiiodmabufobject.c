@@ -236,6 +236,37 @@ compute_block_size (GstIioDmabufObject * obj)
   return FALSE;
 }
 
+/* A DMA engine moves multiples of length_align_bytes, and mainline's
+ * dmaengine buffer fails a DMABUF block of another size without a word
+ * (ENQUEUE succeeds, the block never moves). The default size is rounded
+ * up to fit; a size the user chose is refused for DMABUFs (read() and
+ * write() take any: the kernel's own blocks are sized to fit). */
+static gboolean
+fit_block_to_dma (GstIioDmabufObject * obj)
+{
+  guint step = gst_iio_device_block_step (obj->device);
+  guint spb = obj->active.samples_per_block;
+
+  if (spb % step == 0)
+    return TRUE;
+  if (!obj->active.samples_per_block_set) {
+    obj->active.samples_per_block = (spb + step - 1) / step * step;
+    GST_INFO_OBJECT (ELEMENT (obj), "%u scans a block, a multiple of %u "
+        "for the DMA engine", obj->active.samples_per_block, step);
+    return compute_block_size (obj);
+  }
+  if (!obj->use_dmabuf)
+    return TRUE;
+  GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS,
+      ("samples-per-block=%u does not fit the DMA engine of IIO device %s: "
+          "use a multiple of %u samples", spb, obj->device->name, step),
+      ("blocks of %" G_GSIZE_FORMAT " bytes (%u bytes a scan); the DMA "
+          "engine moves multiples of %u bytes (%s/length_align_bytes)",
+          obj->block_bytes, obj->scan_bytes, obj->device->length_align,
+          obj->device->buffer_dir));
+  return FALSE;
+}
+
 /* Whether the IIO buffer takes DMABUFs: attach one and see. */
 static gboolean
 probe_dmabuf (GstIioDmabufObject * obj, GError ** error)
@@ -292,11 +323,38 @@ choose_io (GstIioDmabufObject * obj)
   return FALSE;
 }
 
+/* Writes the buffer's geometry for the I/O mode chosen. */
+static gboolean
+configure_device (GstIioDmabufObject * obj)
+{
+  GError *error = NULL;
+
+  if (gst_iio_device_configure (obj->device, obj->active.samples_per_block,
+          kernel_blocks (obj), !obj->use_dmabuf, &error))
+    return TRUE;
+  gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
+  return FALSE;
+}
+
+/* read()/write() never block: the waits are ours, bounded and
+ * cancellable. */
+static gboolean
+set_nonblocking (GstIioDmabufObject * obj)
+{
+  if (fcntl (obj->device->buffer_fd, F_SETFL, O_NONBLOCK) == 0)
+    return TRUE;
+  GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("Cannot set up "
+          "read()/write() on IIO device %s", obj->device->name),
+      GST_ERROR_SYSTEM);
+  return FALSE;
+}
+
 /**
  * gst_iio_dmabuf_object_use_rw:
  *
- * Moves blocks with read()/write(), non-blocking (waits are ours: bounded
- * and cancellable), e.g. when DMABUF blocks could not be set up.
+ * Moves blocks with read()/write() after all, e.g. when DMABUF blocks
+ * could not be set up: the buffer's length is set for the kernel's own
+ * blocks.
  */
 gboolean
 gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj)
@@ -305,12 +363,7 @@ gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj)
   GST_OBJECT_LOCK (ELEMENT (obj));
   obj->origin = "none";
   GST_OBJECT_UNLOCK (ELEMENT (obj));
-  if (fcntl (obj->device->buffer_fd, F_SETFL, O_NONBLOCK) == 0)
-    return TRUE;
-  GST_ELEMENT_ERROR (ELEMENT (obj), RESOURCE, SETTINGS, ("Cannot set up "
-          "read()/write() on IIO device %s", obj->device->name),
-      GST_ERROR_SYSTEM);
-  return FALSE;
+  return configure_device (obj) && set_nonblocking (obj);
 }
 
 /**
@@ -323,32 +376,25 @@ gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj)
 gboolean
 gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
 {
-  GError *error = NULL;
-
   if (!compute_block_size (obj))
     return FALSE;
   /* left enabled by a killed reader, an attach would fail (EBUSY) */
   gst_iio_dmabuf_object_disable (obj);
   if (!obj->allocator)
     obj->allocator = gst_iio_dmabuf_allocator_new (obj->active.dma_heap);
-  if (!choose_io (obj))
+  if (!choose_io (obj) || !fit_block_to_dma (obj) || !configure_device (obj))
     return FALSE;
-  if (!gst_iio_device_configure (obj->device,
-          obj->active.samples_per_block, kernel_blocks (obj), &error)) {
-    gst_iio_dmabuf_post_device_error (ELEMENT (obj), error);
-    return FALSE;
-  }
-  if (!obj->use_dmabuf && !gst_iio_dmabuf_object_use_rw (obj))
+  if (!obj->use_dmabuf && !set_nonblocking (obj))
     return FALSE;
   GST_OBJECT_LOCK (ELEMENT (obj));
   obj->origin = obj->use_dmabuf ?
       gst_iio_dmabuf_allocator_get_origin (obj->allocator) : "none";
   GST_OBJECT_UNLOCK (ELEMENT (obj));
   GST_INFO_OBJECT (ELEMENT (obj), "%s: %u channels, %u bytes a scan, %u "
-      "scans a block, %u Hz, %s", obj->device->name,
+      "scans a block, length %u, %u Hz, %s", obj->device->name,
       gst_iio_device_n_enabled (obj->device), obj->scan_bytes,
-      obj->active.samples_per_block, obj->rate, obj->use_dmabuf ?
-      "DMABUF" : obj->output ? "write()" : "read()");
+      obj->active.samples_per_block, obj->device->length, obj->rate,
+      obj->use_dmabuf ? "DMABUF" : obj->output ? "write()" : "read()");
   return TRUE;
 }
 

@@ -139,6 +139,7 @@ gst_iio_dmabuf_settings_set (GstIioDmabufSettings * settings, guint prop_id,
       return TRUE;
     case GST_IIO_DMABUF_PROP_SAMPLES_PER_BLOCK:
       settings->samples_per_block = g_value_get_uint (value);
+      settings->samples_per_block_set = TRUE;
       return TRUE;
     case GST_IIO_DMABUF_PROP_NUM_BLOCKS:
       settings->num_blocks = g_value_get_uint (value);

@@ -19,6 +19,7 @@ typedef struct
   guint buffer_index;
   gchar *channels;
   guint samples_per_block;
+  gboolean samples_per_block_set;       /* by the user, not the default */
   guint num_blocks;
   GstIioDmabufIoMode io_mode;
   gchar *dma_heap;

@@ -107,6 +107,8 @@ struct _GstIioDmabufSink
   GstIioOutQueue *queue;        /* DMABUF mode; set under object lock */
   gboolean cyclic_queued;
   gboolean warned_no_fit;
+  GstBuffer *pending;           /* DMABUF mode: a copy block being filled */
+  gsize pending_bytes;
   gsize rw_partial;             /* bytes in the kernel's unfinished block */
   guint64 fence_errors_seen;
   guint failed_in_a_row;
@@ -143,6 +145,8 @@ stop_converter (GstIioDmabufSink * self)
   gst_iio_dmabuf_object_disable (&self->obj);
   self->cyclic_queued = FALSE;
   self->rw_partial = 0;
+  gst_clear_buffer (&self->pending);
+  self->pending_bytes = 0;
   if (self->queue)
     gst_iio_out_queue_abort (self->queue);
 }
@@ -506,6 +510,15 @@ gst_iio_dmabuf_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 
 /* --- write() -------------------------------------------------------------- */
 
+/* write() fills the kernel's own blocks, half the buffer's length each */
+static gsize
+kernel_block_bytes (GstIioDmabufSink * self)
+{
+  gsize bytes = (gsize) (self->obj.device->length / 2) * self->obj.scan_bytes;
+
+  return bytes ? bytes : self->obj.block_bytes;
+}
+
 /* PLAYING -> PAUSED unlocked a wait: hold the data until PLAYING again
  * (or a flush), as audio sinks do. Called from render. */
 static GstFlowReturn
@@ -531,7 +544,7 @@ write_bytes (GstIioDmabufSink * self, const guint8 * data, gsize size,
         &done);
   } while (resume && ret == GST_FLOW_FLUSHING
       && wait_resume (self, ret) == GST_FLOW_OK);
-  self->rw_partial = (self->rw_partial + done) % self->obj.block_bytes;
+  self->rw_partial = (self->rw_partial + done) % kernel_block_bytes (self);
   return ret;
 }
 
@@ -557,15 +570,15 @@ static GstFlowReturn
 drain_writes (GstIioDmabufSink * self)
 {
   GstClockTime waited = 0;
-  guint64 idle = 2 * (guint64) self->obj.block_bytes, free_bytes;
+  gsize block = kernel_block_bytes (self);
+  guint64 idle = 2 * (guint64) block, free_bytes;
   GstFlowReturn ret = GST_FLOW_OK;
   gchar *text;
 
   if (self->rw_partial) {
-    guint8 *zeros = g_malloc0 (self->obj.block_bytes - self->rw_partial);
+    guint8 *zeros = g_malloc0 (block - self->rw_partial);
 
-    ret = write_bytes (self, zeros, self->obj.block_bytes - self->rw_partial,
-        FALSE);
+    ret = write_bytes (self, zeros, block - self->rw_partial, FALSE);
     g_free (zeros);
   }
   while (ret == GST_FLOW_OK && waited < self->obj.active.timeout) {
@@ -673,9 +686,10 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
 }
 
+/* Copies @size bytes of @buf from @offset into @block at @dest. */
 static GstFlowReturn
-copy_into (GstIioDmabufSink * self, GstBuffer * block, GstBuffer * buf,
-    gsize offset, gsize size)
+copy_into (GstIioDmabufSink * self, GstBuffer * block, gsize dest,
+    GstBuffer * buf, gsize offset, gsize size)
 {
   GstMapInfo map;
 
@@ -684,7 +698,7 @@ copy_into (GstIioDmabufSink * self, GstBuffer * block, GstBuffer * buf,
             "block for IIO device %s", self->obj.device->name), (NULL));
     return GST_FLOW_ERROR;
   }
-  if (gst_buffer_extract (buf, offset, map.data, size) != size) {
+  if (gst_buffer_extract (buf, offset, map.data + dest, size) != size) {
     gst_buffer_unmap (block, &map);
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read the buffer's "
             "memory"), (NULL));
@@ -694,39 +708,84 @@ copy_into (GstIioDmabufSink * self, GstBuffer * block, GstBuffer * buf,
   return GST_FLOW_OK;
 }
 
-/* Upstream memory that cannot go as it is: copied, a block at a time. */
+/* Whether a block of @size bytes may go to the kernel: the DMA engine
+ * moves multiples of length_align_bytes, and mainline's dmaengine buffer
+ * fails any other size without a word. */
+static gboolean
+fits_dma (GstIioDmabufSink * self, gsize size)
+{
+  return size % MAX (self->obj.device->length_align, 1) == 0;
+}
+
+/* Sends the copy block being filled. */
+static GstFlowReturn
+send_pending (GstIioDmabufSink * self)
+{
+  GstBuffer *block = g_steal_pointer (&self->pending);
+  GstFlowReturn ret;
+
+  gst_buffer_set_size (block, self->pending_bytes);
+  self->pending_bytes = 0;
+  ret = send_block (self, block);
+  gst_buffer_unref (block);
+  if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s refused its "
+            "own DMABUFs: set dma-heap to a heap its DMA can reach (a CMA "
+            "heap, default_cma_region, linux,cma or reserved, if it needs "
+            "contiguous memory)", self->obj.device->name), (NULL));
+    ret = GST_FLOW_ERROR;
+  }
+  if (ret == GST_FLOW_OK) {
+    GST_OBJECT_LOCK (self);
+    self->stats.copies++;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return ret;
+}
+
+/* Upstream memory that cannot go as it is: copied into pooled blocks
+ * (of a size the DMA engine takes). A block goes once full, or at the end
+ * of @buf if its size suits the DMA engine; else what is left waits for
+ * the next buffer, or the end of stream. */
 static GstFlowReturn
 send_copies (GstIioDmabufSink * self, GstBuffer * buf)
 {
   gsize size = gst_buffer_get_size (buf), done = 0, n;
   GstFlowReturn ret = GST_FLOW_OK;
-  GstBuffer *block;
 
   while (done < size && ret == GST_FLOW_OK) {
-    n = MIN (size - done, self->obj.block_bytes);
-    ret = acquire_copy_block (self, &block);
+    if (!self->pending)
+      ret = acquire_copy_block (self, &self->pending);
     if (ret != GST_FLOW_OK)
       break;
-    gst_buffer_set_size (block, n);
-    ret = copy_into (self, block, buf, done, n);
-    if (ret == GST_FLOW_OK)
-      ret = send_block (self, block);
-    gst_buffer_unref (block);
-    if (ret == GST_IIO_OUT_QUEUE_NOT_IMPORTED) {
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("IIO device %s refused its "
-              "own DMABUFs: set dma-heap to a heap its DMA can reach (a CMA "
-              "heap, default_cma_region, linux,cma or reserved, if it needs "
-              "contiguous memory)", self->obj.device->name), (NULL));
-      ret = GST_FLOW_ERROR;
-    }
+    n = MIN (size - done, self->obj.block_bytes - self->pending_bytes);
+    ret = copy_into (self, self->pending, self->pending_bytes, buf, done, n);
     if (ret != GST_FLOW_OK)
       break;
-    GST_OBJECT_LOCK (self);
-    self->stats.copies++;
-    GST_OBJECT_UNLOCK (self);
+    self->pending_bytes += n;
     done += n;
+    if (self->pending_bytes == self->obj.block_bytes
+        || (done == size && fits_dma (self, self->pending_bytes)))
+      ret = send_pending (self);
   }
   return ret;
+}
+
+/* At the end of stream, what waits for a size the DMA engine takes goes
+ * with zero scans after it, as few as make one. */
+static GstFlowReturn
+send_rest (GstIioDmabufSink * self)
+{
+  guint step = gst_iio_device_block_step (self->obj.device);
+  gsize scans = self->pending_bytes / self->obj.scan_bytes;
+  gsize padded = (scans + step - 1) / step * step * self->obj.scan_bytes;
+
+  if (!self->pending)
+    return GST_FLOW_OK;
+  gst_buffer_memset (self->pending, self->pending_bytes, 0,
+      padded - self->pending_bytes);
+  self->pending_bytes = padded;
+  return send_pending (self);
 }
 
 static void
@@ -805,7 +864,8 @@ cyclic_block (GstIioDmabufSink * self, GstBuffer * wave, guint times,
  * by the driver where it can (ADI's kernel), else queued again as each
  * copy completes (mainline's dmaengine buffer plays a cyclic block once). */
 /* How often the waveform goes in each copy: enough to last
- * CYCLIC_MIN_DURATION (CYCLIC_MIN_BYTES at an unknown rate). */
+ * CYCLIC_MIN_DURATION (CYCLIC_MIN_BYTES at an unknown rate), and a
+ * multiple that makes a size the DMA engine takes. */
 static guint
 cyclic_times (GstIioDmabufSink * self, gsize size)
 {
@@ -813,8 +873,10 @@ cyclic_times (GstIioDmabufSink * self, gsize size)
       (guint64) self->obj.scan_bytes * self->obj.rate, GST_SECOND) :
       CYCLIC_MIN_BYTES;
   guint64 times = (want + size - 1) / size;
+  guint step = gst_iio_block_step (size, self->obj.device->length_align);
 
-  return (guint) CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
+  times = CLAMP (times, 1, MAX (CYCLIC_MAX_BYTES / size, 1));
+  return (guint) ((times + step - 1) / step * step);
 }
 
 /* Repeating in software stopped on an error (from its thread). */
@@ -879,7 +941,8 @@ gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
     ret = write_buffer (self, buf);
   else if (self->cyclic)
     ret = play_cyclic (self, buf);
-  else if (gst_iio_out_queue_can_import (self->queue, buf))
+  else if (!self->pending && fits_dma (self, gst_buffer_get_size (buf))
+      && gst_iio_out_queue_can_import (self->queue, buf))
     ret = send_dmabuf (self, buf);
   else
     ret = send_copies (self, buf);
@@ -896,10 +959,14 @@ drain (GstIioDmabufSink * self)
   GError *error = NULL;
   GstFlowReturn ret;
 
-  do {
-    ret = self->obj.use_dmabuf ? gst_iio_out_queue_drain (self->queue, &error) :
-        drain_writes (self);
-  } while (ret == GST_FLOW_FLUSHING && wait_resume (self, ret) == GST_FLOW_OK);
+  /* what waits for a size the DMA engine takes goes first */
+  ret = self->obj.use_dmabuf ? send_rest (self) : GST_FLOW_OK;
+  if (ret == GST_FLOW_OK)
+    do {
+      ret = self->obj.use_dmabuf ?
+          gst_iio_out_queue_drain (self->queue, &error) : drain_writes (self);
+    } while (ret == GST_FLOW_FLUSHING
+        && wait_resume (self, ret) == GST_FLOW_OK);
   /* write() posted its own error */
   if (ret == GST_FLOW_ERROR && error) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot finish playing to IIO "

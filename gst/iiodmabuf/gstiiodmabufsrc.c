@@ -403,8 +403,7 @@ gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
 static void
 settle_reads_from (GstIioDmabufSrc * self)
 {
-  guint scans = self->obj.active.samples_per_block *
-      self->obj.active.num_blocks;
+  guint scans = self->obj.device->length;
 
   self->settle_bytes = 0;
   if (self->obj.use_dmabuf || !self->obj.dma_core)

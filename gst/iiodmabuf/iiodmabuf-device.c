@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IIO_SYSFS "/sys/bus/iio/devices"
@@ -247,6 +248,29 @@ read_channels (GstIioDevice * dev, GError ** error)
 
 /* --- opening and closing -------------------------------------------------- */
 
+/* sysfs files of 0444 refuse a write even from root: look at the mode */
+static gboolean
+file_read_only (const gchar * path)
+{
+  struct stat st;
+
+  return stat (path, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH));
+}
+
+/* What the buffer's driver imposes: the DMA engine's alignment and a
+ * watermark of its own (mainline's dmaengine buffer has both). */
+static void
+read_buffer_limits (GstIioDevice * dev)
+{
+  gchar *align = gst_iio_device_read_attr (dev, "length_align_bytes", NULL);
+  gchar *watermark = g_build_filename (dev->buffer_dir, "watermark", NULL);
+
+  dev->length_align = align ? (guint) g_ascii_strtoull (align, NULL, 10) : 0;
+  dev->watermark_fixed = file_read_only (watermark);
+  g_free (watermark);
+  g_free (align);
+}
+
 static gboolean
 open_buffer_dir (GstIioDevice * dev, GError ** error)
 {
@@ -264,6 +288,7 @@ open_buffer_dir (GstIioDevice * dev, GError ** error)
   direction = gst_iio_device_read_attr (dev, "direction", NULL);
   dev->is_output = g_strcmp0 (direction, "out") == 0;
   g_free (direction);
+  read_buffer_limits (dev);
   return TRUE;
 }
 
@@ -517,7 +542,7 @@ attr_path (const GstIioDevice * dev, const gchar * attr)
 {
   /* "direction", "length", ... are the buffer's; the rest the device's */
   static const gchar *buffer_attrs[] = { "direction", "length", "enable",
-    "watermark", "data_available", NULL
+    "watermark", "data_available", "length_align_bytes", NULL
   };
 
   if (g_strv_contains (buffer_attrs, attr))
@@ -549,8 +574,11 @@ gst_iio_device_read_attr (const GstIioDevice * dev, const gchar * attr,
 }
 
 static const gchar *
-write_hint (gint err)
+write_hint (gint err, gboolean read_only)
 {
+  if (read_only)
+    return "its driver makes it read-only (for root too): the value is "
+        "fixed, leave it as it is";
   switch (err) {
     case EACCES:
     case EPERM:
@@ -565,34 +593,65 @@ write_hint (gint err)
   }
 }
 
-/**
- * gst_iio_device_write_attr:
- * @dev: a device
- * @attr: a device attribute, or one of bufferN's
- * @value: the text to write
- * @error: (nullable): why it was refused, and what to do
- */
-gboolean
-gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
-    const gchar * value, GError ** error)
+/* Writes @text in one write(), as sysfs wants; returns 0 or errno. */
+static gint
+write_file (const gchar * path, const gchar * text)
 {
-  gchar *path = attr_path (dev, attr);
   gint fd = open (path, O_WRONLY | O_CLOEXEC), err = 0;
-  /* an empty value (no trigger, say) still has to reach the driver */
-  const gchar *text = *value ? value : "\n";
   gsize len = strlen (text);
 
   if (fd < 0 || write (fd, text, len) != (gssize) len)
     err = errno;
   if (fd >= 0)
     close (fd);
+  return err;
+}
+
+/**
+ * gst_iio_device_write_attr:
+ * @dev: a device
+ * @attr: a device attribute, or one of bufferN's
+ * @value: the text to write
+ * @error: (nullable): why it was refused, and what to do
+ *
+ * A file the driver made read-only (mode 0444) is not written at all.
+ */
+gboolean
+gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
+    const gchar * value, GError ** error)
+{
+  gchar *path = attr_path (dev, attr);
+  gboolean read_only = file_read_only (path);
+  /* an empty value (no trigger, say) still has to reach the driver */
+  gint err = read_only ? EACCES : write_file (path, *value ? value : "\n");
+
   if (err)
     g_set_error (error, GST_IIO_DEVICE_ERROR,
+        read_only ? GST_IIO_DEVICE_ERROR_INVALID :
         gst_iio_device_error_code_for_errno (err),
         "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
-        dev->name, g_strerror (err), write_hint (err));
+        dev->name, g_strerror (err), write_hint (err, read_only));
   g_free (path);
   return err == 0;
+}
+
+/* Writes @value unless @attr holds it already (sysfs reads it back as
+ * written); @written (nullable) is set when it was written. */
+static gboolean
+set_attr (const GstIioDevice * dev, const gchar * attr, const gchar * value,
+    gboolean * written, GError ** error)
+{
+  gchar *now = gst_iio_device_read_attr (dev, attr, NULL);
+  gboolean same = g_strcmp0 (now, value) == 0;
+
+  g_free (now);
+  if (same)
+    return TRUE;
+  if (!gst_iio_device_write_attr (dev, attr, value, error))
+    return FALSE;
+  if (written)
+    *written = TRUE;
+  return TRUE;
 }
 
 /**
@@ -732,8 +791,7 @@ write_channel_enable (const GstIioDevice * dev, const GstIioChannel * ch,
   /* attr_path() resolves "bufferN/..." against the device directory */
   gchar *attr = g_strdup_printf ("buffer%u/%s_%s_en", dev->buffer_index,
       dev->is_output ? "out" : "in", ch->id);
-  gboolean ok =
-      gst_iio_device_write_attr (dev, attr, enable ? "1" : "0", error);
+  gboolean ok = set_attr (dev, attr, enable ? "1" : "0", NULL, error);
 
   g_free (attr);
   return ok;
@@ -769,50 +827,170 @@ gst_iio_device_block_bytes (const GstIioDevice * dev, guint block_scans,
   return 0;
 }
 
-static gboolean
-write_uint (const GstIioDevice * dev, const gchar * attr, guint value,
-    GError ** error)
+/**
+ * gst_iio_block_step:
+ * @scan_bytes: bytes in a scan
+ * @align: bytes the DMA engine moves at a time (length_align_bytes; 0 or
+ *     1 for none)
+ *
+ * Returns: the fewest scans whose size is a multiple of @align: a block
+ * must hold a multiple of it
+ */
+guint
+gst_iio_block_step (guint scan_bytes, guint align)
 {
-  gchar text[16];
+  guint a = align, b = scan_bytes;
 
-  g_snprintf (text, sizeof text, "%u", value);
-  return gst_iio_device_write_attr (dev, attr, text, error);
+  if (align <= 1 || scan_bytes == 0)
+    return 1;
+  while (b) {                   /* a becomes gcd (align, scan_bytes) */
+    guint t = a % b;
+    a = b;
+    b = t;
+  }
+  return align / a;
 }
 
 /**
- * gst_iio_device_configure:
- * @dev: a device whose buffer fd is open
- * @block_scans: scans in a block: the watermark
- * @n_blocks: blocks in the kernel buffer (length = @n_blocks * @block_scans)
- * @error: (nullable): why the device refused
+ * gst_iio_device_block_step:
+ * @dev: a device with its channels chosen
  *
- * Disables the buffer, writes the channel enables, the length and the
- * watermark (both always: FPGAs take the length as their transfer size, and
- * a watermark above a block makes poll() wait forever). Check the geometry
- * with gst_iio_device_block_bytes() first. gst_iio_device_restore() puts
- * back what was found.
+ * Returns: gst_iio_block_step() of the enabled channels and the buffer's
+ * length_align_bytes
  */
-gboolean
-gst_iio_device_configure (GstIioDevice * dev, guint block_scans,
-    guint n_blocks, GError ** error)
+guint
+gst_iio_device_block_step (const GstIioDevice * dev)
+{
+  return gst_iio_block_step (gst_iio_device_scan_bytes (dev),
+      dev->length_align);
+}
+
+/**
+ * gst_iio_rw_length:
+ * @block_scans: scans read or written at a time
+ * @n_blocks: blocks the kernel buffer should hold
+ * @step: gst_iio_block_step() of the buffer
+ * @watermark_fixed: the driver keeps the watermark at half the length
+ *
+ * The length of a buffer read or written with read()/write(). The DMA
+ * buffer core serves them from two blocks of half the length each, cut
+ * down to the DMA engine's alignment: an even length whose half is a
+ * multiple of @step cuts no scan. Where the driver fixes the watermark at
+ * that half (mainline's dmaengine buffer), the half is kept within
+ * @block_scans, as poll() waits for a watermark's worth of scans.
+ *
+ * Returns: the length in scans
+ */
+guint
+gst_iio_rw_length (guint block_scans, guint n_blocks, guint step,
+    gboolean watermark_fixed)
+{
+  guint64 half;
+
+  step = MAX (step, 1);
+  if (watermark_fixed)
+    half = block_scans / step * step;
+  else
+    half = ((guint64) block_scans * n_blocks + 1) / 2;
+  half = MAX ((half + step - 1) / step * step, step);
+  return (guint) MIN (2 * half, G_MAXUINT);
+}
+
+static gboolean
+write_channel_enables (GstIioDevice * dev, GError ** error)
 {
   guint i;
 
-  if (!gst_iio_device_set_enabled (dev, FALSE, error))
-    return FALSE;
   for (i = 0; i < dev->channels->len; i++) {
     const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     if (!write_channel_enable (dev, ch, ch->enabled, error))
       return FALSE;
   }
-  if (!dev->saved_length) {
+  return TRUE;
+}
+
+/* Sets @attr to @value where the driver lets it be written: a read-only
+ * one (a driver that fixes the length or the watermark) is left as it is. */
+static gboolean
+set_uint (GstIioDevice * dev, const gchar * attr, guint value,
+    gboolean * written, GError ** error)
+{
+  gchar *path = attr_path (dev, attr), text[16];
+  gboolean fixed = file_read_only (path);
+
+  g_free (path);
+  g_snprintf (text, sizeof text, "%u", value);
+  return fixed || set_attr (dev, attr, text, written, error);
+}
+
+static guint
+read_uint (const GstIioDevice * dev, const gchar * attr)
+{
+  gchar *text = gst_iio_device_read_attr (dev, attr, NULL);
+  guint value = text ? (guint) g_ascii_strtoull (text, NULL, 10) : 0;
+
+  g_free (text);
+  return value;
+}
+
+/* The geometry as the kernel took it; read()'s poll() waits for a
+ * watermark's worth of scans, so one above the block is refused. */
+static gboolean
+check_geometry (GstIioDevice * dev, guint block_scans, gboolean rw,
+    GError ** error)
+{
+  guint watermark = read_uint (dev, "watermark");
+
+  dev->length = read_uint (dev, "length");
+  if (!rw || dev->is_output || watermark <= block_scans)
+    return TRUE;
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+      "The driver of IIO device %s keeps its buffer's watermark at %u scans, "
+      "more than a block of %u: raise samples-per-block to %u or more",
+      dev->name, watermark, block_scans, watermark);
+  return FALSE;
+}
+
+/**
+ * gst_iio_device_configure:
+ * @dev: a device whose buffer fd is open
+ * @block_scans: scans in a block: the watermark, where it is writable
+ * @n_blocks: blocks in the kernel buffer
+ * @rw: blocks move with read()/write(), not DMABUFs
+ * @error: (nullable): why the device refused
+ *
+ * Disables the buffer, writes the channel enables and the length: for
+ * DMABUFs @n_blocks * @block_scans (FPGAs take it as their transfer
+ * size), for read()/write() gst_iio_rw_length(); and the watermark, a
+ * block (one above a block makes read()'s poll() wait past it). Writes
+ * nothing the driver made read-only (a fixed watermark is checked
+ * instead) or that already holds the value. Check the geometry with
+ * gst_iio_device_block_bytes() first. gst_iio_device_restore() puts back
+ * what was changed; @dev->length is the length set.
+ */
+gboolean
+gst_iio_device_configure (GstIioDevice * dev, guint block_scans,
+    guint n_blocks, gboolean rw, GError ** error)
+{
+  guint length = rw ? gst_iio_rw_length (block_scans, n_blocks,
+      gst_iio_device_block_step (dev), dev->watermark_fixed) :
+      block_scans * n_blocks;
+
+  if (!gst_iio_device_set_enabled (dev, FALSE, error))
+    return FALSE;
+  if (!dev->configured) {
     dev->saved_length = gst_iio_device_read_attr (dev, "length", NULL);
     dev->saved_watermark = gst_iio_device_read_attr (dev, "watermark", NULL);
+    dev->configured = TRUE;
   }
-  /* the watermark may not exceed the length: shrink it first */
-  return write_uint (dev, "watermark", 1, error)
-      && write_uint (dev, "length", block_scans * n_blocks, error)
-      && write_uint (dev, "watermark", block_scans, error);
+  if (!write_channel_enables (dev, error))
+    return FALSE;
+  /* the kernel lowers the watermark to a shorter length itself; a fixed
+   * watermark is the driver's (fences, not it, end DMABUF blocks) */
+  return set_uint (dev, "length", length, &dev->length_changed, error)
+      && set_uint (dev, "watermark", block_scans, &dev->watermark_changed,
+      error)
+      && check_geometry (dev, block_scans, rw, error);
 }
 
 /**
@@ -883,31 +1061,35 @@ restore_attrs (GstIioDevice * dev)
  * gst_iio_device_restore:
  * @dev: a device
  *
- * Leaves the device as found: buffer disabled, channel enables, length and
- * attributes changed with gst_iio_device_change_attr() restored, file
- * descriptors closed. Safe to call more than once.
+ * Leaves the device as found: buffer disabled, channel enables, length,
+ * watermark and attributes changed with gst_iio_device_change_attr() put
+ * back (only what was changed), file descriptors closed. Safe to call
+ * more than once.
  */
 void
 gst_iio_device_restore (GstIioDevice * dev)
 {
   guint i;
 
-  if (dev->buffer_fd >= 0 || dev->saved_length)
+  if (dev->buffer_fd >= 0 || dev->configured)
     gst_iio_device_set_enabled (dev, FALSE, NULL);
   if (dev->buffer_fd >= 0)
     close (dev->buffer_fd);
   dev->buffer_fd = -1;
   restore_attrs (dev);
-  if (!dev->saved_length)
+  if (!dev->configured)
     return;
   for (i = 0; i < dev->channels->len; i++) {
     const GstIioChannel *ch = &g_array_index (dev->channels, GstIioChannel, i);
     write_channel_enable (dev, ch, ch->was_enabled, NULL);
   }
-  gst_iio_device_write_attr (dev, "watermark", "1", NULL);
-  gst_iio_device_write_attr (dev, "length", dev->saved_length, NULL);
-  if (dev->saved_watermark)
-    gst_iio_device_write_attr (dev, "watermark", dev->saved_watermark, NULL);
+  /* the length first: the kernel takes no watermark above it */
+  if (dev->length_changed && dev->saved_length)
+    set_attr (dev, "length", dev->saved_length, NULL, NULL);
+  if (dev->watermark_changed && dev->saved_watermark)
+    set_attr (dev, "watermark", dev->saved_watermark, NULL, NULL);
   g_clear_pointer (&dev->saved_length, g_free);
   g_clear_pointer (&dev->saved_watermark, g_free);
+  dev->configured = dev->length_changed = dev->watermark_changed = FALSE;
+  dev->length = 0;
 }

@@ -48,10 +48,18 @@ typedef struct
   gchar *buffer_dir;            /* <sysfs_dir>/bufferN */
   gboolean is_output;
   GArray *channels;             /* GstIioChannel, sorted by index */
+  guint length_align;           /* bufferN/length_align_bytes: the DMA
+                                 * engine moves multiples of it (0: none) */
+  gboolean watermark_fixed;     /* bufferN/watermark is read-only: the
+                                 * driver sets it (mainline's dmaengine) */
 
   gint buffer_fd;
+  guint length;                 /* bufferN/length as configured, in scans */
+  gboolean configured;          /* channel enables may have been written */
   gchar *saved_length;          /* bufferN/length as found */
   gchar *saved_watermark;       /* bufferN/watermark as found */
+  gboolean length_changed;      /* written: put back at restore */
+  gboolean watermark_changed;
   GHashTable *saved_attrs;      /* attribute -> value as found */
 } GstIioDevice;
 
@@ -83,10 +91,14 @@ gboolean gst_iio_device_select_trigger (GstIioDevice * dev,
 gboolean gst_iio_device_get_sampling_frequency (const GstIioDevice * dev,
     guint * rate);
 
+guint gst_iio_block_step (guint scan_bytes, guint align);
+guint gst_iio_rw_length (guint block_scans, guint n_blocks, guint step,
+    gboolean watermark_fixed);
+guint gst_iio_device_block_step (const GstIioDevice * dev);
 gsize gst_iio_device_block_bytes (const GstIioDevice * dev,
     guint block_scans, guint n_blocks, GError ** error);
 gboolean gst_iio_device_configure (GstIioDevice * dev, guint block_scans,
-    guint n_blocks, GError ** error);
+    guint n_blocks, gboolean rw, GError ** error);
 gboolean gst_iio_device_open_buffer (GstIioDevice * dev, GError ** error);
 gboolean gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
     GError ** error);
