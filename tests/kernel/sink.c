@@ -755,6 +755,130 @@ GST_START_TEST (test_write_mode)
 
 GST_END_TEST;
 
+/* The DAC's length and watermark, read once the sink has rendered a few
+ * buffers (from the streaming thread). */
+typedef struct
+{
+  guint buffers;
+  gchar *length, *watermark;
+} Geometry;
+
+static GstPadProbeReturn
+read_geometry (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  Geometry *g = user_data;
+
+  if (++g->buffers == 10) {
+    g->length = sysfs_read (DAC "/buffer0/length");
+    g->watermark = sysfs_read (DAC "/buffer0/watermark");
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch_geometry (GstElement * pipeline, Geometry * g)
+{
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"),
+      "sink");
+
+  memset (g, 0, sizeof *g);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, read_geometry, g, NULL);
+  gst_object_unref (pad);
+}
+
+/* Mainline's dmaengine buffer (iio-sim-dac) keeps its watermark read-only
+ * (0444, for root too), at half the length: the sink plays without
+ * writing it, every byte exact, sets the length for its blocks and puts it
+ * back. */
+GST_START_TEST (test_fixed_watermark)
+{
+  gchar *length_before = sysfs_read (DAC "/buffer0/length");
+  gchar *watermark_before = sysfs_read (DAC "/buffer0/watermark");
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=60 "
+      "samplesperbuffer=512 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink samples-per-block=512 "
+      "num-blocks=6 device=" DAC);
+  GstStructure *stats;
+  Geometry g;
+  Fnv sent;
+
+  fail_unless (sysfs_read_only (DAC "/buffer0/watermark"),
+      DAC "'s watermark is writable: not mainline's dmaengine buffer");
+  tap_sink (pipeline, &sent);
+  watch_geometry (pipeline, &g);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 60 * 512 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_string (g.length, "3072");
+  fail_unless_equals_string (g.watermark, "1536");
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/length"), length_before);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/watermark"),
+      watermark_before);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 60);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 0);
+  g_print ("fixed watermark: %" G_GUINT64_FORMAT " bytes exact, length %s "
+      "and the driver's watermark %s while playing, %s and %s after\n",
+      sent.bytes, g.length, g.watermark, length_before, watermark_before);
+  g_free (g.length);
+  g_free (g.watermark);
+  g_free (length_before);
+  g_free (watermark_before);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+#define MONO_SCAN 2             /* one le:s16 channel */
+
+/* The DAC's DMA engine moves 4 bytes at a time (length_align_bytes), and
+ * mainline's dmaengine buffer never moves a block of another size. With
+ * one channel, buffers of 1001 scans (2002 bytes) fit neither as they are
+ * (plain memory, or DMABUFs of their own) nor one by one: the sink copies
+ * them into blocks of whole pairs, and pads the very last with one zero
+ * scan. Every byte is played, no block fails. */
+GST_START_TEST (test_unaligned_buffers_fit_dma)
+{
+  GstElement *pipeline = launch ("appsrc name=in format=time "
+      "caps=audio/x-raw,format=S16LE,layout=interleaved,channels=1,"
+      "rate=48000 ! iiodmabufsink name=sink channels=voltage0 device=" DAC);
+  GstAllocator *allocator = gst_dmabuf_allocator_new ();
+  GRand *rand = g_rand_new_with_seed (17);
+  static const guint8 zeros[MONO_SCAN];
+  GstStructure *stats;
+  Fnv sent;
+  guint i;
+
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/length_align_bytes"),
+      "4");
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 15; i++)
+    push (pipeline, i % 2 ? pattern_buffer (rand, 1001 * MONO_SCAN, 1 + i % 3)
+        : dmabuf_buffer (allocator, rand, 1001 * MONO_SCAN));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  /* 15015 scans: the last block gets one zero scan to make whole pairs */
+  fail_unless_equals_uint64 (sent.bytes, 15 * 1001 * MONO_SCAN);
+  fnv_add (&sent, zeros, MONO_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "blocks"), 15);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 8);
+  g_print ("one channel, 1001-scan buffers on a 4-byte DMA engine: %"
+      G_GUINT64_FORMAT " bytes played exact in 8 copied blocks, the last "
+      "padded with one zero scan, 0 failed\n", sent.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (allocator);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* Runs @pipeline until its first error; returns the error's text. */
 static gchar *
 first_error (GstElement * pipeline, gchar ** warning)
@@ -815,6 +939,34 @@ GST_START_TEST (test_partial_scan_refused)
   g_print ("partial scan: '%s'\n", text);
   g_free (text);
   g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* samples-per-block=1023 on one channel makes blocks of 2046 bytes, which
+ * the DAC's 4-byte DMA engine cannot move: refused at once, with what to
+ * use, the DAC left as it was. */
+GST_START_TEST (test_block_must_fit_dma)
+{
+  gchar *length_before = sysfs_read (DAC "/buffer0/length");
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=10 ! "
+      "audio/x-raw,format=S16LE,channels=1,rate=48000 ! iiodmabufsink "
+      "name=sink channels=voltage0 samples-per-block=1023 device=" DAC);
+  gint64 start = g_get_monotonic_time ();
+  gchar *text = first_error (pipeline, NULL);
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+
+  fail_unless (strstr (text, "samples-per-block=1023")
+      && strstr (text, "use a multiple of 2 samples"), "%s", text);
+  fail_unless (took_ms < 5000, "the refusal took %" G_GINT64_FORMAT " ms",
+      took_ms);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/length"), length_before);
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+  g_print ("samples-per-block=1023 on one channel refused in %"
+      G_GINT64_FORMAT " ms: '%s'\n", took_ms, text);
+  g_free (text);
+  g_free (length_before);
   gst_object_unref (pipeline);
 }
 
@@ -1894,8 +2046,11 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_cyclic_without_hardware_repeat);
   tcase_add_test (tc, test_cyclic_failing_dac_errors);
   tcase_add_test (tc, test_write_mode);
+  tcase_add_test (tc, test_fixed_watermark);
+  tcase_add_test (tc, test_unaligned_buffers_fit_dma);
   tcase_add_test (tc, test_mismatched_channels);
   tcase_add_test (tc, test_partial_scan_refused);
+  tcase_add_test (tc, test_block_must_fit_dma);
   tcase_add_test (tc, test_busy_dac);
   tcase_add_test (tc, test_removed_while_playing);
   tcase_add_test (tc, test_stall_error_and_prompt_stop);

@@ -1705,41 +1705,190 @@ GST_START_TEST (test_failed_start_retried)
 
 GST_END_TEST;
 
-/* The kernel buffer's geometry follows the blocks while streaming (FPGAs
- * take length as the transfer size; a watermark above a block would make
- * poll() wait forever), and is put back at stop. */
+/* Where the watermark is writable (kfifo, the read() fallback) the kernel
+ * buffer's geometry follows the blocks while streaming: length for
+ * num-blocks blocks, watermark one block (one above a block would make
+ * poll() wait past it); both are put back at stop. */
 GST_START_TEST (test_length_and_watermark)
 {
-  gchar *length_before = sysfs_read ("iio-sim-adc/buffer0/length");
-  gchar *watermark_before = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  gchar *length_before = sysfs_read ("iio-sim-kfifo/buffer0/length");
+  gchar *watermark_before = sysfs_read ("iio-sim-kfifo/buffer0/watermark");
   gchar *length, *watermark;
   GstElement *pipeline;
   Expect e;
 
+  fail_if (sysfs_read_only ("iio-sim-kfifo/buffer0/watermark"));
   expect_init (&e, "voltage0", 16, 0, 480);
-  pipeline = make_pipeline_with ("device=iio-sim-adc channels=voltage0 "
+  pipeline = make_pipeline_with ("device=iio-sim-kfifo channels=voltage0 "
       "samples-per-block=480 num-blocks=5", G_CALLBACK (on_handoff_data), &e);
   set_state_checked (pipeline, GST_STATE_PLAYING);
   wait_count (pipeline, &e.seen, 3);
-  length = sysfs_read ("iio-sim-adc/buffer0/length");
-  watermark = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  length = sysfs_read ("iio-sim-kfifo/buffer0/length");
+  watermark = sysfs_read ("iio-sim-kfifo/buffer0/watermark");
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_string (length, "2400");
   fail_unless_equals_string (watermark, "480");
-  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/length"),
+  fail_unless_equals_string (sysfs_read ("iio-sim-kfifo/buffer0/length"),
       length_before);
-  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/watermark"),
+  fail_unless_equals_string (sysfs_read ("iio-sim-kfifo/buffer0/watermark"),
       watermark_before);
-  g_print ("length %s and watermark %s while streaming, %s and %s after\n",
-      length, watermark, length_before, watermark_before);
+  g_print ("kfifo: length %s and watermark %s while streaming, %s and %s "
+      "after\n", length, watermark, length_before, watermark_before);
   g_free (length);
   g_free (watermark);
   g_free (length_before);
   g_free (watermark_before);
   gst_object_unref (pipeline);
   expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* The length and watermark of iio-sim-adc's buffer0 while @props stream
+ * (until @blocks blocks came, each checked), and as left after. */
+typedef struct
+{
+  gchar *length, *watermark;    /* while streaming */
+  gchar *io_mode;
+  guint64 blocks, gaps;
+} Geometry;
+
+static void
+stream_geometry (const gchar * props, const gchar * channels, guint spb,
+    gint blocks, Geometry * g)
+{
+  gchar *length_before = sysfs_read ("iio-sim-adc/buffer0/length");
+  gchar *watermark_before = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  GstElement *pipeline;
+  GstStructure *stats;
+  Expect e;
+
+  expect_init (&e, channels, 16, 0, spb);
+  pipeline = make_pipeline_with (props, G_CALLBACK (on_handoff_data), &e);
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e.seen, blocks);
+  g->length = sysfs_read ("iio-sim-adc/buffer0/length");
+  g->watermark = sysfs_read ("iio-sim-adc/buffer0/watermark");
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  g->io_mode = g_strdup (gst_structure_get_string (stats, "io-mode"));
+  g->blocks = e.blocks;
+  g->gaps = e.data_gaps;
+  /* what was changed is put back; the driver's watermark follows */
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/length"),
+      length_before);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/watermark"),
+      watermark_before);
+  gst_structure_free (stats);
+  g_free (length_before);
+  g_free (watermark_before);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+static void
+geometry_clear (Geometry * g)
+{
+  g_free (g->length);
+  g_free (g->watermark);
+  g_free (g->io_mode);
+}
+
+/* Mainline's dmaengine buffer (iio-sim-adc) keeps its watermark read-only
+ * (0444, for root too), at half the length: the source captures in DMABUF
+ * mode without writing it, every sample exact, sets the length for its
+ * blocks and puts it back. */
+GST_START_TEST (test_fixed_watermark_dmabuf)
+{
+  Geometry g;
+
+  fail_unless (sysfs_read_only ("iio-sim-adc/buffer0/watermark"),
+      "iio-sim-adc's watermark is writable: not mainline's dmaengine buffer");
+  stream_geometry ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=512 num-blocks=6", "voltage0,voltage1", 512, 40, &g);
+
+  fail_unless_equals_string (g.io_mode, "dmabuf");
+  fail_unless_equals_string (g.length, "3072");
+  fail_unless_equals_string (g.watermark, "1536");
+  fail_unless_equals_uint64 (g.gaps, 0);
+  g_print ("fixed watermark, DMABUF: %" G_GUINT64_FORMAT " blocks exact, "
+      "length %s, the driver's watermark %s, both as found after\n",
+      g.blocks, g.length, g.watermark);
+  geometry_clear (&g);
+}
+
+GST_END_TEST;
+
+/* read() on the fixed watermark: the length is made twice the kernel's
+ * block, at most a block of ours and cut to the DMA engine's 8 bytes
+ * (1020 scans of one channel for blocks of 1022), so the watermark stays
+ * within a block and no kernel block cuts a scan: every sample exact, in
+ * order, across kernel blocks of another size than ours. */
+GST_START_TEST (test_fixed_watermark_rw)
+{
+  Geometry g;
+
+  stream_geometry ("device=iio-sim-adc channels=voltage0 io-mode=rw "
+      "samples-per-block=1022 num-blocks=4", "voltage0", 1022, 30, &g);
+
+  fail_unless_equals_string (g.io_mode, "rw");
+  fail_unless_equals_string (g.length, "2040");
+  fail_unless_equals_string (g.watermark, "1020");
+  fail_unless_equals_uint64 (g.gaps, 0);
+  g_print ("fixed watermark, read(): %" G_GUINT64_FORMAT " blocks of 1022 "
+      "scans exact from kernel blocks of 1020, watermark %s\n", g.blocks,
+      g.watermark);
+  geometry_clear (&g);
+}
+
+GST_END_TEST;
+
+/* Mainline's dmaengine buffer takes a DMABUF block whose size its DMA
+ * engine cannot move and never moves it. iio-sim-adc's engine moves 8
+ * bytes at a time: one 16-bit channel needs blocks of a multiple of 4
+ * scans. Asked for 1022, the source refuses at once and says what to use,
+ * and leaves the device as it was; left at its default it captures. */
+GST_START_TEST (test_block_must_fit_dma)
+{
+  gchar *length_before = sysfs_read ("iio-sim-adc/buffer0/length");
+  gint64 start = g_get_monotonic_time ();
+  gchar *text = start_error ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=1022");
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  GstElement *pipeline;
+  GstStructure *stats;
+  Expect e;
+
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/"
+          "length_align_bytes"), "8");
+  fail_unless (strstr (text, "samples-per-block=1022")
+      && strstr (text, "use a multiple of 4 samples"), "%s", text);
+  fail_unless (took_ms < 5000, "the refusal took %" G_GINT64_FORMAT " ms",
+      took_ms);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/length"),
+      length_before);
+
+  expect_init (&e, "voltage0", 16, 0, 4096);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "num-buffers=12", &e);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 12);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 0);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
+      "dmabuf");
+  g_print ("samples-per-block=1022 refused in %" G_GINT64_FORMAT " ms (%s); "
+      "the default, 4096, captured 12 blocks exact\n", took_ms, text);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+  g_free (text);
+  g_free (length_before);
 }
 
 GST_END_TEST;
@@ -2066,11 +2215,15 @@ arrivals_clear (Arrivals * a)
   g_array_unref (a->arrival);
 }
 
-/* io-mode=rw drops the buffer's length at start (0.8 s here) and its
- * clock runs from there: a sync sink on the source's clock gets every
- * block at its PTS plus the latency, not the dropped time later. */
+/* io-mode=rw drops the buffer's length at start (0.2 s here: two kernel
+ * blocks of 480 scans, as the driver fixes the watermark at half the
+ * length; 0.8 s where it is writable, num-blocks blocks) and its clock
+ * runs from there: a sync sink on the source's clock gets every block at
+ * its PTS plus the latency, not the dropped time later. */
 GST_START_TEST (test_rw_clock_after_settle)
 {
+  guint64 dropped =
+      sysfs_read_only ("iio-sim-adc/buffer0/watermark") ? 2 * 480 : 8 * 480;
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
       "device=iio-sim-adc channels=voltage0 io-mode=rw samples-per-block=480 "
       "sampling-frequency=4800 num-blocks=8 num-buffers=20 ! fakesink "
@@ -2089,7 +2242,7 @@ GST_START_TEST (test_rw_clock_after_settle)
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   fail_unless_equals_int (a.pts->len, 20);
-  fail_unless_equals_uint64 (g_array_index (a.offset, guint64, 0), 480 * 8);
+  fail_unless_equals_uint64 (g_array_index (a.offset, guint64, 0), dropped);
   for (i = 0; i < a.pts->len; i++) {
     late = g_array_index (a.arrival, GstClockTime, i) -
         g_array_index (a.pts, GstClockTime, i);
@@ -2097,8 +2250,8 @@ GST_START_TEST (test_rw_clock_after_settle)
         GST_TIME_FORMAT " after its PTS (the latency is %" GST_TIME_FORMAT
         ")", i, GST_TIME_ARGS (late), GST_TIME_ARGS (block));
   }
-  g_print ("io-mode=rw: 3840 scans dropped at start, 20 blocks each at its "
-      "PTS plus the latency\n");
+  g_print ("io-mode=rw: %" G_GUINT64_FORMAT " scans dropped at start, 20 "
+      "blocks each at its PTS plus the latency\n", dropped);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   arrivals_clear (&a);
@@ -2554,6 +2707,9 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_failed_submit_dropped);
   tcase_add_test (tc, test_failed_start_retried);
   tcase_add_test (tc, test_length_and_watermark);
+  tcase_add_test (tc, test_fixed_watermark_dmabuf);
+  tcase_add_test (tc, test_fixed_watermark_rw);
+  tcase_add_test (tc, test_block_must_fit_dma);
   tcase_add_test (tc, test_buffer_left_enabled);
   tcase_add_test (tc, test_slow_consumer_real_time);
   tcase_add_test (tc, test_overruns_measured);

@@ -8,6 +8,7 @@
 #define __TESTS_SYSFS_H__
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,20 @@ sysfs_write (const gchar * dev_attr, const gchar * value)
   if (!f || fputs (value, f) < 0 || fclose (f) != 0)
     g_error ("cannot write %s to %s", value, path);
   g_free (path);
+}
+
+/* Whether the file of @dev_attr is read-only for everyone, root too (mode
+ * 0444), as mainline's dmaengine buffer makes bufferN/watermark. */
+static inline gboolean
+sysfs_read_only (const gchar * dev_attr)
+{
+  gchar *path = sysfs_path (dev_attr);
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    g_error ("cannot stat %s", path);
+  g_free (path);
+  return !(st.st_mode & 0222);
 }
 
 /*
