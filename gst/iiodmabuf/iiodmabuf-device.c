@@ -662,18 +662,21 @@ set_attr (const GstIioDevice * dev, const gchar * attr, const gchar * value,
  * @error: (nullable): why it was refused, and what to do
  *
  * Writes @attr like gst_iio_device_write_attr(), remembering its first value so
- * that gst_iio_device_restore() can put it back.
+ * that gst_iio_device_restore() can put it back. An attribute that holds
+ * @value already is not written (nor a read-only one refused).
  */
 gboolean
 gst_iio_device_change_attr (GstIioDevice * dev, const gchar * attr,
     const gchar * value, GError ** error)
 {
-  if (!g_hash_table_contains (dev->saved_attrs, attr)) {
-    gchar *old = gst_iio_device_read_attr (dev, attr, NULL);
-    if (old)
-      g_hash_table_insert (dev->saved_attrs, g_strdup (attr), old);
-  }
-  return gst_iio_device_write_attr (dev, attr, value, error);
+  gchar *now = gst_iio_device_read_attr (dev, attr, NULL);
+  gboolean same = g_strcmp0 (now, value) == 0;
+
+  if (!same && now && !g_hash_table_contains (dev->saved_attrs, attr))
+    g_hash_table_insert (dev->saved_attrs, g_strdup (attr),
+        g_steal_pointer (&now));
+  g_free (now);
+  return same || gst_iio_device_write_attr (dev, attr, value, error);
 }
 
 /* The names of the IIO triggers present, comma-separated ("none"). */
@@ -1053,7 +1056,7 @@ restore_attrs (GstIioDevice * dev)
 
   g_hash_table_iter_init (&iter, dev->saved_attrs);
   while (g_hash_table_iter_next (&iter, &attr, &value))
-    gst_iio_device_write_attr (dev, attr, value, NULL);
+    set_attr (dev, attr, value, NULL, NULL);
   g_hash_table_remove_all (dev->saved_attrs);
 }
 
