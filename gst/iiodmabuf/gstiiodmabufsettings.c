@@ -64,7 +64,10 @@ gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
  * - buffer: which of its buffers;
  * - channels: comma-separated channel ids to enable ("voltage0,voltage1"),
  *   unset: all but the timestamp;
- * - samples-per-block: scans in each block (DMABUF);
+ * - samples-per-block: scans in each block (DMABUF). A DMABUF block's
+ *   bytes must be a multiple of what the DMA engine moves at a time
+ *   (bufferN/length_align_bytes): the default is rounded up to fit, a
+ *   size set that does not fit is refused at start;
  * - num-blocks: blocks in flight between the kernel and the pipeline;
  * - io-mode: auto (DMABUF blocks when the driver supports them, else
  *   read()/write()), dmabuf or rw;
