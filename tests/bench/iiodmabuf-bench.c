@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +139,16 @@ write_uint (const struct device *dev, const char *attr, unsigned long v)
   write_attr (dev, attr, s);
 }
 
+static int
+attr_writable (const struct device *dev, const char *attr)
+{
+  char path[512];
+  struct stat st;
+
+  snprintf (path, sizeof path, "%s/%s", dev->sysfs, attr);
+  return stat (path, &st) == 0 && (st.st_mode & 0222);
+}
+
 static void
 find_device (const char *name, struct device *dev)
 {
@@ -202,9 +213,13 @@ setup_device (struct device *dev, size_t block_bytes, unsigned num_blocks)
   if (scan_bytes != 4 || block_bytes % scan_bytes)
     die ("%s: expected voltage0 and voltage1 of 16 bits, whole scans",
         dev->sysfs);
-  write_uint (dev, "buffer0/watermark", 1);
+  /* the watermark only where the driver lets us: mainline's dmaengine
+   * buffer fixes it (0444) at half the length */
+  if (attr_writable (dev, "buffer0/watermark"))
+    write_uint (dev, "buffer0/watermark", 1);
   write_uint (dev, "buffer0/length", block_bytes / scan_bytes * num_blocks);
-  write_uint (dev, "buffer0/watermark", block_bytes / scan_bytes);
+  if (attr_writable (dev, "buffer0/watermark"))
+    write_uint (dev, "buffer0/watermark", block_bytes / scan_bytes);
 
   node = open (dev->node, O_RDWR | O_CLOEXEC);
   if (node < 0)

@@ -3,19 +3,27 @@
  * Simulated IIO converters for testing user space against the real IIO
  * buffer and DMABUF ABI.
  *
- * Four platform devices are created. Three sit on the kernel's IIO DMA buffer
- * core, exactly as converters behind a DMA controller do; the CPU plays the
- * DMA controller, filling or draining each block (DMABUF sg_table or fileio
- * vaddr) when its time at the sampling frequency has passed:
+ * Three converters sit on mainline's own DMA buffer code as every ADI AXI
+ * converter does (adi-axi-adc, axi-dac): each gets its buffer from
+ * devm_iio_dmaengine_buffer_setup_ext() (industrialio-buffer-dmaengine and
+ * industrialio-buffer-dma, loaded as they are), on a channel of
+ * iio-sim-dmac, the software DMA controller that stands in for axi-dmac.
+ * Only the hardware is ours: the converter's side of the DMA (the bytes a
+ * FIFO would deliver or take, in real time at the sampling frequency).
  *
  *   iio-sim-adc    input, voltage0..3 le:s16/16>>0 and a timestamp
  *   iio-sim-adc12  input, voltage0..2 le:s12/16>>4
  *   iio-sim-dac    output, voltage0..1 le:s16/16>>0; CYCLIC as mainline's
  *                  dmaengine buffer treats it (played once), or repeated
- *                  in hardware as ADI's kernel does (cyclic_repeat=1)
+ *                  by the DMA as ADI's kernel asks (cyclic_repeat=1)
  *
- * and one, iio-sim-kfifo (input, voltage0..1 le:s16/16>>0), sits on a kfifo
- * buffer: read() only, no DMABUF. iio-sim-triggered (input, voltage0..1
+ * So their buffers are what mainline makes them: watermark read-only
+ * (INDIO_BUFFER_FLAG_FIXED_WATERMARK, half the length), length_align_bytes
+ * the DMA channel's bus width, DMABUF blocks on dma_vec, fileio blocks on
+ * slave_sg.
+ *
+ * iio-sim-kfifo (input, voltage0..1 le:s16/16>>0) sits on a kfifo buffer:
+ * read() only, no DMABUF. iio-sim-triggered (input, voltage0..1
  * le:s16/16>>0 and a timestamp) sits on the triggered buffer core, as most
  * SPI and I2C converters do: it takes one scan each time the trigger
  * selected in trigger/current_trigger fires (iio-trig-hrtimer,
@@ -35,13 +43,21 @@
  * every byte consumed in order), cyclic_repeats and underflows (the DAC); all
  * reset when the buffer is enabled.
  *
- * Fault knobs: fault_eio_blocks=N completes the next N blocks with -EIO on
- * their fence; fault_submit_blocks=N fails the next N submits inside the DMA
- * buffer core, as a driver's DMA prep error does (the enqueue succeeds, the
- * fence signals at once with the error, the block stays busy until its
- * DMABUF is attached again); fault_stall=1 stops completing blocks until
- * cleared; contiguous_only=1 fails the submit of a DMABUF in more than one
- * piece, as a DMA engine without scatter-gather does.
+ * Fault knobs. Of the DMA controller, as mainline then reports them:
+ * fault_submit_blocks=N makes it refuse the next N DMABUF transfers (its
+ * prep fails: the enqueue succeeds, the fence signals at once, the block
+ * stays busy until its DMABUF is attached again); fault_abort_blocks=N makes
+ * it abort the next N transfers (6.12 ignores callback_result: the block
+ * completes as a success, its memory untouched); contiguous_only=1 makes it
+ * refuse transfers in more than one piece (no scatter-gather);
+ * fault_stall=1 stops the converter until cleared. Of our own:
+ * fault_eio_blocks=N completes the next N DMABUF blocks with -EIO on their
+ * fence. No 6.12 mainline driver does that through the dmaengine buffer (its
+ * completion ignores the engine's result); it stands for a driver that
+ * reports a transfer error, so that the elements' handling of a failed fence
+ * (which the IIO core's interface allows) is tested. It wraps one function of
+ * a copy of mainline's buffer access table taken at probe (every other
+ * function and the flags are mainline's, by construction).
  *
  * Benchmarks: unpaced=1 (DMA models) completes each block as soon as it is
  * at the head of the queue and has been queued unpaced_us (default 100),
@@ -55,7 +71,8 @@
  * (drivers/iio-sim/unbind).
  *
  * Observers: enable_count (buffer enables since load, never reset) and
- * queued_at_enable (blocks queued when the buffer was last enabled).
+ * queued_at_enable (transfers queued on the DMA channel when the buffer was
+ * last enabled).
  */
 
 #include <linux/delay.h>
@@ -72,6 +89,7 @@
 
 #include <linux/iio/buffer.h>
 #include <linux/iio/buffer-dma.h>
+#include <linux/iio/buffer-dmaengine.h>
 #include <linux/iio/buffer_impl.h>
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
@@ -79,6 +97,8 @@
 #include <linux/iio/trigger.h>
 #include <linux/iio/trigger_consumer.h>
 #include <linux/iio/triggered_buffer.h>
+
+#include "iio-sim-dmac.h"
 
 #define SIM_DRIVER_NAME		"iio-sim"
 #define SIM_MAX_SCAN_ELEMENTS	8
@@ -108,16 +128,6 @@ struct sim_model {
 	const struct iio_info *info;
 };
 
-/* One queued transfer: a DMA core block, or a block we fail on purpose. */
-struct sim_slot {
-	struct list_head head;
-	struct iio_dma_buffer_block *block;	/* NULL for an injected fault */
-	struct dma_fence *fault_fence;
-	size_t bytes;
-	bool cyclic;
-	ktime_t queued;
-};
-
 struct sim_element {
 	unsigned int offset;
 	unsigned int storage_bytes;
@@ -127,33 +137,26 @@ struct sim_element {
 	bool timestamp;
 };
 
-/*
- * Lives as long as the IIO buffer (user space may hold it after the device is
- * gone), so the buffer's release frees it.
- */
+/* Device-managed: lives until the device is unbound. */
 struct sim_state {
-	struct iio_dma_buffer_queue queue;	/* DMA models only */
+	struct device *dev;		/* the platform device: the DMA wiring */
 	struct iio_dev *indio_dev;
+	struct iio_buffer *buffer;	/* DMA models: mainline's buffer */
 	const struct sim_model *model;
-	struct task_struct *thread;
+	struct task_struct *thread;	/* kfifo model */
 	wait_queue_head_t wq;
-	struct mutex work_lock;	/* serialises a transfer against abort */
+	struct mutex work_lock;	/* kfifo and triggered: one producer */
 	spinlock_t lock;	/* everything below */
-	struct list_head slots;
 	bool running;
 	bool enabling;
-	bool gone;
-	bool kick;
 	ktime_t t0;
 	u64 next_k;		/* first sample not yet produced or consumed */
-	u64 head_k;		/* first sample of the head slot */
+	u64 head_k;		/* first sample of the head transfer */
 	unsigned int frequency;
 	bool sine;
 	bool lossless;
 	unsigned int fault_eio_blocks;
-	unsigned int fault_submit_blocks;
 	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
-	unsigned int contiguous_only;	/* a DMA engine without scatter-gather */
 	unsigned int unpaced;		/* benchmarks: no clock, no data moved */
 	unsigned int unpaced_us;	/* ... each block taking this long */
 	bool stall;
@@ -168,7 +171,12 @@ struct sim_state {
 	unsigned int layout_len;
 	unsigned int scan_bytes;
 	u8 *bounce;
+	/* the transfer being moved (the DMA channel's thread only) */
+	u64 move_k;
+	size_t bounce_have, bounce_used;
 };
+
+static const struct sim_model sim_models[SIM_NUM_MODELS];
 
 #define SIM_MIN_FREQUENCY 1
 #define SIM_MAX_FREQUENCY 100000000
@@ -381,318 +389,210 @@ static void sim_make_scans(struct sim_state *st, u8 *dst, u64 k,
 	}
 }
 
-/* --- moving bytes to and from blocks ----------------------------------------- */
+/* --- the converter's side of the DMA: iio-sim-dmac calls these ----------------- */
 
-/*
- * Walks a block's memory in order: the fileio vaddr or the pages of the
- * DMABUF's sg_table.
- */
-struct sim_cursor {
-	struct sg_mapping_iter miter;
-	u8 *vaddr;
-	size_t left;
-	bool sg;
-};
-
-static void sim_cursor_start(struct sim_cursor *c,
-			     struct iio_dma_buffer_block *block,
-			     size_t bytes, unsigned int flags)
+static unsigned int sim_scans(struct sim_state *st, size_t bytes)
 {
-	c->left = bytes;
-	c->sg = !block->fileio;
-	c->vaddr = block->vaddr;
-	if (c->sg)
-		sg_miter_start(&c->miter, block->sg_table->sgl,
-			       block->sg_table->orig_nents, flags);
+	return max_t(size_t, 1, bytes / st->scan_bytes);
 }
 
-/* Returns the next piece of the block, at most @max bytes, or NULL at end. */
-static u8 *sim_cursor_next(struct sim_cursor *c, size_t max, size_t *len)
+static void sim_periph_start(void *ctx)
 {
-	u8 *p;
+	struct sim_state *st = ctx;
 
-	if (!c->left)
-		return NULL;
-	if (!c->sg) {
-		*len = min(max, c->left);
-		p = c->vaddr;
-		c->vaddr += *len;
-		c->left -= *len;
-		return p;
-	}
-	if (!c->miter.length || c->miter.consumed == c->miter.length) {
-		if (!sg_miter_next(&c->miter))
-			return NULL;
-		c->miter.consumed = 0;
-	}
-	*len = min3(max, c->left, c->miter.length - c->miter.consumed);
-	p = (u8 *)c->miter.addr + c->miter.consumed;
-	c->miter.consumed += *len;
-	c->left -= *len;
-	return p;
+	spin_lock(&st->lock);
+	sim_start_idle(st);
+	spin_unlock(&st->lock);
 }
 
-static void sim_cursor_stop(struct sim_cursor *c)
+static ktime_t sim_periph_due(void *ctx, size_t bytes, ktime_t issued)
 {
-	if (c->sg)
-		sg_miter_stop(&c->miter);
+	struct sim_state *st = ctx;
+	ktime_t due;
+
+	spin_lock(&st->lock);
+	if (st->stall || !st->scan_bytes)
+		due = KTIME_MAX;
+	else if (st->unpaced)
+		due = ktime_add_us(issued, st->unpaced_us);
+	else
+		due = sim_time_of(st, st->head_k + sim_scans(st, bytes));
+	spin_unlock(&st->lock);
+	return due;
 }
 
-static void sim_fill_block(struct sim_state *st,
-			   struct iio_dma_buffer_block *block, u64 k,
-			   size_t bytes)
+/* Produces the stream's next @len bytes from sample move_k on. */
+static void sim_fill(struct sim_state *st, u8 *p, size_t len)
 {
 	unsigned int per_bounce = SIM_BOUNCE_SIZE / st->scan_bytes;
-	size_t have = 0, used = 0, len;
-	struct sim_cursor c;
-	u8 *p;
+	size_t n;
 
-	sim_cursor_start(&c, block, bytes, SG_MITER_TO_SG);
-	while ((p = sim_cursor_next(&c, SIZE_MAX, &len))) {
-		while (len) {
-			size_t n;
-
-			if (used == have) {
-				sim_make_scans(st, st->bounce, k, per_bounce);
-				k += per_bounce;
-				have = (size_t)per_bounce * st->scan_bytes;
-				used = 0;
-			}
-			n = min(len, have - used);
-			memcpy(p, st->bounce + used, n);
-			p += n;
-			used += n;
-			len -= n;
+	while (len) {
+		if (st->bounce_used == st->bounce_have) {
+			sim_make_scans(st, st->bounce, st->move_k, per_bounce);
+			st->move_k += per_bounce;
+			st->bounce_have = (size_t)per_bounce * st->scan_bytes;
+			st->bounce_used = 0;
 		}
+		n = min(len, st->bounce_have - st->bounce_used);
+		memcpy(p, st->bounce + st->bounce_used, n);
+		st->bounce_used += n;
+		p += n;
+		len -= n;
 	}
-	sim_cursor_stop(&c);
 }
 
-static void sim_consume_block(struct sim_state *st,
-			      struct iio_dma_buffer_block *block, size_t bytes)
+static void sim_consume(struct sim_state *st, const u8 *p, size_t len,
+			bool hash)
 {
-	u64 hash = st->checksum;
-	struct sim_cursor c;
-	size_t len, i;
-	u8 *p;
+	u64 sum = st->checksum;
+	size_t i;
 
-	sim_cursor_start(&c, block, bytes, SG_MITER_FROM_SG);
-	while ((p = sim_cursor_next(&c, SIZE_MAX, &len))) {
-		for (i = 0; i < len; i++) {
-			hash ^= p[i];
-			hash *= FNV1A64_PRIME;
-		}
+	for (i = 0; hash && i < len; i++) {
+		sum ^= p[i];
+		sum *= FNV1A64_PRIME;
 	}
-	sim_cursor_stop(&c);
-
 	spin_lock_irq(&st->lock);
-	st->checksum = hash;
-	st->consumed_bytes += bytes;
+	st->checksum = sum;
+	st->consumed_bytes += len;
 	spin_unlock_irq(&st->lock);
 }
 
-/* --- the simulated DMA controller ------------------------------------------- */
-
-static unsigned int sim_slot_scans(struct sim_state *st, struct sim_slot *slot)
+/* Only this thread changes checksum and move_k: read without the lock. */
+static void sim_periph_move(void *ctx, void *buf, size_t len, bool first)
 {
-	return max_t(size_t, 1, slot->bytes / st->scan_bytes);
-}
+	struct sim_state *st = ctx;
+	bool unpaced = READ_ONCE(st->unpaced);
 
-static void sim_finish_slot(struct sim_slot *slot, int error)
-{
-	if (slot->block)
-		iio_dma_buffer_block_done(slot->block);
-	else
-		iio_buffer_signal_dmabuf_done(slot->fault_fence, error);
-	kfree(slot);
-}
-
-static void sim_transfer(struct sim_state *st, struct sim_slot *slot, u64 k)
-{
-	if (!slot->block)
-		return;
-	if (st->unpaced) {
-		if (st->model->direction == IIO_BUFFER_DIRECTION_OUT) {
-			spin_lock_irq(&st->lock);
-			st->consumed_bytes += slot->bytes;
-			spin_unlock_irq(&st->lock);
-		}
-		return;
+	if (first) {
+		st->move_k = READ_ONCE(st->head_k);
+		st->bounce_have = st->bounce_used = 0;
 	}
-	if (st->model->direction == IIO_BUFFER_DIRECTION_IN)
-		sim_fill_block(st, slot->block, k, slot->bytes);
-	else
-		sim_consume_block(st, slot->block, slot->bytes);
+	if (st->model->direction == IIO_BUFFER_DIRECTION_OUT)
+		sim_consume(st, buf, len, !unpaced);
+	else if (!unpaced)
+		sim_fill(st, buf, len);
 }
 
-/* Completes the head slot if it is still queued (not aborted meanwhile). */
-static void sim_complete_head(struct sim_state *st, struct sim_slot *slot)
+static void sim_periph_advance(void *ctx, size_t bytes, bool moved,
+			       bool repeated)
 {
-	bool done = true;
+	struct sim_state *st = ctx;
 
-	mutex_lock(&st->work_lock);
-	spin_lock_irq(&st->lock);
-	if (list_first_entry_or_null(&st->slots, struct sim_slot, head) != slot) {
-		spin_unlock_irq(&st->lock);
-		goto out;
-	}
-	spin_unlock_irq(&st->lock);
-
-	sim_transfer(st, slot, st->head_k);
-
-	spin_lock_irq(&st->lock);
-	st->next_k = st->head_k + sim_slot_scans(st, slot);
+	spin_lock(&st->lock);
+	st->next_k = st->head_k + sim_scans(st, bytes);
 	st->head_k = st->next_k;
-	if (slot->cyclic) {
+	if (repeated)
 		st->cyclic_repeats++;
-		done = false;
-	} else {
-		list_del(&slot->head);
-	}
-	spin_unlock_irq(&st->lock);
-
-	if (done)
-		sim_finish_slot(slot, -EIO);
-out:
-	mutex_unlock(&st->work_lock);
+	spin_unlock(&st->lock);
 }
 
-static struct sim_slot *sim_head_slot(struct sim_state *st, ktime_t *deadline)
+/* ADI's dmaengine buffer asks the DMA to repeat a cyclic block; mainline's
+ * never does (it submits every block with DMA_PREP_INTERRUPT only). */
+static bool sim_periph_repeat(void *ctx, struct dma_async_tx_descriptor *tx)
 {
-	struct sim_slot *slot;
+	struct sim_state *st = ctx;
+	struct iio_dma_buffer_block *block = tx->callback_param;
 
-	spin_lock_irq(&st->lock);
-	st->kick = false;
-	slot = list_first_entry_or_null(&st->slots, struct sim_slot, head);
-	if (slot && st->stall)
-		slot = NULL;
-	if (slot)
-		*deadline = st->unpaced ?
-			ktime_add_us(slot->queued, st->unpaced_us) :
-			sim_time_of(st, st->head_k + sim_slot_scans(st, slot));
-	spin_unlock_irq(&st->lock);
-	return slot;
+	return READ_ONCE(st->cyclic_repeat) && block && !block->fileio &&
+	       block->cyclic;
 }
 
-static int sim_dma_thread(void *data)
-{
-	struct sim_state *st = data;
-	struct sim_slot *slot;
-	ktime_t deadline, now;
-
-	/* Every wake-up re-reads the queue and the clock: nothing is assumed. */
-	while (!kthread_should_stop()) {
-		slot = sim_head_slot(st, &deadline);
-		now = ktime_get();
-		if (!slot)
-			wait_event_interruptible(st->wq, st->kick ||
-						 kthread_should_stop());
-		else if (ktime_before(now, deadline))
-			wait_event_interruptible_hrtimeout(st->wq,
-				st->kick || kthread_should_stop(),
-				ktime_sub(deadline, now));
-		else
-			sim_complete_head(st, slot);
-	}
-	return 0;
-}
-
-static void sim_kick(struct sim_state *st)
-{
-	st->kick = true;
-	wake_up_interruptible(&st->wq);
-}
-
-static void sim_queue_slot(struct sim_state *st, struct sim_slot *slot)
-{
-	spin_lock_irq(&st->lock);
-	if (list_empty(&st->slots))
-		sim_start_idle(st);
-	slot->queued = ktime_get();
-	list_add_tail(&slot->head, &st->slots);
-	sim_kick(st);
-	spin_unlock_irq(&st->lock);
-}
-
-static bool sim_take_submit_fault(struct sim_state *st)
-{
-	bool fault = false;
-
-	spin_lock_irq(&st->lock);
-	if (st->fault_submit_blocks) {
-		st->fault_submit_blocks--;
-		fault = true;
-	}
-	spin_unlock_irq(&st->lock);
-	return fault;
-}
-
-static int sim_submit(struct iio_dma_buffer_queue *queue,
-		      struct iio_dma_buffer_block *block)
-{
-	struct sim_state *st = container_of(queue, struct sim_state, queue);
-	struct sim_slot *slot;
-
-	if (block->fileio && st->model->direction == IIO_BUFFER_DIRECTION_IN)
-		block->bytes_used = rounddown(block->size, st->scan_bytes);
-	if (!block->bytes_used)
-		return -EINVAL;
-	if (!block->fileio && sim_take_submit_fault(st))
-		return -EIO;
-	/* a DMA engine that needs contiguous memory fails the submit, and the
-	 * error arrives on the fence, not at attach */
-	if (!block->fileio && READ_ONCE(st->contiguous_only) &&
-	    block->sg_table && block->sg_table->nents > 1)
-		return -EIO;
-
-	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
-	if (!slot)
-		return -ENOMEM;
-	slot->block = block;
-	slot->bytes = block->bytes_used;
-	/* mainline's dmaengine buffer never asks the DMA engine to repeat */
-	slot->cyclic = block->cyclic && READ_ONCE(st->cyclic_repeat);
-	sim_queue_slot(st, slot);
-	return 0;
-}
-
-static void sim_abort(struct iio_dma_buffer_queue *queue)
-{
-	struct sim_state *st = container_of(queue, struct sim_state, queue);
-	struct sim_slot *slot, *tmp;
-	LIST_HEAD(slots);
-	LIST_HEAD(blocks);
-
-	mutex_lock(&st->work_lock);
-	spin_lock_irq(&st->lock);
-	list_splice_init(&st->slots, &slots);
-	st->running = false;
-	sim_kick(st);
-	spin_unlock_irq(&st->lock);
-
-	list_for_each_entry_safe(slot, tmp, &slots, head) {
-		list_del(&slot->head);
-		if (slot->block) {
-			list_add_tail(&slot->block->head, &blocks);
-			kfree(slot);
-		} else {
-			sim_finish_slot(slot, -EINTR);
-		}
-	}
-	iio_dma_buffer_block_list_abort(queue, &blocks);
-	mutex_unlock(&st->work_lock);
-}
-
-static const struct iio_dma_buffer_ops sim_dma_ops = {
-	.submit = sim_submit,
-	.abort = sim_abort,
+static const struct sim_dmac_peripheral sim_periph_ops = {
+	.start = sim_periph_start,
+	.due = sim_periph_due,
+	.move = sim_periph_move,
+	.advance = sim_periph_advance,
+	.repeat = sim_periph_repeat,
 };
 
-/* --- buffer access: the DMA buffer core plus our start and fault hooks ------- */
+/* --- the DMA models' buffer: mainline's, with one hook for fault_eio_blocks ----- */
 
-static struct sim_state *sim_from_buffer(struct iio_buffer *buffer)
+/*
+ * A copy of mainline's access table (industrialio-buffer-dmaengine.c's
+ * iio_dmaengine_buffer_ops) taken at probe, enqueue_dmabuf wrapped. The
+ * wrapper finds its converter here; a buffer that outlives its device
+ * passes straight through.
+ */
+static struct iio_buffer_access_funcs sim_access[SIM_NUM_MODELS];
+static int (*sim_mainline_enqueue[SIM_NUM_MODELS])(struct iio_buffer *,
+	struct iio_dma_buffer_block *, struct dma_fence *, struct sg_table *,
+	size_t, bool);
+static struct sim_state *sim_live[SIM_NUM_MODELS];
+static DEFINE_SPINLOCK(sim_live_lock);
+
+static int sim_model_of(struct iio_buffer *buffer)
 {
-	return container_of(buffer, struct sim_state, queue.buffer);
+	int i;
+
+	for (i = 0; i < SIM_NUM_MODELS; i++)
+		if (buffer->access == &sim_access[i])
+			return i;
+	return -1;
+}
+
+/*
+ * An armed fault takes the block's place in the DMA's stream and signals
+ * its fence with -EIO when the block would have completed (-EINTR if the
+ * transfers are terminated first); mainline's DMA buffer never sees it.
+ */
+static void sim_fault_done(void *data, int error)
+{
+	iio_buffer_signal_dmabuf_done(data, error ? error : -EIO);
+}
+
+/* Returns the converter's device, referenced, if a fault is armed. */
+static struct device *sim_take_eio_fault(struct iio_buffer *buffer, int model)
+{
+	struct device *dev = NULL;
+	struct sim_state *st;
+
+	spin_lock_irq(&sim_live_lock);
+	st = sim_live[model];
+	if (st && st->buffer == buffer) {
+		spin_lock(&st->lock);
+		if (st->fault_eio_blocks && st->running) {
+			st->fault_eio_blocks--;
+			dev = get_device(st->dev);
+		}
+		spin_unlock(&st->lock);
+	}
+	spin_unlock_irq(&sim_live_lock);
+	return dev;
+}
+
+static int sim_enqueue_dmabuf(struct iio_buffer *buffer,
+			      struct iio_dma_buffer_block *block,
+			      struct dma_fence *fence, struct sg_table *sgt,
+			      size_t size, bool cyclic)
+{
+	int model = sim_model_of(buffer);
+	struct device *dev;
+	int ret;
+
+	if (model < 0)
+		return -ENODEV;
+	dev = sim_take_eio_fault(buffer, model);
+	if (!dev)
+		return sim_mainline_enqueue[model](buffer, block, fence, sgt,
+						   size, cyclic);
+	ret = sim_dmac_queue_marker(dev, size, sim_fault_done, fence);
+	put_device(dev);
+	return ret;
+}
+
+static void sim_unpublish(void *data)
+{
+	struct sim_state *st = data;
+
+	spin_lock_irq(&sim_live_lock);
+	sim_live[st->model - sim_models] = NULL;
+	spin_unlock_irq(&sim_live_lock);
+}
+
+static void sim_disconnect(void *data)
+{
+	sim_dmac_disconnect(data);
 }
 
 static void sim_reset_counters(struct sim_state *st)
@@ -707,96 +607,85 @@ static void sim_reset_counters(struct sim_state *st)
 	st->underflows = 0;
 }
 
-static int sim_buffer_enable(struct iio_buffer *buffer,
-			     struct iio_dev *indio_dev)
+static struct sim_state *sim_from_iio(struct iio_dev *indio_dev)
 {
-	struct sim_state *st = sim_from_buffer(buffer);
-	int ret;
+	return *(struct sim_state **)iio_priv(indio_dev);
+}
 
-	sim_compute_layout(st);
+/* Before mainline's enable submits the queued blocks: the clock restarts. */
+static int sim_dma_preenable(struct iio_dev *indio_dev)
+{
+	struct sim_state *st = sim_from_iio(indio_dev);
+
 	spin_lock_irq(&st->lock);
+	sim_compute_layout(st);
 	sim_reset_counters(st);
 	st->running = true;
 	st->enabling = true;
 	spin_unlock_irq(&st->lock);
+	return 0;
+}
 
-	ret = iio_dma_buffer_enable(buffer, indio_dev);
+static int sim_dma_postenable(struct iio_dev *indio_dev)
+{
+	struct sim_state *st = sim_from_iio(indio_dev);
+	unsigned int queued = sim_dmac_queued(st->dev);
 
 	spin_lock_irq(&st->lock);
 	st->enabling = false;
 	st->enable_count++;
-	st->queued_at_enable = list_count_nodes(&st->slots);
+	st->queued_at_enable = queued;
 	spin_unlock_irq(&st->lock);
-	return ret;
-}
-
-/*
- * An armed fault takes the block's place in the stream and signals its fence
- * with -EIO when the block would have completed; the DMA core never sees it.
- */
-static bool sim_take_fault(struct sim_state *st)
-{
-	bool fault = false;
-
-	spin_lock_irq(&st->lock);
-	if (st->fault_eio_blocks && st->running) {
-		st->fault_eio_blocks--;
-		fault = true;
-	}
-	spin_unlock_irq(&st->lock);
-	return fault;
-}
-
-static int sim_enqueue_dmabuf(struct iio_buffer *buffer,
-			      struct iio_dma_buffer_block *block,
-			      struct dma_fence *fence, struct sg_table *sgt,
-			      size_t size, bool cyclic)
-{
-	struct sim_state *st = sim_from_buffer(buffer);
-	struct sim_slot *slot;
-
-	if (READ_ONCE(st->gone))
-		return -ENODEV;
-	if (!sim_take_fault(st))
-		return iio_dma_buffer_enqueue_dmabuf(buffer, block, fence, sgt,
-						     size, cyclic);
-	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
-	if (!slot)
-		return -ENOMEM;
-	slot->fault_fence = fence;
-	slot->bytes = size;
-	sim_queue_slot(st, slot);
 	return 0;
 }
 
-static void sim_buffer_release(struct iio_buffer *buffer)
+static int sim_dma_postdisable(struct iio_dev *indio_dev)
 {
-	struct sim_state *st = sim_from_buffer(buffer);
+	struct sim_state *st = sim_from_iio(indio_dev);
 
-	iio_dma_buffer_release(&st->queue);
-	kfree(st->bounce);
-	kfree(st);
+	spin_lock_irq(&st->lock);
+	st->running = false;
+	st->enabling = false;
+	spin_unlock_irq(&st->lock);
+	return 0;
 }
 
-static const struct iio_buffer_access_funcs sim_buffer_access = {
-	.read = iio_dma_buffer_read,
-	.write = iio_dma_buffer_write,
-	.set_bytes_per_datum = iio_dma_buffer_set_bytes_per_datum,
-	.set_length = iio_dma_buffer_set_length,
-	.request_update = iio_dma_buffer_request_update,
-	.enable = sim_buffer_enable,
-	.disable = iio_dma_buffer_disable,
-	.data_available = iio_dma_buffer_usage,
-	.space_available = iio_dma_buffer_usage,
-	.release = sim_buffer_release,
-	.enqueue_dmabuf = sim_enqueue_dmabuf,
-	.attach_dmabuf = iio_dma_buffer_attach_dmabuf,
-	.detach_dmabuf = iio_dma_buffer_detach_dmabuf,
-	.lock_queue = iio_dma_buffer_lock_queue,
-	.unlock_queue = iio_dma_buffer_unlock_queue,
-	.get_dma_dev = iio_dma_buffer_get_dma_dev,
-	.modes = INDIO_BUFFER_HARDWARE,
+static const struct iio_buffer_setup_ops sim_dma_setup_ops = {
+	.preenable = sim_dma_preenable,
+	.postenable = sim_dma_postenable,
+	.postdisable = sim_dma_postdisable,
 };
+
+/* As adi-axi-adc and axi-dac do, then our one hook. */
+static int sim_setup_dma_buffer(struct device *dev, struct iio_dev *indio_dev,
+				struct sim_state *st)
+{
+	int model = st->model - sim_models;
+	int ret;
+
+	ret = sim_dmac_connect(dev, &sim_periph_ops, st);
+	if (ret)
+		return ret;
+	ret = devm_add_action_or_reset(dev, sim_disconnect, dev);
+	if (ret)
+		return ret;
+	indio_dev->setup_ops = &sim_dma_setup_ops;
+	ret = devm_iio_dmaengine_buffer_setup_ext(dev, indio_dev,
+		st->model->direction == IIO_BUFFER_DIRECTION_IN ? "rx" : "tx",
+		st->model->direction);
+	if (ret)
+		return ret;
+
+	st->buffer = indio_dev->buffer;
+	sim_access[model] = *st->buffer->access;
+	sim_mainline_enqueue[model] = st->buffer->access->enqueue_dmabuf;
+	sim_access[model].enqueue_dmabuf = sim_enqueue_dmabuf;
+	st->buffer->access = &sim_access[model];
+	spin_lock_irq(&sim_live_lock);
+	sim_live[model] = st;
+	spin_unlock_irq(&sim_live_lock);
+	return devm_add_action_or_reset(dev, sim_unpublish, st);
+}
 
 /* --- the kfifo model: a software buffer fed scan by scan -------------------- */
 
@@ -847,11 +736,6 @@ static int sim_kfifo_thread(void *data)
 			     2 * SIM_KFIFO_PERIOD_NS / 1000);
 	}
 	return 0;
-}
-
-static struct sim_state *sim_from_iio(struct iio_dev *indio_dev)
-{
-	return *(struct sim_state **)iio_priv(indio_dev);
 }
 
 static int sim_kfifo_postenable(struct iio_dev *indio_dev)
@@ -1077,11 +961,55 @@ static ssize_t _name##_store(struct device *dev,			\
 static IIO_DEVICE_ATTR_RW(_name, 0)
 
 SIM_UINT_KNOB(fault_eio_blocks);
-SIM_UINT_KNOB(fault_submit_blocks);
 SIM_UINT_KNOB(cyclic_repeat);
-SIM_UINT_KNOB(contiguous_only);
 SIM_UINT_KNOB(unpaced);
 SIM_UINT_KNOB(unpaced_us);
+
+/* Faults of the DMA controller: the knob is on the converter it serves. */
+#define SIM_DMAC_KNOB(_name, _fault)					\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n",					\
+			  sim_dmac_armed(SIM_DEV(dev)->dev, _fault));	\
+}									\
+static ssize_t _name##_store(struct device *dev,			\
+			     struct device_attribute *attr,		\
+			     const char *buf, size_t len)		\
+{									\
+	unsigned int n;							\
+	int ret = kstrtouint(buf, 0, &n);				\
+									\
+	if (ret)							\
+		return ret;						\
+	sim_dmac_arm(SIM_DEV(dev)->dev, _fault, n);			\
+	return len;							\
+}									\
+static IIO_DEVICE_ATTR_RW(_name, 0)
+
+SIM_DMAC_KNOB(fault_submit_blocks, SIM_DMAC_REFUSE);
+SIM_DMAC_KNOB(fault_abort_blocks, SIM_DMAC_ABORT);
+
+static ssize_t contiguous_only_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  sim_dmac_contiguous_only(SIM_DEV(dev)->dev));
+}
+
+static ssize_t contiguous_only_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t len)
+{
+	bool only;
+	int ret = kstrtobool(buf, &only);
+
+	if (ret)
+		return ret;
+	sim_dmac_set_contiguous_only(SIM_DEV(dev)->dev, only);
+	return len;
+}
+static IIO_DEVICE_ATTR_RW(contiguous_only, 0);
 
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1094,18 +1022,19 @@ static ssize_t fault_stall_store(struct device *dev,
 				 const char *buf, size_t len)
 {
 	struct sim_state *st = SIM_DEV(dev);
-	bool stall;
+	bool stall, busy;
 	int ret;
 
 	ret = kstrtobool(buf, &stall);
 	if (ret)
 		return ret;
+	busy = sim_dmac_queued(st->dev) > 0;
 	spin_lock_irq(&st->lock);
-	if (st->stall && !stall && !list_empty(&st->slots))
+	if (st->stall && !stall && busy)
 		sim_start_idle(st);	/* the stalled time is lost, or waited */
 	st->stall = stall;
-	sim_kick(st);
 	spin_unlock_irq(&st->lock);
+	sim_dmac_kick(st->dev);
 	return len;
 }
 static IIO_DEVICE_ATTR_RW(fault_stall, 0);
@@ -1115,15 +1044,12 @@ static ssize_t queue_state_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
 	struct sim_state *st = SIM_DEV(dev);
-	struct sim_slot *slot;
-	unsigned int n = 0;
+	unsigned int n = sim_dmac_queued(st->dev);
 	ssize_t len;
 
 	spin_lock_irq(&st->lock);
-	list_for_each_entry(slot, &st->slots, head)
-		n++;
-	len = sysfs_emit(buf, "slots %u running %d stall %d kick %d head_k %llu next_k %llu now_k %llu\n",
-			 n, st->running, st->stall, st->kick, st->head_k,
+	len = sysfs_emit(buf, "queued %u running %d stall %d head_k %llu next_k %llu now_k %llu\n",
+			 n, st->running, st->stall, st->head_k,
 			 st->next_k, st->running ? sim_now_k(st) : 0);
 	spin_unlock_irq(&st->lock);
 	return len;
@@ -1133,6 +1059,7 @@ static IIO_DEVICE_ATTR_RO(queue_state, 0);
 static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_queue_state.dev_attr.attr,
 	&iio_dev_attr_fault_submit_blocks.dev_attr.attr,
+	&iio_dev_attr_fault_abort_blocks.dev_attr.attr,
 	&iio_dev_attr_enable_count.dev_attr.attr,
 	&iio_dev_attr_queued_at_enable.dev_attr.attr,
 	&iio_dev_attr_lost_samples.dev_attr.attr,
@@ -1149,6 +1076,7 @@ static struct attribute *sim_adc_attrs[] = {
 static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_queue_state.dev_attr.attr,
 	&iio_dev_attr_fault_submit_blocks.dev_attr.attr,
+	&iio_dev_attr_fault_abort_blocks.dev_attr.attr,
 	&iio_dev_attr_enable_count.dev_attr.attr,
 	&iio_dev_attr_queued_at_enable.dev_attr.attr,
 	&iio_dev_attr_consumed_bytes.dev_attr.attr,
@@ -1240,20 +1168,9 @@ static const struct sim_model sim_models[SIM_NUM_MODELS] = {
 
 /* --- device life cycle --------------------------------------------------------- */
 
-static void sim_stop(void *data)
+static void sim_stop_thread(void *data)
 {
-	struct sim_state *st = data;
-
-	if (st->thread)
-		kthread_stop(st->thread);
-	WRITE_ONCE(st->gone, true);
-	if (st->model->dma) {
-		iio_dma_buffer_exit(&st->queue);
-		iio_buffer_put(&st->queue.buffer);	/* frees st when unused */
-	} else {
-		kfree(st->bounce);
-		kfree(st);
-	}
+	kthread_stop(data);
 }
 
 static struct sim_state *sim_state_alloc(struct device *dev,
@@ -1261,14 +1178,13 @@ static struct sim_state *sim_state_alloc(struct device *dev,
 {
 	struct sim_state *st;
 
-	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	st = devm_kzalloc(dev, sizeof(*st), GFP_KERNEL);
 	if (!st)
 		return NULL;
-	st->bounce = kmalloc(SIM_BOUNCE_SIZE, GFP_KERNEL);
-	if (!st->bounce) {
-		kfree(st);
+	st->bounce = devm_kmalloc(dev, SIM_BOUNCE_SIZE, GFP_KERNEL);
+	if (!st->bounce)
 		return NULL;
-	}
+	st->dev = dev;
 	st->model = model;
 	st->frequency = model->default_frequency;
 	st->unpaced_us = 100;
@@ -1276,7 +1192,6 @@ static struct sim_state *sim_state_alloc(struct device *dev,
 	init_waitqueue_head(&st->wq);
 	mutex_init(&st->work_lock);
 	spin_lock_init(&st->lock);
-	INIT_LIST_HEAD(&st->slots);
 	return st;
 }
 
@@ -1288,15 +1203,15 @@ static int sim_setup_buffer(struct device *dev, struct iio_dev *indio_dev,
 						       iio_pollfunc_store_time,
 						       sim_trigger_handler,
 						       &sim_triggered_setup_ops);
-	if (!st->model->dma)
-		return devm_iio_kfifo_buffer_setup(dev, indio_dev,
-						   &sim_kfifo_setup_ops);
+	if (st->model->dma)
+		return sim_setup_dma_buffer(dev, indio_dev, st);
 
-	iio_dma_buffer_init(&st->queue, dev, &sim_dma_ops);
-	st->queue.buffer.access = &sim_buffer_access;
-	st->queue.buffer.direction = st->model->direction;
-	indio_dev->modes |= INDIO_BUFFER_HARDWARE;
-	return iio_device_attach_buffer(indio_dev, &st->queue.buffer);
+	st->thread = kthread_run(sim_kfifo_thread, st, "%s", st->model->name);
+	if (IS_ERR(st->thread))
+		return PTR_ERR(st->thread);
+	return devm_add_action_or_reset(dev, sim_stop_thread, st->thread) ?:
+	       devm_iio_kfifo_buffer_setup(dev, indio_dev,
+					   &sim_kfifo_setup_ops);
 }
 
 static int sim_probe(struct platform_device *pdev)
@@ -1310,10 +1225,6 @@ static int sim_probe(struct platform_device *pdev)
 	if (pdev->id < 0 || pdev->id >= SIM_NUM_MODELS)
 		return -ENODEV;
 	model = &sim_models[pdev->id];
-
-	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
-	if (ret)
-		return ret;
 
 	indio_dev = devm_iio_device_alloc(dev, sizeof(st));
 	if (!indio_dev)
@@ -1329,19 +1240,6 @@ static int sim_probe(struct platform_device *pdev)
 	indio_dev->num_channels = model->num_channels;
 	indio_dev->info = model->info;
 	indio_dev->modes = INDIO_DIRECT_MODE;
-
-	if (!model->triggered)
-		st->thread = kthread_run(model->dma ? sim_dma_thread :
-					 sim_kfifo_thread, st, "%s", model->name);
-	if (IS_ERR(st->thread)) {
-		ret = PTR_ERR(st->thread);
-		kfree(st->bounce);
-		kfree(st);
-		return ret;
-	}
-	ret = devm_add_action_or_reset(dev, sim_stop, st);
-	if (ret)
-		return ret;
 
 	ret = sim_setup_buffer(dev, indio_dev, st);
 	if (ret)
@@ -1398,6 +1296,7 @@ static void __exit sim_exit(void)
 module_init(sim_init);
 module_exit(sim_exit);
 
-MODULE_DESCRIPTION("Simulated IIO converters on the IIO DMA buffer core");
+MODULE_DESCRIPTION("Simulated IIO converters on mainline's IIO DMA buffers");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(IIO_DMA_BUFFER);
+MODULE_IMPORT_NS(IIO_DMAENGINE_BUFFER);
