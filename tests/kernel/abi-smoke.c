@@ -5,8 +5,9 @@
  * DMA heap and from udmabuf, attach / enqueue / poll / detach, every sample
  * checked against the converters' formula, the DAC's checksum, the kfifo
  * device's refusal of DMABUF and its read() path, and fence errors read
- * through DMA_BUF_IOCTL_EXPORT_SYNC_FILE, the stall knob, and removal of a
- * device while it streams.
+ * through DMA_BUF_IOCTL_EXPORT_SYNC_FILE, the stall knob, what mainline's
+ * dmaengine buffer does with geometry, misaligned blocks and aborted
+ * transfers, and removal of a device while it streams.
  *
  * Run it in the VM: tests/vm/run-in-vm -- build/tests/kernel/abi-smoke
  */
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "iiodmabuf-uapi.h"
@@ -568,6 +570,155 @@ test_removal (void)
   passed++;
 }
 
+/*
+ * What mainline's dmaengine buffer makes of a buffer's geometry
+ * (industrialio-buffer-dmaengine.c: INDIO_BUFFER_FLAG_FIXED_WATERMARK,
+ * length_align_bytes; industrialio-buffer-dma.c: iio_dma_buffer_set_length):
+ * the watermark is read-only for root too and follows the length.
+ */
+static void
+test_fixed_watermark (void)
+{
+  char path[512];
+  struct device dev;
+  struct stat st;
+  int fd;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", 1, 4, 4096, 48000);
+  snprintf (path, sizeof path, "%s/buffer0/watermark", dev.sysfs);
+  CHECK (stat (path, &st) == 0 && (st.st_mode & 0777) == 0444,
+      "watermark mode %o, want 444", st.st_mode & 0777);
+  errno = 0;
+  fd = open (path, O_WRONLY);
+  CHECK (fd < 0 && errno == EACCES, "opening the watermark for writing as "
+      "root must fail with EACCES");
+  CHECK (attr_read (&dev, "buffer0/watermark") == 2048, "watermark %llu "
+      "after length 4096, want 2048", attr_read (&dev, "buffer0/watermark"));
+  attr_write (&dev, "buffer0/length", "1000");
+  CHECK (attr_read (&dev, "buffer0/watermark") == 500, "watermark %llu "
+      "after length 1000, want 500", attr_read (&dev, "buffer0/watermark"));
+  CHECK (attr_read (&dev, "buffer0/length_align_bytes") == 8,
+      "length_align_bytes %llu, want 8 (the channel's bus width)",
+      attr_read (&dev, "buffer0/length_align_bytes"));
+  printf ("ok - the dmaengine buffer's watermark is 0444 (EACCES for root), "
+      "half the length; length_align_bytes 8\n");
+  passed++;
+}
+
+/* Signalled at once: the fence of a block whose submit failed (a stub). */
+static int
+fence_signalled_now (int sync_fd)
+{
+  struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+
+  return poll (&p, 1, 0) == 1;
+}
+
+/*
+ * A block whose bytes_used is not a multiple of length_align_bytes: the
+ * dmaengine buffer hands it to the DMA engine, whose prep refuses it (as
+ * axi-dmac's length check does). ENQUEUE still returns 0, the fence is
+ * signalled before user space can export it, the DMABUF stays busy (EBUSY)
+ * until it is detached and attached again; then it captures exact data.
+ */
+static void
+test_misaligned_block (void)
+{
+  const unsigned scans = 4096;
+  const size_t size = scans * 2;
+  struct iio_dmabuf req;
+  struct device dev;
+  struct stream s;
+  int sync_fd;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", 1, 4, scans * 2, 48000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, HEAP_SYSTEM, 2, size);
+  enqueue (s.buffer_fd, s.fds[0], size, 0);
+  attr_write (&dev, "buffer0/enable", "1");
+
+  enqueue (s.buffer_fd, s.fds[1], size - 2, 0); /* whole scans, 8 does not divide */
+  sync_fd = export_fence (s.fds[1]);
+  CHECK (fence_signalled_now (sync_fd), "the fence of a misaligned block "
+      "must be signalled at enqueue (a stub)");
+  close (sync_fd);
+  req = (struct iio_dmabuf) { .fd = s.fds[1], .bytes_used = size };
+  errno = 0;
+  CHECK (ioctl (s.buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) == -1
+      && errno == EBUSY, "a DMABUF whose submit failed must stay busy");
+
+  wait_done (s.fds[0]);
+  cpu_access (s.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  verify_s16 (s.maps[0], 0, scans, 1);
+  cpu_access (s.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+
+  CHECK (ioctl (s.buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &s.fds[1]) == 0,
+      "DETACH");
+  CHECK (ioctl (s.buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &s.fds[1]) == 0,
+      "ATTACH");
+  enqueue (s.buffer_fd, s.fds[1], size, 0);
+  wait_done (s.fds[1]);
+  cpu_access (s.fds[1], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  verify_s16 (s.maps[1], scans, scans, 1);      /* lossless: next in line */
+  cpu_access (s.fds[1], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+  samples_verified += 2 * scans;
+  stream_close (&s, &dev);
+  printf ("ok - a block not a multiple of length_align_bytes: ENQUEUE 0, a "
+      "stub fence, EBUSY until re-attached, then exact\n");
+  passed++;
+}
+
+/*
+ * A transfer the DMA engine aborts: 6.12's dmaengine buffer ignores
+ * callback_result (iio_dmaengine_buffer_block_done), so the block completes
+ * as a success with its memory untouched. User space cannot tell.
+ */
+static void
+test_aborted_transfer (void)
+{
+  const unsigned scans = 4096;
+  const size_t size = scans * 2;
+  struct device dev;
+  struct stream s;
+  int sync_fd, i;
+  size_t j;
+
+  find_device ("iio-sim-adc", &dev);
+  configure (&dev, "in", 1, 4, scans * 2, 48000);
+  attr_write (&dev, "buffer0/in_timestamp_en", "0");
+  stream_open (&s, &dev, HEAP_SYSTEM, 2, size);
+  for (i = 0; i < 2; i++) {
+    cpu_access (s.fds[i], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+    memset (s.maps[i], 0xa5, size);
+    cpu_access (s.fds[i], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+  }
+  attr_write (&dev, "fault_abort_blocks", "1");
+  enqueue (s.buffer_fd, s.fds[0], size, 0);
+  sync_fd = export_fence (s.fds[0]);
+  enqueue (s.buffer_fd, s.fds[1], size, 0);
+  attr_write (&dev, "buffer0/enable", "1");
+
+  CHECK (fence_status (sync_fd) == 1, "an aborted transfer's fence: status "
+      "%d, want 1 (6.12 reports success)", fence_status (sync_fd));
+  close (sync_fd);
+  cpu_access (s.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  for (j = 0; j < size; j++)
+    CHECK (s.maps[0][j] == 0xa5, "aborted block byte %zu is 0x%02x: the "
+        "engine moved data", j, s.maps[0][j]);
+  cpu_access (s.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+  wait_done (s.fds[1]);
+  cpu_access (s.fds[1], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  verify_s16 (s.maps[1], scans, scans, 1);      /* after the aborted span */
+  cpu_access (s.fds[1], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+  samples_verified += scans;
+  stream_close (&s, &dev);
+  printf ("ok - an aborted transfer completes as a success, its memory "
+      "untouched; the next block is exact\n");
+  passed++;
+}
+
 static int
 wanted (int argc, char **argv, const char *name)
 {
@@ -596,6 +747,12 @@ main (int argc, char **argv)
     test_fence_error ();
   if (wanted (argc, argv, "stall"))
     test_stall ();
+  if (wanted (argc, argv, "fixed-watermark"))
+    test_fixed_watermark ();
+  if (wanted (argc, argv, "misaligned-block"))
+    test_misaligned_block ();
+  if (wanted (argc, argv, "aborted-transfer"))
+    test_aborted_transfer ();
   if (wanted (argc, argv, "removal"))
     test_removal ();
   printf ("samples verified: %llu\n", samples_verified);
