@@ -14,21 +14,29 @@
  *   axi-dmac's X_LENGTH register limits one) is moved as several segments;
  *   the device's max_seg_size is UINT_MAX, as axi-dmac sets it;
  * - descriptors complete in issue order, each when the converter at the
- *   other end has produced or consumed its bytes in real time, with
- *   callback_result (DMA_TRANS_NOERROR, residue 0), or DMA_TRANS_ABORTED and
- *   the whole length as residue for an aborted transfer;
- * - terminate_all drops every descriptor without a callback; synchronize
- *   waits until no callback runs, as vchan_synchronize does for axi-dmac.
+ *   other end has produced its bytes in real time (to memory: written at the
+ *   end of the transfer's time) or consumed them (to the device: read when
+ *   the transfer starts, so memory changed after the enqueue is not what
+ *   plays), with callback_result (DMA_TRANS_NOERROR, residue 0), or
+ *   DMA_TRANS_ABORTED and the whole length as residue for an aborted one;
+ *   callbacks run with bottom halves off, as from axi-dmac's tasklet;
+ * - terminate_all drops every descriptor without a callback (a fault marker
+ *   ends with -EINTR); synchronize waits until no callback runs, as
+ *   vchan_synchronize does for axi-dmac.
  *
  * There is no device tree on x86: channels are found through the provider's
  * slave map, by the converter's device name and "rx" or "tx". The CPU moves
  * the bytes, reaching memory through the DMA addresses (dma_to_phys): no
  * IOMMU sits between this device and memory.
  *
- * Faults (armed by the converters' sysfs knobs): a dma_vec prep the engine
- * refuses (SIM_DMAC_REFUSE), a transfer it aborts (SIM_DMAC_ABORT), an
- * engine that takes only physically contiguous memory (one vec per
- * transfer, no scatter-gather).
+ * Faults (armed by the converters' sysfs knobs), on DMABUF (dma_vec)
+ * transfers only: a prep the engine refuses (SIM_DMAC_REFUSE), a transfer it
+ * aborts (SIM_DMAC_ABORT: axi-dmac never reports one; it stands for any
+ * engine that does), an engine that takes only physically contiguous memory
+ * (one vec per transfer, no scatter-gather).
+ *
+ * What it cannot show: QEMU does not model caches, so user space that
+ * skips DMA_BUF_IOCTL_SYNC around CPU access is not caught here.
  */
 
 #include <linux/dma-direct.h>
@@ -75,6 +83,9 @@ struct sim_dmac_desc {
 	ktime_t issued;
 	size_t bytes;
 	bool repeat;		/* repeats until terminated */
+	bool dma_vec;		/* a DMABUF transfer: faults apply */
+	bool fetched;		/* to the device: its bytes were read */
+	bool aborted;		/* a fault: nothing moves */
 	bool terminated;	/* dropped while in flight */
 	void (*marker)(void *data, int error);	/* moves nothing */
 	void *marker_data;
@@ -171,12 +182,14 @@ static void sim_dmac_callback(struct sim_dmac_desc *d, bool aborted)
 		.residue = aborted ? d->bytes : 0,
 	};
 
+	local_bh_disable();
 	if (d->marker)
 		d->marker(d->marker_data, 0);
 	else if (d->tx.callback_result)
 		d->tx.callback_result(d->tx.callback_param, &result);
 	else if (d->tx.callback)
 		d->tx.callback(d->tx.callback_param);
+	local_bh_enable();
 }
 
 /* Ends the pass over @d; returns whether it completed (and is to be freed). */
@@ -199,6 +212,10 @@ static bool sim_dmac_finish(struct sim_dmac_chan *c, struct sim_dmac_desc *d,
 		list_del(&d->node);
 		if (!d->marker)
 			c->chan.completed_cookie = d->tx.cookie;
+	} else {	/* the next pass starts now and reads anew */
+		d->issued = ktime_get();
+		d->fetched = false;
+		d->aborted = false;
 	}
 	if (c->periph)
 		c->periph->advance(c->ctx, d->bytes, moved, !complete);
@@ -206,30 +223,71 @@ static bool sim_dmac_finish(struct sim_dmac_chan *c, struct sim_dmac_desc *d,
 	return complete;
 }
 
-/* Runs the head transfer if it is due; with work_lock held. */
+static bool sim_dmac_to_device(struct sim_dmac_chan *c)
+{
+	return c->wire->direction == DMA_MEM_TO_DEV;
+}
+
+/* Whether the head's bytes are to be read now: a transfer to the device
+ * reads its memory as it starts. With c->lock held. */
+static bool sim_dmac_fetch_due(struct sim_dmac_chan *c, struct sim_dmac_desc *d,
+			       ktime_t due)
+{
+	return sim_dmac_to_device(c) && !d->fetched && !d->marker &&
+	       due != KTIME_MAX;
+}
+
+/* Moves the head's bytes, if that is due, with c->in_flight set. */
+static void sim_dmac_move_head(struct sim_dmac_chan *c, struct sim_dmac_desc *d)
+{
+	if (d->dma_vec && sim_dmac_take_fault(c, SIM_DMAC_ABORT))
+		d->aborted = true;
+	spin_unlock_irq(&c->lock);
+	if (!d->aborted && !d->marker)
+		sim_dmac_move(c, d);
+	spin_lock_irq(&c->lock);
+	d->fetched = true;
+}
+
+/* Runs the head transfer's next step if it is due; with work_lock held. */
 static void sim_dmac_run(struct sim_dmac_chan *c)
 {
 	struct sim_dmac_desc *d;
-	bool aborted, moved;
+	bool moved;
+	ktime_t due;
 
 	spin_lock_irq(&c->lock);
 	d = list_first_entry_or_null(&c->issued, struct sim_dmac_desc, node);
-	if (!d || !c->periph ||
-	    ktime_before(ktime_get(), c->periph->due(c->ctx, d->bytes,
-						     d->issued))) {
+	if (!d || !c->periph) {
 		spin_unlock_irq(&c->lock);
 		return;
 	}
+	due = c->periph->due(c->ctx, d->bytes, d->issued);
 	c->in_flight = d;
-	aborted = !d->marker && sim_dmac_take_fault(c, SIM_DMAC_ABORT);
+	if (sim_dmac_fetch_due(c, d, due)) {
+		bool terminated;
+
+		sim_dmac_move_head(c, d);
+		c->in_flight = NULL;
+		terminated = d->terminated;
+		spin_unlock_irq(&c->lock);
+		if (terminated)
+			kfree(d);	/* never a marker: those move nothing */
+		return;
+	}
+	if (ktime_before(ktime_get(), due)) {
+		c->in_flight = NULL;
+		spin_unlock_irq(&c->lock);
+		return;
+	}
+	if (!sim_dmac_to_device(c))
+		sim_dmac_move_head(c, d);
+	moved = !d->aborted && !d->marker;
 	spin_unlock_irq(&c->lock);
 
-	moved = !aborted && !d->marker;
-	if (moved)
-		sim_dmac_move(c, d);
 	if (!sim_dmac_finish(c, d, moved))
 		return;
-	sim_dmac_callback(d, aborted);
+	sim_dmac_callback(d, d->aborted);
 	kfree(d);
 }
 
@@ -244,6 +302,8 @@ static ktime_t sim_dmac_next_due(struct sim_dmac_chan *c)
 	d = list_first_entry_or_null(&c->issued, struct sim_dmac_desc, node);
 	if (d && c->periph)
 		due = c->periph->due(c->ctx, d->bytes, d->issued);
+	if (d && sim_dmac_fetch_due(c, d, due))
+		due = 0;	/* read it now */
 	spin_unlock_irq(&c->lock);
 	return due;
 }
@@ -260,7 +320,7 @@ static int sim_dmac_thread(void *data)
 		if (due == KTIME_MAX) {
 			wait_event_interruptible(c->wq, READ_ONCE(c->kick) ||
 						 kthread_should_stop());
-		} else if (ktime_before(now, due)) {
+		} else if (due && ktime_before(now, due)) {
 			wait_event_interruptible_hrtimeout(c->wq,
 				READ_ONCE(c->kick) || kthread_should_stop(),
 				ktime_sub(due, now));
@@ -358,6 +418,7 @@ sim_dmac_prep_dma_vec(struct dma_chan *chan, const struct dma_vec *vecs,
 		d->vecs[i] = vecs[i];
 		d->bytes += vecs[i].len;
 	}
+	d->dma_vec = true;
 	return &d->tx;
 }
 
@@ -436,7 +497,8 @@ static int sim_dmac_terminate_all(struct dma_chan *chan)
 	LIST_HEAD(drop);
 
 	spin_lock_irqsave(&c->lock, flags);
-	if (c->in_flight) {	/* its pass ends in the thread, unreported */
+	if (c->in_flight && !c->in_flight->terminated) {
+		/* its pass ends in the thread, unreported */
 		c->in_flight->terminated = true;
 		list_del(&c->in_flight->node);
 	}
@@ -722,6 +784,8 @@ static void sim_dmac_remove(struct platform_device *pdev)
 static struct platform_driver sim_dmac_driver = {
 	.driver = {
 		.name = SIM_DMAC_NAME,
+		/* channels in use must not vanish: no unbind through sysfs */
+		.suppress_bind_attrs = true,
 	},
 	.probe = sim_dmac_probe,
 	.remove = sim_dmac_remove,

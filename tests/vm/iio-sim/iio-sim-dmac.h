@@ -12,9 +12,11 @@
 #include <linux/ktime.h>
 
 /*
- * What the converter at the other end of a channel does. Called from the
- * channel's thread, except start() (under the channel's spinlock, from
- * issue_pending). None of them may call back into the DMA controller.
+ * What the converter at the other end of a channel does. move() runs in the
+ * channel's thread with no lock held; due() and advance() in that thread
+ * under the channel's spinlock, start() under it from issue_pending, and
+ * repeat() under it from tx_submit, in the client's context: those may not
+ * sleep. None of them may call back into the DMA controller.
  */
 struct sim_dmac_peripheral {
 	/* a transfer finds the converter idle: its queue had run empty */

@@ -47,8 +47,9 @@
  * fault_submit_blocks=N makes it refuse the next N DMABUF transfers (its
  * prep fails: the enqueue succeeds, the fence signals at once, the block
  * stays busy until its DMABUF is attached again); fault_abort_blocks=N makes
- * it abort the next N transfers (6.12 ignores callback_result: the block
- * completes as a success, its memory untouched); contiguous_only=1 makes it
+ * it abort the next N DMABUF transfers (6.12 applies the residue to
+ * bytes_used, which DMABUF blocks do not report, and ignores the result: the
+ * block completes as a success, its memory untouched); contiguous_only=1 makes it
  * refuse transfers in more than one piece (no scatter-gather);
  * fault_stall=1 stops the converter until cleared. Of our own:
  * fault_eio_blocks=N completes the next N DMABUF blocks with -EIO on their
@@ -465,7 +466,9 @@ static void sim_periph_move(void *ctx, void *buf, size_t len, bool first)
 	bool unpaced = READ_ONCE(st->unpaced);
 
 	if (first) {
-		st->move_k = READ_ONCE(st->head_k);
+		spin_lock_irq(&st->lock);
+		st->move_k = st->head_k;
+		spin_unlock_irq(&st->lock);
 		st->bounce_have = st->bounce_used = 0;
 	}
 	if (st->model->direction == IIO_BUFFER_DIRECTION_OUT)
@@ -510,9 +513,10 @@ static const struct sim_dmac_peripheral sim_periph_ops = {
 
 /*
  * A copy of mainline's access table (industrialio-buffer-dmaengine.c's
- * iio_dmaengine_buffer_ops) taken at probe, enqueue_dmabuf wrapped. The
- * wrapper finds its converter here; a buffer that outlives its device
- * passes straight through.
+ * iio_dmaengine_buffer_ops) taken at the first probe, enqueue_dmabuf
+ * wrapped. The wrapper finds its converter here; a buffer that outlives its
+ * device's binding (unbind) passes straight through. The table lives in this
+ * module: a buffer fd held across rmmod of iio-sim is not supported.
  */
 static struct iio_buffer_access_funcs sim_access[SIM_NUM_MODELS];
 static int (*sim_mainline_enqueue[SIM_NUM_MODELS])(struct iio_buffer *,
@@ -538,12 +542,21 @@ static int sim_model_of(struct iio_buffer *buffer)
  */
 static void sim_fault_done(void *data, int error)
 {
-	iio_buffer_signal_dmabuf_done(data, error ? error : -EIO);
+	struct dma_fence *fence = data;
+
+	iio_buffer_signal_dmabuf_done(fence, error ? error : -EIO);
+	dma_fence_put(fence);	/* the marker's own reference */
 }
 
-/* Returns the converter's device, referenced, if a fault is armed. */
+/*
+ * Returns the converter's device, referenced, if a fault is armed and the
+ * buffer is streaming (mainline's queue active: the caller holds its lock,
+ * so the marker takes the block's place in order).
+ */
 static struct device *sim_take_eio_fault(struct iio_buffer *buffer, int model)
 {
+	struct iio_dma_buffer_queue *queue =
+		container_of(buffer, struct iio_dma_buffer_queue, buffer);
 	struct device *dev = NULL;
 	struct sim_state *st;
 
@@ -551,7 +564,7 @@ static struct device *sim_take_eio_fault(struct iio_buffer *buffer, int model)
 	st = sim_live[model];
 	if (st && st->buffer == buffer) {
 		spin_lock(&st->lock);
-		if (st->fault_eio_blocks && st->running) {
+		if (st->fault_eio_blocks && queue->active) {
 			st->fault_eio_blocks--;
 			dev = get_device(st->dev);
 		}
@@ -576,7 +589,10 @@ static int sim_enqueue_dmabuf(struct iio_buffer *buffer,
 	if (!dev)
 		return sim_mainline_enqueue[model](buffer, block, fence, sgt,
 						   size, cyclic);
+	dma_fence_get(fence);	/* the resv may drop its own before the marker ends */
 	ret = sim_dmac_queue_marker(dev, size, sim_fault_done, fence);
+	if (ret)
+		dma_fence_put(fence);
 	put_device(dev);
 	return ret;
 }
@@ -677,9 +693,12 @@ static int sim_setup_dma_buffer(struct device *dev, struct iio_dev *indio_dev,
 		return ret;
 
 	st->buffer = indio_dev->buffer;
-	sim_access[model] = *st->buffer->access;
-	sim_mainline_enqueue[model] = st->buffer->access->enqueue_dmabuf;
-	sim_access[model].enqueue_dmabuf = sim_enqueue_dmabuf;
+	/* taken once: a buffer of an earlier binding may still read it */
+	if (!sim_mainline_enqueue[model]) {
+		sim_access[model] = *st->buffer->access;
+		sim_mainline_enqueue[model] = st->buffer->access->enqueue_dmabuf;
+		sim_access[model].enqueue_dmabuf = sim_enqueue_dmabuf;
+	}
 	st->buffer->access = &sim_access[model];
 	spin_lock_irq(&sim_live_lock);
 	sim_live[model] = st;
