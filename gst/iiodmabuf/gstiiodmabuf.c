@@ -28,6 +28,25 @@ gst_iio_dmabuf_io_mode_get_type (void)
   return type;
 }
 
+GType
+gst_iio_dmabuf_origin_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_IIO_DMABUF_ORIGIN_AUTO,
+        "A DMA heap, else udmabuf, else a DRM device", "auto"},
+    {GST_IIO_DMABUF_ORIGIN_HEAP, "The DMA heap of dma-heap", "dma-heap"},
+    {GST_IIO_DMABUF_ORIGIN_UDMABUF, "/dev/udmabuf", "udmabuf"},
+    {GST_IIO_DMABUF_ORIGIN_DRM, "Dumb buffers of a DRM device", "drm"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstIioDmabufOrigin", values));
+  return type;
+}
+
 /**
  * gst_iio_dmabuf_post_device_error:
  * @element: the element that met it

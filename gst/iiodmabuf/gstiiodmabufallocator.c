@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A GstDmaBufAllocator whose memory comes from a DMA heap, or from udmabuf
- * when the heap cannot be used. The memory stays mapped once mapped, so
- * CPU access costs no mmap/munmap per buffer.
+ * A GstDmaBufAllocator whose memory comes from a DMA heap, udmabuf or a
+ * DRM device's dumb buffers (see GstIioDmabufSource). The memory stays
+ * mapped once mapped, so CPU access costs no mmap/munmap per buffer.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -18,9 +18,7 @@ struct _GstIioDmabufAllocator
 {
   GstDmaBufAllocator parent;
 
-  gchar *heap;
-  GstIioDmabufOrigin origin;
-  gboolean warned;
+  GstIioDmabufSource *source;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstIioDmabufAllocator, gst_iio_dmabuf_allocator,
@@ -41,17 +39,19 @@ gst_iio_dmabuf_allocator_alloc_block (GstAllocator * allocator, gsize size,
     GError ** error)
 {
   GstIioDmabufAllocator *self = GST_IIO_DMABUF_ALLOCATOR (allocator);
-  gchar *problem = NULL;
+  gchar *passed_over;
   gint fd;
 
-  fd = gst_iio_dmabuf_alloc (self->heap, size, &self->origin, &problem, error);
+  fd = gst_iio_dmabuf_source_alloc (self->source, size, error);
   if (fd < 0)
     return NULL;
-  if (problem && !self->warned) {
-    GST_WARNING_OBJECT (self, "using %s: %s", GST_IIO_DMABUF_UDMABUF, problem);
-    self->warned = TRUE;
-  }
-  g_free (problem);
+  /* once, at the first DMABUF */
+  passed_over = gst_iio_dmabuf_source_take_passed_over (self->source);
+  if (passed_over)
+    GST_WARNING_OBJECT (self, "DMABUFs from %s: %s",
+        gst_iio_dmabuf_origin_name (gst_iio_dmabuf_source_get_origin
+            (self->source)), passed_over);
+  g_free (passed_over);
   return gst_dmabuf_allocator_alloc_with_flags (allocator, fd, size,
       GST_FD_MEMORY_FLAG_KEEP_MAPPED);
 }
@@ -75,20 +75,23 @@ gst_iio_dmabuf_allocator_alloc (GstAllocator * allocator, gsize size,
  * gst_iio_dmabuf_allocator_get_origin:
  * @allocator: a #GstIioDmabufAllocator
  *
- * Returns: "dma-heap" or "udmabuf": where the last DMABUF came from
+ * Returns: "dma-heap", "udmabuf" or "drm": where the DMABUFs come from
+ *     ("auto" before the first)
  */
 const gchar *
 gst_iio_dmabuf_allocator_get_origin (GstAllocator * allocator)
 {
   GstIioDmabufAllocator *self = GST_IIO_DMABUF_ALLOCATOR (allocator);
 
-  return self->origin == GST_IIO_DMABUF_ORIGIN_HEAP ? "dma-heap" : "udmabuf";
+  return gst_iio_dmabuf_origin_name (gst_iio_dmabuf_source_get_origin
+      (self->source));
 }
 
 static void
 gst_iio_dmabuf_allocator_finalize (GObject * object)
 {
-  g_free (GST_IIO_DMABUF_ALLOCATOR (object)->heap);
+  g_clear_pointer (&GST_IIO_DMABUF_ALLOCATOR (object)->source,
+      gst_iio_dmabuf_source_free);
   G_OBJECT_CLASS (gst_iio_dmabuf_allocator_parent_class)->finalize (object);
 }
 
@@ -111,17 +114,22 @@ gst_iio_dmabuf_allocator_init (GstIioDmabufAllocator * self)
 
 /**
  * gst_iio_dmabuf_allocator_new:
- * @heap: (nullable): DMA heap node; %NULL for the system heap
+ * @origin: where the DMABUFs come from (AUTO: a DMA heap, else udmabuf,
+ *     else a DRM device)
+ * @heap: (nullable): DMA heap name or node; %NULL for the system heap
+ * @drm_device: (nullable): DRM node for dumb buffers; %NULL: the first
+ *     that makes them
  *
  * Returns: (transfer full): a new allocator
  */
 GstAllocator *
-gst_iio_dmabuf_allocator_new (const gchar * heap)
+gst_iio_dmabuf_allocator_new (GstIioDmabufOrigin origin, const gchar * heap,
+    const gchar * drm_device)
 {
   GstIioDmabufAllocator *self =
       g_object_new (GST_TYPE_IIO_DMABUF_ALLOCATOR, NULL);
 
   gst_object_ref_sink (self);
-  self->heap = g_strdup (heap ? heap : GST_IIO_DMABUF_DEFAULT_HEAP);
+  self->source = gst_iio_dmabuf_source_new (origin, heap, drm_device);
   return GST_ALLOCATOR (self);
 }

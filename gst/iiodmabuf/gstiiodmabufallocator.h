@@ -5,13 +5,16 @@
 #include <gst/gst.h>
 #include <gst/allocators/allocators.h>
 
+#include "iiodmabuf-dmabuf.h"
+
 G_BEGIN_DECLS
 
 #define GST_TYPE_IIO_DMABUF_ALLOCATOR gst_iio_dmabuf_allocator_get_type ()
 G_DECLARE_FINAL_TYPE (GstIioDmabufAllocator, gst_iio_dmabuf_allocator,
     GST, IIO_DMABUF_ALLOCATOR, GstDmaBufAllocator);
 
-GstAllocator *gst_iio_dmabuf_allocator_new (const gchar * heap);
+GstAllocator *gst_iio_dmabuf_allocator_new (GstIioDmabufOrigin origin,
+    const gchar * heap, const gchar * drm_device);
 GstMemory *gst_iio_dmabuf_allocator_alloc_block (GstAllocator * allocator,
     gsize size, GError ** error);
 const gchar *gst_iio_dmabuf_allocator_get_origin (GstAllocator * allocator);

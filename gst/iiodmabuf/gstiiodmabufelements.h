@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 
 #include "iiodmabuf-device.h"
+#include "iiodmabuf-dmabuf.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,10 @@ typedef enum
 
 #define GST_TYPE_IIO_DMABUF_IO_MODE (gst_iio_dmabuf_io_mode_get_type ())
 GType gst_iio_dmabuf_io_mode_get_type (void);
+
+/* Where the DMABUFs come from: GstIioDmabufOrigin (iiodmabuf-dmabuf.h). */
+#define GST_TYPE_IIO_DMABUF_ORIGIN (gst_iio_dmabuf_origin_get_type ())
+GType gst_iio_dmabuf_origin_get_type (void);
 
 void gst_iio_dmabuf_post_device_error (GstElement * element, GError * error);
 GstIioDevice *gst_iio_dmabuf_open_device (GstElement * element,

@@ -287,6 +287,31 @@ probe_dmabuf (GstIioDmabufObject * obj, GError ** error)
   return fd >= 0;
 }
 
+/* io-mode=auto where nothing makes DMABUFs (no DMA heap, udmabuf or DRM
+ * device that this user may use): read()/write(), said once. */
+static void
+warn_copying (GstIioDmabufObject * obj, const GError * error)
+{
+  const gchar *rw = obj->output ? "write()" : "read()";
+
+  GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message, rw);
+  if (obj->warned_copying)
+    return;
+  obj->warned_copying = TRUE;
+  GST_ELEMENT_WARNING (ELEMENT (obj), RESOURCE, SETTINGS,
+      ("No DMABUF can be made here, so IIO device %s moves its data with %s "
+          "(a copy). For zero-copy, load vgem (modprobe vgem) or give this "
+          "user a DMA heap or /dev/udmabuf", obj->device->name, rw),
+      ("%s\nZero-copy needs one of: a DMA heap (CONFIG_DMABUF_HEAPS_SYSTEM, "
+          "or CONFIG_DMABUF_HEAPS_CMA for contiguous memory), /dev/udmabuf "
+          "(CONFIG_UDMABUF), or a DRM device with dumb buffers (a display's "
+          "KMS driver, or vgem: CONFIG_DRM_VGEM, modprobe vgem); and a udev "
+          "rule that lets this user open it, e.g. SUBSYSTEM==\"drm\", "
+          "KERNEL==\"card*\", GROUP=\"video\", MODE=\"0660\" with the "
+          "user in group video. DRM needs a build with libdrm (%s here).",
+          error->message, gst_iio_dmabuf_have_drm ()? "yes" : "no"));
+}
+
 /* DMABUF blocks when the mode and the driver allow, else read()/write(). */
 static gboolean
 choose_io (GstIioDmabufObject * obj)
@@ -311,6 +336,13 @@ choose_io (GstIioDmabufObject * obj)
     GST_INFO_OBJECT (ELEMENT (obj), "%s: using %s instead", error->message, rw);
     g_error_free (error);
     obj->dma_core = FALSE;
+    return TRUE;
+  }
+  if (obj->active.io_mode == GST_IIO_DMABUF_IO_MODE_AUTO
+      && g_error_matches (error, GST_IIO_DEVICE_ERROR,
+          GST_IIO_DEVICE_ERROR_NO_ALLOCATOR)) {
+    warn_copying (obj, error);
+    g_error_free (error);
     return TRUE;
   }
   if (g_error_matches (error, GST_IIO_DEVICE_ERROR,
@@ -381,7 +413,8 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
   /* left enabled by a killed reader, an attach would fail (EBUSY) */
   gst_iio_dmabuf_object_disable (obj);
   if (!obj->allocator)
-    obj->allocator = gst_iio_dmabuf_allocator_new (obj->active.dma_heap);
+    obj->allocator = gst_iio_dmabuf_allocator_new (obj->active.dmabuf_origin,
+        obj->active.dma_heap, obj->active.drm_device);
   if (!choose_io (obj) || !fit_block_to_dma (obj) || !configure_device (obj))
     return FALSE;
   if (!obj->use_dmabuf && !set_nonblocking (obj))

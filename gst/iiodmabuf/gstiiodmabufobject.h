@@ -25,7 +25,8 @@ typedef struct
   /* object lock of the element */
   GstIioDmabufSettings settings;  /* the properties */
   gboolean reopen;              /* a device setting changed in READY */
-  const gchar *origin;          /* of the DMABUFs: dma-heap, udmabuf, none */
+  const gchar *origin;          /* of the DMABUFs: dma-heap, udmabuf, drm,
+                                 * none */
 
   /* streaming thread and state changes */
   GstIioDmabufSettings active;  /* settings taken at open and start */
@@ -38,6 +39,7 @@ typedef struct
   gboolean use_dmabuf;
   gboolean dma_core;            /* the buffer may be the DMA buffer core's */
   gboolean enabled;
+  gboolean warned_copying;      /* that no DMABUF can be had here */
 } GstIioDmabufObject;
 
 void gst_iio_dmabuf_object_init (GstIioDmabufObject * obj,

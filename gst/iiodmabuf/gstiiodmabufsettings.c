@@ -12,6 +12,7 @@
 #define DEFAULT_SAMPLES_PER_BLOCK 4096
 #define DEFAULT_NUM_BLOCKS 4
 #define DEFAULT_IO_MODE GST_IIO_DMABUF_IO_MODE_AUTO
+#define DEFAULT_DMABUF_ORIGIN GST_IIO_DMABUF_ORIGIN_AUTO
 #define DEFAULT_TIMEOUT (5 * GST_SECOND)
 /* every wait is bounded: G_MAXUINT64 would be GST_CLOCK_TIME_NONE */
 #define MAX_TIMEOUT (3600 * GST_SECOND)
@@ -25,6 +26,7 @@ gst_iio_dmabuf_settings_init (GstIioDmabufSettings * settings)
   settings->num_blocks = DEFAULT_NUM_BLOCKS;
   settings->io_mode = DEFAULT_IO_MODE;
   settings->dma_heap = g_strdup (GST_IIO_DMABUF_DEFAULT_HEAP);
+  settings->dmabuf_origin = DEFAULT_DMABUF_ORIGIN;
   settings->timeout = DEFAULT_TIMEOUT;
 }
 
@@ -34,6 +36,7 @@ gst_iio_dmabuf_settings_clear (GstIioDmabufSettings * settings)
   g_clear_pointer (&settings->device, g_free);
   g_clear_pointer (&settings->channels, g_free);
   g_clear_pointer (&settings->dma_heap, g_free);
+  g_clear_pointer (&settings->drm_device, g_free);
 }
 
 /**
@@ -50,6 +53,7 @@ gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
   dest->device = g_strdup (src->device);
   dest->channels = g_strdup (src->channels);
   dest->dma_heap = g_strdup (src->dma_heap);
+  dest->drm_device = g_strdup (src->drm_device);
 }
 
 /**
@@ -73,8 +77,14 @@ gst_iio_dmabuf_settings_copy (GstIioDmabufSettings * dest,
  *   read()/write()), dmabuf or rw;
  * - dma-heap: the DMA heap blocks come from, by name ("system", a CMA heap:
  *   "default_cma_region" from Linux 6.17, "linux,cma" or "reserved" before)
- *   or by path; /dev/udmabuf is the fallback. DMA engines that need
- *   physically contiguous memory need a CMA heap;
+ *   or by path. DMA engines that need physically contiguous memory need a
+ *   CMA heap (or a display's DRM card, whose dumb buffers are often CMA);
+ * - dmabuf-origin: where the DMABUFs come from: auto (the DMA heap, else
+ *   /dev/udmabuf, else a DRM device's dumb buffers; with none of them,
+ *   io-mode=auto falls back to read()/write()), dma-heap, udmabuf or drm;
+ * - drm-device: the DRM device node for dumb buffers ("/dev/dri/card0");
+ *   unset: the first in /dev/dri that makes them (vgem does, and the KMS
+ *   drivers of displays);
  * - timeout: how long to wait for a block before an error (ns).
  */
 void
@@ -110,13 +120,25 @@ gst_iio_dmabuf_settings_install (GObjectClass * klass, gboolean output)
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_DMA_HEAP,
       g_param_spec_string ("dma-heap", "DMA heap",
           "DMA heap for the blocks, a name (system, default_cma_region, "
-          "linux,cma, reserved) or a path; udmabuf is the fallback",
+          "linux,cma, reserved) or a path (see dmabuf-origin)",
           GST_IIO_DMABUF_DEFAULT_HEAP, GST_IIO_DMABUF_SETTING));
+  g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_DMABUF_ORIGIN,
+      g_param_spec_enum ("dmabuf-origin", "DMABUF origin",
+          "Where the DMABUFs come from: auto (the DMA heap, else udmabuf, "
+          "else a DRM device), dma-heap, udmabuf or drm",
+          GST_TYPE_IIO_DMABUF_ORIGIN, DEFAULT_DMABUF_ORIGIN,
+          GST_IIO_DMABUF_SETTING));
+  g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_DRM_DEVICE,
+      g_param_spec_string ("drm-device", "DRM device",
+          "DRM device node for dumb-buffer DMABUFs, e.g. /dev/dri/card0 "
+          "(default: the first in /dev/dri that makes them)", NULL,
+          GST_IIO_DMABUF_SETTING));
   g_object_class_install_property (klass, GST_IIO_DMABUF_PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long to wait for a block before an error (ns)", GST_MSECOND,
           MAX_TIMEOUT, DEFAULT_TIMEOUT, GST_IIO_DMABUF_SETTING));
   gst_type_mark_as_plugin_api (GST_TYPE_IIO_DMABUF_IO_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_IIO_DMABUF_ORIGIN, 0);
 }
 
 /**
@@ -153,6 +175,13 @@ gst_iio_dmabuf_settings_set (GstIioDmabufSettings * settings, guint prop_id,
     case GST_IIO_DMABUF_PROP_DMA_HEAP:
       g_free (settings->dma_heap);
       settings->dma_heap = g_value_dup_string (value);
+      return TRUE;
+    case GST_IIO_DMABUF_PROP_DMABUF_ORIGIN:
+      settings->dmabuf_origin = g_value_get_enum (value);
+      return TRUE;
+    case GST_IIO_DMABUF_PROP_DRM_DEVICE:
+      g_free (settings->drm_device);
+      settings->drm_device = g_value_dup_string (value);
       return TRUE;
     case GST_IIO_DMABUF_PROP_TIMEOUT:
       settings->timeout = g_value_get_uint64 (value);
@@ -192,6 +221,12 @@ gst_iio_dmabuf_settings_get (const GstIioDmabufSettings * settings,
       return TRUE;
     case GST_IIO_DMABUF_PROP_DMA_HEAP:
       g_value_set_string (value, settings->dma_heap);
+      return TRUE;
+    case GST_IIO_DMABUF_PROP_DMABUF_ORIGIN:
+      g_value_set_enum (value, settings->dmabuf_origin);
+      return TRUE;
+    case GST_IIO_DMABUF_PROP_DRM_DEVICE:
+      g_value_set_string (value, settings->drm_device);
       return TRUE;
     case GST_IIO_DMABUF_PROP_TIMEOUT:
       g_value_set_uint64 (value, settings->timeout);

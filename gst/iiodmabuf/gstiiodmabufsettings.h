@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The settings iiodmabufsrc and iiodmabufsink share, as properties: which
- * device, buffer and channels, block size and count, I/O mode, DMA heap
- * and timeout.
+ * device, buffer and channels, block size and count, I/O mode, where
+ * the DMABUFs come from (a DMA heap, udmabuf, a DRM device) and timeout.
  */
 #ifndef __GST_IIO_DMABUF_SETTINGS_H__
 #define __GST_IIO_DMABUF_SETTINGS_H__
@@ -23,6 +23,8 @@ typedef struct
   guint num_blocks;
   GstIioDmabufIoMode io_mode;
   gchar *dma_heap;
+  GstIioDmabufOrigin dmabuf_origin;
+  gchar *drm_device;            /* NULL: the first that has dumb buffers */
   GstClockTime timeout;
 } GstIioDmabufSettings;
 
@@ -37,6 +39,8 @@ enum
   GST_IIO_DMABUF_PROP_NUM_BLOCKS,
   GST_IIO_DMABUF_PROP_IO_MODE,
   GST_IIO_DMABUF_PROP_DMA_HEAP,
+  GST_IIO_DMABUF_PROP_DMABUF_ORIGIN,
+  GST_IIO_DMABUF_PROP_DRM_DEVICE,
   GST_IIO_DMABUF_PROP_TIMEOUT,
   GST_IIO_DMABUF_N_SETTINGS
 };

@@ -678,9 +678,9 @@ acquire_copy_block (GstIioDmabufSink * self, GstBuffer ** block)
   if (!self->copy_pool || (!gst_buffer_pool_is_active (self->copy_pool)
           && !gst_buffer_pool_set_active (self->copy_pool, TRUE))) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Cannot allocate "
-            "DMABUFs of %" G_GSIZE_FORMAT " bytes from %s or udmabuf: lower "
-            "samples-per-block or set dma-heap", self->obj.block_bytes,
-            self->obj.active.dma_heap), (NULL));
+            "DMABUFs of %" G_GSIZE_FORMAT " bytes: lower samples-per-block, "
+            "or set dmabuf-origin", self->obj.block_bytes), ("DMABUFs from %s",
+            gst_iio_dmabuf_allocator_get_origin (self->obj.allocator)));
     return GST_FLOW_ERROR;
   }
   return gst_buffer_pool_acquire_buffer (self->copy_pool, block, NULL);
@@ -1192,7 +1192,7 @@ install_properties (GObjectClass * gobject_class)
    * cyclic buffer), underflows (blocks that found the converter idle),
    * fence-errors, cyclic-mode (none; hardware: the driver repeats the
    * waveform; software: it played it once, so the element queues it
-   * again), io-mode and dmabuf-origin.
+   * again), io-mode and dmabuf-origin (dma-heap, udmabuf, drm or none).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, imports, copies, underflows, fence errors, I/O mode",

@@ -886,7 +886,7 @@ install_properties (GObjectClass * gobject_class)
    *
    * blocks, bytes, copies, failed-blocks, overruns (times the converter
    * ran out of blocks), lost-samples (dropped in overruns and failed
-   * blocks), io-mode and dmabuf-origin (dma-heap, udmabuf or none).
+   * blocks), io-mode and dmabuf-origin (dma-heap, udmabuf, drm or none).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Blocks, bytes, copies, failed blocks, overruns, lost samples, "

@@ -25,6 +25,7 @@ typedef enum
   GST_IIO_DEVICE_ERROR_NO_DMABUF,   /* the buffer cannot take DMABUFs */
   GST_IIO_DEVICE_ERROR_INVALID,     /* a value the device refuses */
   GST_IIO_DEVICE_ERROR_IO,          /* anything else, with errno's text */
+  GST_IIO_DEVICE_ERROR_NO_ALLOCATOR,        /* nothing here makes DMABUFs */
 } GstIioDeviceError;
 
 gint gst_iio_device_error_code_for_errno (gint err);

@@ -11,10 +11,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#ifdef HAVE_LIBDRM
+#include <xf86drm.h>
+#endif
 
 static gint
 alloc_from_heap (const gchar * heap, gsize size)
@@ -62,6 +67,186 @@ alloc_from_udmabuf (gsize size)
   return fd;
 }
 
+/* --- DRM dumb buffers ----------------------------------------------------- */
+
+#define DUMB_WIDTH 4096
+/* some kernels refuse dumb buffers of 8192 rows or more */
+#define DUMB_MAX_ROWS 8191
+
+/**
+ * gst_iio_dmabuf_have_drm:
+ *
+ * Returns: whether this build makes DMABUFs from DRM dumb buffers (it was
+ * built with libdrm)
+ */
+gboolean
+gst_iio_dmabuf_have_drm (void)
+{
+#ifdef HAVE_LIBDRM
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+/**
+ * gst_iio_dumb_geometry:
+ * @size: bytes wanted
+ * @width: (out): pixels a row
+ * @height: (out): rows
+ * @bpp: (out): bits a pixel
+ *
+ * The dumb buffer that holds @size bytes: rows of 4096 pixels of 8 bits,
+ * or of 32 bits where 8 would take 8192 rows or more.
+ */
+void
+gst_iio_dumb_geometry (gsize size, guint32 * width, guint32 * height,
+    guint32 * bpp)
+{
+  gsize rows = (size + DUMB_WIDTH - 1) / DUMB_WIDTH, row;
+
+  *width = DUMB_WIDTH;
+  *bpp = rows > DUMB_MAX_ROWS ? 32 : 8;
+  row = *bpp == 32 ? 4 * DUMB_WIDTH : DUMB_WIDTH;
+  *height = (guint32) CLAMP ((size + row - 1) / row, 1, G_MAXUINT32);
+}
+
+/* What became of a try at a DRM node. */
+typedef struct
+{
+  gchar *node;                  /* NULL: no node worth naming */
+  gint err;                     /* errno of open() or, if opened, the ioctls */
+  gboolean opened;
+  gboolean render;              /* a render node */
+} DrmTry;
+
+#ifdef HAVE_LIBDRM
+/* A dumb buffer of @node as a DMABUF. The GEM handle is closed at once
+ * (the DMABUF holds the memory), and the node too: a KMS card's primary
+ * node held open could keep DRM master from a display server. */
+static gint
+alloc_dumb (const gchar * node, gsize size, DrmTry * t)
+{
+  struct drm_mode_create_dumb req = { 0, };
+  struct drm_gem_close gem = { 0, };
+  guint64 has_dumb = 1;
+  gint dfd = open (node, O_RDWR | O_CLOEXEC), fd = -1;
+
+  t->err = errno;
+  t->opened = dfd >= 0;
+  if (dfd < 0)
+    return -1;
+  t->render = drmGetNodeTypeFromFd (dfd) == DRM_NODE_RENDER;
+  gst_iio_dumb_geometry (size, &req.width, &req.height, &req.bpp);
+  /* render-only drivers (vgem) answer no KMS cap, yet have dumb buffers */
+  if (drmGetCap (dfd, DRM_CAP_DUMB_BUFFER, &has_dumb) == 0 && !has_dumb)
+    t->err = EOPNOTSUPP;
+  else if (drmIoctl (dfd, DRM_IOCTL_MODE_CREATE_DUMB, &req) < 0)
+    t->err = errno;
+  else {
+    if (drmPrimeHandleToFD (dfd, req.handle, DRM_CLOEXEC | DRM_RDWR, &fd) < 0)
+      t->err = errno;
+    gem.handle = req.handle;
+    drmIoctl (dfd, DRM_IOCTL_GEM_CLOSE, &gem);
+  }
+  close (dfd);
+  return fd;
+}
+#else
+static gint
+alloc_dumb (const gchar * node, gsize size, DrmTry * t)
+{
+  t->err = ENOSYS;
+  return -1;
+}
+#endif
+
+static gboolean
+is_size_errno (gint err)
+{
+  return err == ENOMEM || err == EINVAL || err == ENOSPC || err == EFBIG;
+}
+
+/* How much a failed try tells, for the one a search reports: a size the
+ * device refused, then a node the user may not open; the rest (render
+ * nodes, drivers without dumb buffers) only says nothing here has any. */
+static gint
+drm_try_rank (const DrmTry * t)
+{
+  if (t->opened && is_size_errno (t->err))
+    return 3;
+  if (!t->opened && (t->err == EACCES || t->err == EPERM))
+    return 2;
+  return 1;
+}
+
+/* "renderD128" before "card0", "card2" before "card10". */
+static gint
+compare_nodes (gconstpointer a, gconstpointer b)
+{
+  const gchar *x = *(const gchar **) a, *y = *(const gchar **) b;
+  gboolean rx = g_str_has_prefix (x, "renderD");
+  gboolean ry = g_str_has_prefix (y, "renderD");
+
+  if (rx != ry)
+    return rx ? -1 : 1;
+  if (strlen (x) != strlen (y))
+    return strlen (x) < strlen (y) ? -1 : 1;
+  return strcmp (x, y);
+}
+
+/* The DRM nodes to search: render nodes, then card nodes. Mainline Linux
+ * makes dumb buffers on card nodes only, but a render node needs no DRM
+ * master where a kernel allows them there. */
+static GPtrArray *
+drm_nodes (void)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GDir *dir = g_dir_open (GST_IIO_DMABUF_DRM_DIR, 0, NULL);
+  const gchar *name;
+  guint i;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, "renderD") || g_str_has_prefix (name, "card"))
+      g_ptr_array_add (names, g_strdup (name));
+  if (dir)
+    g_dir_close (dir);
+  g_ptr_array_sort (names, compare_nodes);
+  for (i = 0; i < names->len; i++) {
+    gchar *path = g_build_filename (GST_IIO_DMABUF_DRM_DIR, names->pdata[i],
+        NULL);
+
+    g_free (names->pdata[i]);
+    names->pdata[i] = path;
+  }
+  return names;
+}
+
+/* The first DRM node that makes a dumb buffer of @size bytes; else @best
+ * tells the most telling failure. */
+static gint
+search_drm (gsize size, DrmTry * best)
+{
+  GPtrArray *nodes = drm_nodes ();
+  gint fd = -1;
+  guint i;
+
+  for (i = 0; i < nodes->len && fd < 0; i++) {
+    DrmTry t = {.node = nodes->pdata[i] };
+
+    fd = alloc_dumb (t.node, size, &t);
+    if (fd >= 0 || drm_try_rank (&t) > MAX (drm_try_rank (best), 1)) {
+      g_free (best->node);
+      *best = t;
+      best->node = g_strdup (t.node);
+    }
+  }
+  g_ptr_array_unref (nodes);
+  return fd;
+}
+
+/* --- where DMABUFs come from ---------------------------------------------- */
+
 #define DMA_HEAP_DIR "/dev/dma_heap"
 
 /**
@@ -101,6 +286,26 @@ gst_iio_dma_heaps_present (void)
   return g_string_free (names, FALSE);
 }
 
+/**
+ * gst_iio_dmabuf_origin_name:
+ *
+ * Returns: "auto", "dma-heap", "udmabuf" or "drm"
+ */
+const gchar *
+gst_iio_dmabuf_origin_name (GstIioDmabufOrigin origin)
+{
+  switch (origin) {
+    case GST_IIO_DMABUF_ORIGIN_HEAP:
+      return "dma-heap";
+    case GST_IIO_DMABUF_ORIGIN_UDMABUF:
+      return "udmabuf";
+    case GST_IIO_DMABUF_ORIGIN_DRM:
+      return "drm";
+    default:
+      return "auto";
+  }
+}
+
 /* Why the heap at @path gave no DMABUF, and what to do. */
 static gchar *
 describe_heap_problem (const gchar * path, gsize size, gint err)
@@ -124,54 +329,294 @@ describe_heap_problem (const gchar * path, gsize size, gint err)
   return problem;
 }
 
+/* Why /dev/udmabuf gave no DMABUF, and what to do. */
+static gchar *
+describe_udmabuf_problem (gsize size, gint err)
+{
+  if (err == EACCES || err == EPERM)
+    return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
+        "%s: %s (give your user access with a udev rule: "
+        "KERNEL==\"udmabuf\", GROUP=\"video\", MODE=\"0660\")", size,
+        GST_IIO_DMABUF_UDMABUF, g_strerror (err));
+  if (err == ENOENT)
+    return g_strdup_printf ("there is no %s (a kernel built with "
+        "CONFIG_UDMABUF has it)", GST_IIO_DMABUF_UDMABUF);
+  return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes from "
+      "%s: %s", size, GST_IIO_DMABUF_UDMABUF, g_strerror (err));
+}
+
+/* Why no DRM device gave a dumb buffer, and what to do. */
+static gchar *
+describe_drm_problem (const DrmTry * t, gsize size)
+{
+  const gchar *name;
+
+  if (!gst_iio_dmabuf_have_drm ())
+    return g_strdup_printf ("no DRM dumb buffers: this build has no libdrm");
+  if (!t->node)
+    return g_strdup_printf ("no DRM device in %s makes dumb buffers "
+        "(modprobe vgem makes one)", GST_IIO_DMABUF_DRM_DIR);
+  name = strrchr (t->node, '/') ? strrchr (t->node, '/') + 1 : t->node;
+  if (!t->opened && (t->err == EACCES || t->err == EPERM))
+    return g_strdup_printf ("cannot open DRM device %s: %s (add the user to "
+        "its group, video or render, or give access with a udev rule: "
+        "SUBSYSTEM==\"drm\", KERNEL==\"%s\", GROUP=\"video\", "
+        "MODE=\"0660\")", t->node, g_strerror (t->err), name);
+  if (!t->opened)
+    return g_strdup_printf ("cannot open DRM device %s: %s", t->node,
+        g_strerror (t->err));
+  if (t->render)
+    return g_strdup_printf ("%s is a DRM render node, which makes no dumb "
+        "buffers: use a card node (%s/card*)", t->node, GST_IIO_DMABUF_DRM_DIR);
+  if (t->err == ENOTTY)
+    return g_strdup_printf ("%s is not a DRM device", t->node);
+  if (t->err == EOPNOTSUPP || t->err == ENOSYS)
+    return g_strdup_printf ("DRM device %s makes no dumb buffers", t->node);
+  return g_strdup_printf ("cannot allocate %" G_GSIZE_FORMAT " bytes as a "
+      "dumb buffer of %s: %s", size, t->node, g_strerror (t->err));
+}
+
+struct _GstIioDmabufSource
+{
+  GMutex lock;
+  GstIioDmabufOrigin origin;    /* asked for */
+  gchar *heap;                  /* the DMA heap's node */
+  gchar *drm_device;            /* asked for; NULL: search */
+  GstIioDmabufOrigin used;      /* where the DMABUFs come from; AUTO
+                                 * until one was made */
+  gchar *drm_node;              /* the DRM node that made them */
+  gchar *passed_over;           /* why the origins before were not used */
+};
+
 /**
- * gst_iio_dmabuf_alloc:
- * @heap: a DMA heap's name or node (see gst_iio_dma_heap_path())
+ * gst_iio_dmabuf_source_new:
+ * @origin: where DMABUFs come from; AUTO: a DMA heap, else udmabuf, else
+ *     a DRM device's dumb buffers
+ * @heap: (nullable): a DMA heap's name or node (see
+ *     gst_iio_dma_heap_path()); %NULL for the system heap
+ * @drm_device: (nullable): the DRM node for dumb buffers; %NULL: the first
+ *     in /dev/dri that makes them
+ *
+ * Once a DMABUF was made, the later ones come from the same place.
+ *
+ * Returns: (transfer full): a new source
+ */
+GstIioDmabufSource *
+gst_iio_dmabuf_source_new (GstIioDmabufOrigin origin, const gchar * heap,
+    const gchar * drm_device)
+{
+  GstIioDmabufSource *src = g_new0 (GstIioDmabufSource, 1);
+
+  g_mutex_init (&src->lock);
+  src->origin = origin;
+  src->heap = gst_iio_dma_heap_path (heap ? heap : GST_IIO_DMABUF_DEFAULT_HEAP);
+  src->drm_device = drm_device && *drm_device ? g_strdup (drm_device) : NULL;
+  src->used = GST_IIO_DMABUF_ORIGIN_AUTO;
+  return src;
+}
+
+void
+gst_iio_dmabuf_source_free (GstIioDmabufSource * src)
+{
+  g_mutex_clear (&src->lock);
+  g_free (src->heap);
+  g_free (src->drm_device);
+  g_free (src->drm_node);
+  g_free (src->passed_over);
+  g_free (src);
+}
+
+/* The DRM node that served before, else the one asked for, else a
+ * search. */
+static gint
+try_drm (GstIioDmabufSource * src, gsize size, DrmTry * t)
+{
+  const gchar *node = src->drm_node ? src->drm_node : src->drm_device;
+
+  memset (t, 0, sizeof *t);
+  if (!gst_iio_dmabuf_have_drm ()) {
+    t->err = ENOSYS;
+    return -1;
+  }
+  if (!node)
+    return search_drm (size, t);
+  t->node = g_strdup (node);
+  return alloc_dumb (node, size, t);
+}
+
+/* @fd came from @origin: so do the next ones. */
+static gint
+found (GstIioDmabufSource * src, GstIioDmabufOrigin origin, gint fd,
+    DrmTry * t, gchar * passed_over)
+{
+  src->used = origin;
+  if (origin == GST_IIO_DMABUF_ORIGIN_DRM && !src->drm_node)
+    src->drm_node = g_steal_pointer (&t->node);
+  g_free (src->passed_over);
+  src->passed_over = passed_over;
+  return fd;
+}
+
+static gint
+auto_error_code (GstIioDmabufSource * src, gint heap_err, gint udmabuf_err,
+    const DrmTry * t)
+{
+  if (is_size_errno (heap_err) || is_size_errno (udmabuf_err)
+      || drm_try_rank (t) == 3)
+    return GST_IIO_DEVICE_ERROR_IO;
+  /* the node asked for is an error of its own, not a reason to copy */
+  if (src->drm_device && gst_iio_dmabuf_have_drm ())
+    return t->opened ? GST_IIO_DEVICE_ERROR_INVALID :
+        gst_iio_device_error_code_for_errno (t->err);
+  return GST_IIO_DEVICE_ERROR_NO_ALLOCATOR;
+}
+
+/* A DMA heap, else udmabuf, else a DRM device; why the ones passed over
+ * were is kept for the log. */
+static gint
+alloc_auto (GstIioDmabufSource * src, gsize size, GError ** error)
+{
+  gchar *heap, *udmabuf, *drm;
+  gint fd, heap_err, udmabuf_err, code;
+  DrmTry t = { 0, };
+
+  fd = alloc_from_heap (src->heap, size);
+  heap_err = errno;
+  if (fd >= 0)
+    return found (src, GST_IIO_DMABUF_ORIGIN_HEAP, fd, &t, NULL);
+  heap = describe_heap_problem (src->heap, size, heap_err);
+  fd = alloc_from_udmabuf (size);
+  udmabuf_err = errno;
+  if (fd >= 0)
+    return found (src, GST_IIO_DMABUF_ORIGIN_UDMABUF, fd, &t, heap);
+  udmabuf = describe_udmabuf_problem (size, udmabuf_err);
+  fd = try_drm (src, size, &t);
+  if (fd >= 0) {
+    fd = found (src, GST_IIO_DMABUF_ORIGIN_DRM, fd, &t,
+        g_strjoin ("; ", heap, udmabuf, NULL));
+  } else {
+    drm = describe_drm_problem (&t, size);
+    code = auto_error_code (src, heap_err, udmabuf_err, &t);
+    g_set_error (error, GST_IIO_DEVICE_ERROR, code, "No DMABUF of %"
+        G_GSIZE_FORMAT " bytes: %s; %s; %s. %s", size, heap, udmabuf, drm,
+        code == GST_IIO_DEVICE_ERROR_IO ?
+        "Use smaller blocks (samples-per-block)." :
+        "Load vgem (modprobe vgem), or give your user access to one of "
+        "them.");
+    g_free (drm);
+  }
+  g_free (heap);
+  g_free (udmabuf);
+  g_free (t.node);
+  return fd;
+}
+
+/* Why @origin gave no DMABUF, and what to do. */
+static gchar *
+describe_problem (GstIioDmabufSource * src, GstIioDmabufOrigin origin,
+    gsize size, gint err, const DrmTry * t)
+{
+  if (origin == GST_IIO_DMABUF_ORIGIN_HEAP)
+    return describe_heap_problem (src->heap, size, err);
+  if (origin == GST_IIO_DMABUF_ORIGIN_UDMABUF)
+    return describe_udmabuf_problem (size, err);
+  return describe_drm_problem (t, size);
+}
+
+/* One origin: the one asked for, or the one that served before. */
+static gint
+alloc_one (GstIioDmabufSource * src, GstIioDmabufOrigin origin, gsize size,
+    GError ** error)
+{
+  DrmTry t = { 0, };
+  gchar *problem;
+  gint fd, err, code;
+
+  if (origin == GST_IIO_DMABUF_ORIGIN_HEAP)
+    fd = alloc_from_heap (src->heap, size);
+  else if (origin == GST_IIO_DMABUF_ORIGIN_UDMABUF)
+    fd = alloc_from_udmabuf (size);
+  else
+    fd = try_drm (src, size, &t);
+  err = origin == GST_IIO_DMABUF_ORIGIN_DRM ? t.err : errno;
+  if (fd >= 0) {
+    fd = found (src, origin, fd, &t, NULL);
+    g_free (t.node);
+    return fd;
+  }
+  problem = describe_problem (src, origin, size, err, &t);
+  code = origin == GST_IIO_DMABUF_ORIGIN_DRM && t.opened ?
+      (is_size_errno (err) ? GST_IIO_DEVICE_ERROR_IO :
+      GST_IIO_DEVICE_ERROR_INVALID) : gst_iio_device_error_code_for_errno (err);
+  g_set_error (error, GST_IIO_DEVICE_ERROR, code, "No DMABUF of %"
+      G_GSIZE_FORMAT " bytes: %s. %s", size, problem, is_size_errno (err) ?
+      "Use smaller blocks (samples-per-block)." :
+      src->origin == GST_IIO_DMABUF_ORIGIN_AUTO ?
+      "It made DMABUFs before: see the kernel log (dmesg)." :
+      "Or set dmabuf-origin to auto.");
+  g_free (problem);
+  g_free (t.node);
+  return -1;
+}
+
+/**
+ * gst_iio_dmabuf_source_alloc:
+ * @src: a #GstIioDmabufSource
  * @size: bytes
- * @origin: (out): where the DMABUF came from
- * @heap_problem: (out) (transfer full) (nullable): why the heap was not
- *     used, when udmabuf was
- * @error: (nullable): why neither worked, and what to do
+ * @error: (nullable): why no DMABUF could be made, and what to do;
+ *     NO_ALLOCATOR when nothing here makes DMABUFs at all (read()/write()
+ *     is then the way)
  *
- * Allocates a DMABUF from @heap, falling back to /dev/udmabuf.
- *
- * Returns: the DMABUF's fd, or -1
+ * Returns: a DMABUF's fd, or -1
  */
 gint
-gst_iio_dmabuf_alloc (const gchar * heap, gsize size,
-    GstIioDmabufOrigin * origin, gchar ** heap_problem, GError ** error)
+gst_iio_dmabuf_source_alloc (GstIioDmabufSource * src, gsize size,
+    GError ** error)
 {
-  gchar *path = gst_iio_dma_heap_path (heap), *problem;
-  gint fd = alloc_from_heap (path, size), heap_errno = errno, udmabuf_errno;
+  GstIioDmabufOrigin origin;
+  gint fd;
 
-  *origin = GST_IIO_DMABUF_ORIGIN_HEAP;
-  if (fd >= 0) {
-    g_free (path);
-    return fd;
-  }
-  problem = describe_heap_problem (path, size, heap_errno);
-  g_free (path);
-  fd = alloc_from_udmabuf (size);
-  udmabuf_errno = errno;
-  if (fd >= 0) {
-    *origin = GST_IIO_DMABUF_ORIGIN_UDMABUF;
-    if (heap_problem)
-      *heap_problem = problem;
-    else
-      g_free (problem);
-    return fd;
-  }
-  g_set_error (error, GST_IIO_DEVICE_ERROR,
-      heap_errno ==
-      EACCES ? GST_IIO_DEVICE_ERROR_PERMISSION : GST_IIO_DEVICE_ERROR_IO,
-      "No DMABUF of %" G_GSIZE_FORMAT " bytes: %s; and %s: %s. %s", size,
-      problem, GST_IIO_DMABUF_UDMABUF, g_strerror (udmabuf_errno),
-      heap_errno == ENOMEM || udmabuf_errno == ENOMEM
-      || heap_errno ==
-      EINVAL ? "Use smaller blocks (samples-per-block)." :
-      "Set dma-heap to an accessible heap.");
-  g_free (problem);
-  return -1;
+  g_mutex_lock (&src->lock);
+  origin = src->used != GST_IIO_DMABUF_ORIGIN_AUTO ? src->used : src->origin;
+  if (origin == GST_IIO_DMABUF_ORIGIN_AUTO)
+    fd = alloc_auto (src, size, error);
+  else
+    fd = alloc_one (src, origin, size, error);
+  g_mutex_unlock (&src->lock);
+  return fd;
+}
+
+/**
+ * gst_iio_dmabuf_source_get_origin:
+ *
+ * Returns: where the DMABUFs come from; AUTO until one was made
+ */
+GstIioDmabufOrigin
+gst_iio_dmabuf_source_get_origin (GstIioDmabufSource * src)
+{
+  GstIioDmabufOrigin used;
+
+  g_mutex_lock (&src->lock);
+  used = src->used;
+  g_mutex_unlock (&src->lock);
+  return used;
+}
+
+/**
+ * gst_iio_dmabuf_source_take_passed_over:
+ *
+ * Returns: (transfer full) (nullable): why the origins tried before the
+ * one that served were not used, once
+ */
+gchar *
+gst_iio_dmabuf_source_take_passed_over (GstIioDmabufSource * src)
+{
+  gchar *text;
+
+  g_mutex_lock (&src->lock);
+  text = g_steal_pointer (&src->passed_over);
+  g_mutex_unlock (&src->lock);
+  return text;
 }
 
 /**
@@ -409,14 +854,15 @@ GstIioDmabufSupport
 gst_iio_device_probe_dmabuf (GstIioDevice * dev)
 {
   GstIioDmabufSupport support = GST_IIO_DMABUF_SUPPORT_UNKNOWN;
-  GstIioDmabufOrigin origin;
+  GstIioDmabufSource *src;
   GError *error = NULL;
   gint fd;
 
   if (!gst_iio_device_open_buffer (dev, NULL))
     return support;
-  fd = gst_iio_dmabuf_alloc (GST_IIO_DMABUF_DEFAULT_HEAP, 4096, &origin,
-      NULL, NULL);
+  src = gst_iio_dmabuf_source_new (GST_IIO_DMABUF_ORIGIN_AUTO, NULL, NULL);
+  fd = gst_iio_dmabuf_source_alloc (src, 4096, NULL);
+  gst_iio_dmabuf_source_free (src);
   if (fd >= 0 && gst_iio_block_attach (dev->buffer_fd, fd, &error)) {
     support = GST_IIO_DMABUF_SUPPORT_YES;
     gst_iio_block_detach (dev->buffer_fd, fd);
