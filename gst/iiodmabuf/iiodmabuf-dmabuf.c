@@ -168,14 +168,16 @@ is_size_errno (gint err)
 }
 
 /* How much a failed try tells, for the one a search reports: a size the
- * device refused, then a node the user may not open; the rest (render
- * nodes, drivers without dumb buffers) only says nothing here has any. */
+ * device refused, then a card node the user may not open; the rest
+ * (render nodes, which make no dumb buffers in mainline even when they
+ * open, drivers without dumb buffers) only says nothing here has any. */
 static gint
 drm_try_rank (const DrmTry * t)
 {
   if (t->opened && is_size_errno (t->err))
     return 3;
-  if (!t->opened && (t->err == EACCES || t->err == EPERM))
+  if (!t->opened && (t->err == EACCES || t->err == EPERM)
+      && !strstr (t->node ? t->node : "", "/renderD"))
     return 2;
   return 1;
 }
