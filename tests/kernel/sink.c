@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "origins.h"
 #include "pipeline.h"
 #include "sysfs.h"
 
@@ -639,6 +640,160 @@ GST_START_TEST (test_udmabuf_fallback)
   g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
   gst_structure_free (stats);
   g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* The exporters of the DMABUFs that reach the sink, one per DMABUF. */
+static GstPadProbeReturn
+note_exporters (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMemory *mem = gst_buffer_peek_memory (GST_PAD_PROBE_INFO_BUFFER (info),
+      0);
+  GHashTable *exporters = user_data;
+
+  if (gst_is_dmabuf_memory (mem))
+    g_hash_table_add (exporters,
+        dmabuf_exporter (gst_dmabuf_memory_get_fd (mem)));
+  else
+    g_hash_table_add (exporters, g_strdup ("not a DMABUF"));
+  return GST_PAD_PROBE_OK;
+}
+
+/* audiotestsrc writes into the sink's pool of DMABUFs from @origin
+ * (@props), exported by @exporter: every byte played, no copy. */
+static void
+play_pooled_from (const gchar * props, const gchar * origin,
+    const gchar * exporter)
+{
+  gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=100 "
+      "samplesperbuffer=1000 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=48000 ! iiodmabufsink name=sink device=" DAC " %s", props);
+  GHashTable *exporters = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
+  GstElement *pipeline = launch (desc);
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"),
+      "sink");
+  GstStructure *stats;
+  Fnv sent;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_exporters,
+      exporters, NULL);
+  gst_object_unref (pad);
+  tap_sink (pipeline, &sent);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+  fail_unless_equals_uint64 (sent.bytes, 100 * 1000 * DAC_SCAN);
+  assert_dac_played (&sent);
+  fail_unless_equals_string (gst_structure_get_string (stats,
+          "dmabuf-origin"), origin);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 100);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless_equals_int (g_hash_table_size (exporters), 1);
+  fail_unless (g_hash_table_contains (exporters, exporter));
+  g_print ("%s: %" G_GUINT64_FORMAT " bytes played exact from %s (DMABUFs "
+      "of %s), 100 pooled, 0 copies\n", props, sent.bytes, origin, exporter);
+  gst_structure_free (stats);
+  g_hash_table_unref (exporters);
+  gst_object_unref (pipeline);
+  g_free (desc);
+}
+
+/* dmabuf-origin=drm: the pool's blocks are dumb buffers of vgem, though a
+ * DMA heap and udmabuf are there. */
+GST_START_TEST (test_drm_origin)
+{
+  play_pooled_from ("dmabuf-origin=drm", "drm", "drm");
+}
+
+GST_END_TEST;
+
+/* dmabuf-origin=auto without a DMA heap or udmabuf (Debian's armmp): a
+ * DRM device's dumb buffers. */
+GST_START_TEST (test_auto_falls_back_to_drm)
+{
+  hide_node (UDMABUF_NODE);
+  play_pooled_from ("dma-heap=/dev/dma_heap/no-such-heap", "drm", "drm");
+  restore_nodes ();
+}
+
+GST_END_TEST;
+
+/* Nothing makes DMABUFs (armmp without vgem): io-mode=auto plays with
+ * write(), every byte, and says so in one warning that tells what would
+ * give zero-copy. */
+GST_START_TEST (test_no_dmabuf_writes)
+{
+  GstElement *pipeline;
+  static const guint8 zeros[1024 * DAC_SCAN];
+  GstStructure *stats;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *error = NULL;
+  guint warnings = 0;
+  gsize tail;
+  Fnv sent;
+
+  hide_node (UDMABUF_NODE);
+  hide_node (DRM_DIR);
+  pipeline = launch ("audiotestsrc num-buffers=50 samplesperbuffer=1000 "
+      "wave=sine ! audio/x-raw,format=S16LE,channels=2,rate=48000 ! "
+      "iiodmabufsink name=sink samples-per-block=1024 device=" DAC " "
+      "dma-heap=/dev/dma_heap/no-such-heap");
+  tap_sink (pipeline, &sent);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))
+      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    if (!error)
+      gst_message_parse_warning (msg, &error, NULL);
+    warnings++;
+    gst_message_unref (msg);
+  }
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS: %s", msg ? error_text (msg) : "timeout");
+  gst_message_unref (msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  restore_nodes ();
+
+  /* the kernel plays whole blocks: the last one is filled with silence */
+  tail = (1024 * DAC_SCAN - sent.bytes % (1024 * DAC_SCAN)) % (1024 * DAC_SCAN);
+  fnv_add (&sent, zeros, tail);
+  assert_dac_played (&sent);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"), "rw");
+  fail_unless_equals_string (gst_structure_get_string (stats,
+          "dmabuf-origin"), "none");
+  fail_unless_equals_int (warnings, 1);
+  fail_unless (strstr (error->message, "No DMABUF can be made here")
+      && strstr (error->message, "write()"), "%s", error->message);
+  g_print ("no DMABUF to be had: write(), %" G_GUINT64_FORMAT " bytes "
+      "played exact, one warning\n", sent.bytes);
+  g_error_free (error);
+  gst_structure_free (stats);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A DRM node asked for that is not there: an error that names it. */
+GST_START_TEST (test_drm_device_refused)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=10 ! "
+      "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
+      "name=sink device=" DAC " dmabuf-origin=drm drm-device=/dev/dri/card99");
+  GstMessage *msg = run (pipeline, 30 * GST_SECOND, NULL);
+  gchar *text = error_text (msg);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (strstr (text, "cannot open DRM device /dev/dri/card99: No "
+          "such file or directory"), "%s", text);
+  g_print ("a DRM node that is not there: '%s'\n", text);
+  g_free (text);
+  gst_message_unref (msg);
   gst_object_unref (pipeline);
 }
 
@@ -1951,6 +2106,7 @@ GST_END_TEST;
 static void
 setup_devices (void)
 {
+  restore_nodes ();
   sysfs_lossless_inputs ();
   sysfs_write (DAC "/buffer0/enable", "0");
   sysfs_write (DAC "/cyclic_repeat", "0");      /* mainline's behaviour */
@@ -2042,6 +2198,10 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_foreign_dmabufs_imported);
   tcase_add_test (tc, test_flush_then_play);
   tcase_add_test (tc, test_udmabuf_fallback);
+  tcase_add_test (tc, test_drm_origin);
+  tcase_add_test (tc, test_auto_falls_back_to_drm);
+  tcase_add_test (tc, test_no_dmabuf_writes);
+  tcase_add_test (tc, test_drm_device_refused);
   tcase_add_test (tc, test_cyclic_repeats);
   tcase_add_test (tc, test_cyclic_without_hardware_repeat);
   tcase_add_test (tc, test_cyclic_failing_dac_errors);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "origins.h"
 #include "pipeline.h"
 #include "sysfs.h"
 
@@ -35,6 +36,7 @@ typedef struct
   guint64 non_dmabuf;
   GstClockTime last_pts;
   GHashTable *inodes;
+  gchar *exporter;              /* of the DMABUFs, if all had the same */
   GPtrArray *held;              /* buffers kept to starve the source */
   guint hold;
   guint fault_at;               /* arm fault_eio_blocks at this block */
@@ -68,6 +70,22 @@ expect_clear (Expect * e)
   g_hash_table_destroy (e->inodes);
   g_ptr_array_unref (e->held);
   g_free (e->bad);
+  g_free (e->exporter);
+}
+
+/* Who exported each new DMABUF; "mixed" if they differ. */
+static void
+note_exporter (Expect * e, gint fd)
+{
+  gchar *name = dmabuf_exporter (fd);
+
+  if (!e->exporter)
+    e->exporter = g_strdup (name);
+  else if (!g_str_equal (e->exporter, name)) {
+    g_free (e->exporter);
+    e->exporter = g_strdup ("mixed");
+  }
+  g_free (name);
 }
 
 static void
@@ -82,7 +100,8 @@ note_memory (Expect * e, GstBuffer * buf)
   }
   fail_unless (fstat (gst_dmabuf_memory_get_fd (mem), &st) == 0);
   /* keyed by value: g_hash_table_add() keeps the newer of equal keys */
-  g_hash_table_add (e->inodes, GSIZE_TO_POINTER ((gsize) st.st_ino));
+  if (g_hash_table_add (e->inodes, GSIZE_TO_POINTER ((gsize) st.st_ino)))
+    note_exporter (e, gst_dmabuf_memory_get_fd (mem));
 }
 
 /* The sample index of a block's first scan: the smallest one from the
@@ -749,42 +768,46 @@ GST_START_TEST (test_latency)
 GST_END_TEST;
 
 
-/* Captures @blocks blocks of 512 scans with dma-heap=@heap, checks every
- * sample and that the blocks (@n_blocks of them) came from @origin. */
+/* Captures @blocks blocks of 512 scans with @props, checks every sample,
+ * that the blocks were @n_blocks DMABUFs from @origin, exported by
+ * @exporter (as the kernel names it), and that none was copied. */
 static void
-capture_from_heap (const gchar * heap, guint n_blocks, guint blocks,
-    const gchar * origin)
+capture_from (const gchar * props, guint n_blocks, guint blocks,
+    const gchar * origin, const gchar * exporter)
 {
-  gchar *props = g_strdup_printf ("device=iio-sim-adc "
+  gchar *all = g_strdup_printf ("device=iio-sim-adc "
       "channels=voltage0,voltage1 samples-per-block=512 "
-      "sampling-frequency=51200 num-blocks=%u dma-heap=%s num-buffers=%u",
-      n_blocks, heap, blocks);
+      "sampling-frequency=51200 num-blocks=%u num-buffers=%u %s",
+      n_blocks, blocks, props);
   GstElement *pipeline;
   GstStructure *stats;
   Expect e;
 
   expect_init (&e, "voltage0,voltage1", 16, 0, 512);
-  pipeline = make_pipeline (props, &e);
+  pipeline = make_pipeline (all, &e);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
 
   fail_unless (e.bad == NULL, "%s", e.bad);
   fail_unless_equals_uint64 (e.blocks, blocks);
   fail_unless_equals_uint64 (e.non_dmabuf, 0);
   fail_unless_equals_int (g_hash_table_size (e.inodes), n_blocks);
+  fail_unless_equals_string (e.exporter, exporter);
   fail_unless_equals_string (gst_structure_get_string (stats,
           "dmabuf-origin"), origin);
-  g_print ("dma-heap=%s: %" G_GUINT64_FORMAT " samples exact from %s\n",
-      heap, e.samples_checked, origin);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  g_print ("%s: %" G_GUINT64_FORMAT " samples exact from %s (DMABUFs of "
+      "%s), 0 copies\n", props, e.samples_checked, origin, exporter);
   gst_structure_free (stats);
   gst_object_unref (pipeline);
   expect_clear (&e);
-  g_free (props);
+  g_free (all);
 }
 
 /* Without access to the heap, blocks come from udmabuf and data is exact. */
 GST_START_TEST (test_udmabuf_fallback)
 {
-  capture_from_heap ("/dev/dma_heap/no-such-heap", 6, 100, "udmabuf");
+  capture_from ("dma-heap=/dev/dma_heap/no-such-heap", 6, 100, "udmabuf",
+      "udmabuf");
 }
 
 GST_END_TEST;
@@ -792,7 +815,160 @@ GST_END_TEST;
 /* dma-heap takes a heap's name: "system" is /dev/dma_heap/system. */
 GST_START_TEST (test_heap_by_name)
 {
-  capture_from_heap ("system", 4, 20, "dma-heap");
+  capture_from ("dma-heap=system", 4, 20, "dma-heap", "system");
+}
+
+GST_END_TEST;
+
+/* dmabuf-origin=drm: the blocks are dumb buffers of vgem, though a DMA
+ * heap and udmabuf are there; data exact, no copy. */
+GST_START_TEST (test_drm_origin)
+{
+  capture_from ("dmabuf-origin=drm", 4, 200, "drm", "drm");
+}
+
+GST_END_TEST;
+
+/* drm-device names the DRM node. */
+GST_START_TEST (test_drm_device_by_path)
+{
+  gchar *card = drm_card ();
+  gchar *props = g_strdup_printf ("dmabuf-origin=drm drm-device=%s", card);
+
+  capture_from (props, 6, 100, "drm", "drm");
+  g_free (props);
+  g_free (card);
+}
+
+GST_END_TEST;
+
+/* dmabuf-origin=auto on kernels with less: without a DMA heap (Debian's
+ * arm64) udmabuf serves (test_udmabuf_fallback); without udmabuf either
+ * (Debian's armmp), a DRM device's dumb buffers. */
+GST_START_TEST (test_auto_falls_back_to_drm)
+{
+  hide_node (UDMABUF_NODE);
+  capture_from ("dma-heap=/dev/dma_heap/no-such-heap", 4, 100, "drm", "drm");
+  restore_nodes ();
+}
+
+GST_END_TEST;
+
+/* Nothing makes DMABUFs (Debian's armmp without vgem): io-mode=auto reads
+ * with read(), every sample exact, and says so in one warning that tells
+ * what would give zero-copy; its debug text says why each origin failed. */
+GST_START_TEST (test_no_dmabuf_reads)
+{
+  GstElement *pipeline;
+  GstStructure *stats;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  guint warnings = 0;
+  Expect e;
+
+  hide_node (UDMABUF_NODE);
+  hide_node (DRM_DIR);
+  expect_init (&e, "voltage0,voltage1", 16, 0, 512);
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=512 sampling-frequency=51200 num-buffers=100 "
+      "dma-heap=/dev/dma_heap/no-such-heap", &e);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))
+      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    if (!error)
+      gst_message_parse_warning (msg, &error, &debug);
+    warnings++;
+    gst_message_unref (msg);
+  }
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS: %s", msg ? error_text (msg) : "timeout");
+  gst_message_unref (msg);
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  restore_nodes ();
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 100);
+  fail_unless_equals_uint64 (e.non_dmabuf, 100);
+  fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"), "rw");
+  fail_unless_equals_string (gst_structure_get_string (stats,
+          "dmabuf-origin"), "none");
+  fail_unless_equals_int (warnings, 1);
+  fail_unless (strstr (error->message, "No DMABUF can be made here")
+      && strstr (error->message, "read()")
+      && strstr (error->message, "modprobe vgem"), "%s", error->message);
+  fail_unless (strstr (debug, "there is no DMA heap")
+      && strstr (debug, "there is no /dev/udmabuf")
+      && strstr (debug, "no DRM device in /dev/dri makes dumb buffers")
+      && strstr (debug, "CONFIG_UDMABUF"), "%s", debug);
+  g_print ("no DMABUF to be had: read(), %" G_GUINT64_FORMAT " samples "
+      "exact, one warning: '%s'\n", e.samples_checked, error->message);
+  g_error_free (error);
+  g_free (debug);
+  gst_structure_free (stats);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
+/* A DRM node asked for that cannot serve is an error that names it, never
+ * a copy: one that is not there, a render node (Linux makes dumb buffers
+ * on card nodes only), and so with dmabuf-origin=auto too, where neither
+ * a DMA heap nor udmabuf serves. */
+GST_START_TEST (test_drm_device_refused)
+{
+  gchar *text;
+
+  text = start_error ("device=iio-sim-adc dmabuf-origin=drm "
+      "drm-device=/dev/dri/card99");
+  fail_unless (strstr (text, "cannot open DRM device /dev/dri/card99: No "
+          "such file or directory"), "%s", text);
+  g_print ("a DRM node that is not there: '%s'\n", text);
+  g_free (text);
+
+  text = start_error ("device=iio-sim-adc dmabuf-origin=drm "
+      "drm-device=/dev/dri/renderD128");
+  fail_unless (strstr (text, "/dev/dri/renderD128 is a DRM render node, "
+          "which makes no dumb buffers: use a card node"), "%s", text);
+  g_free (text);
+
+  hide_node (UDMABUF_NODE);
+  text = start_error ("device=iio-sim-adc drm-device=/dev/dri/card99 "
+      "dma-heap=/dev/dma_heap/no-such-heap");
+  restore_nodes ();
+  fail_unless (strstr (text, "there is no /dev/udmabuf")
+      && strstr (text, "cannot open DRM device /dev/dri/card99"), "%s", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+/* A DRM node this user may not open: the error names it and says how to
+ * give access. */
+GST_START_TEST (test_drm_device_without_access)
+{
+  gchar *card = drm_card (), *node = node_without_access (card);
+  gchar *props = g_strdup_printf ("device=iio-sim-adc dmabuf-origin=drm "
+      "drm-device=%s", node);
+  gchar *text;
+
+  drop_dac_override ();
+  text = start_error (props);
+  unlink (node);
+  fail_unless (strstr (text, node) && strstr (text, "Permission denied")
+      && strstr (text, "group, video or render")
+      && strstr (text, "udev rule: SUBSYSTEM==\"drm\""), "%s", text);
+  g_print ("a DRM node without access: '%s'\n", text);
+  g_free (text);
+  g_free (props);
+  g_free (node);
+  g_free (card);
 }
 
 GST_END_TEST;
@@ -1543,6 +1719,7 @@ GST_END_TEST;
 static void
 setup_inputs (void)
 {
+  restore_nodes ();
   sysfs_lossless_inputs ();
   sysfs_write ("iio-sim-adc/contiguous_only", "0");
   sysfs_write ("iio-sim-adc/buffer0/enable", "0");
@@ -2691,6 +2868,12 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_state_cycles_leak_no_fd);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_udmabuf_fallback);
+  tcase_add_test (tc, test_drm_origin);
+  tcase_add_test (tc, test_drm_device_by_path);
+  tcase_add_test (tc, test_auto_falls_back_to_drm);
+  tcase_add_test (tc, test_no_dmabuf_reads);
+  tcase_add_test (tc, test_drm_device_refused);
+  tcase_add_test (tc, test_drm_device_without_access);
   tcase_add_test (tc, test_heap_by_name);
   tcase_add_test (tc, test_scattered_memory_needs_cma);
   tcase_add_test (tc, test_block_too_large);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Test helpers for where DMABUFs come from: the test VM has a DMA heap,
+ * /dev/udmabuf and vgem's DRM device; a kernel without one (Debian's ARM
+ * kernels have no DMA heap, the 32-bit one no udmabuf) is what the VM
+ * becomes once its node is hidden (renamed, as root). Each test's fixture
+ * puts back what a failed test left hidden.
+ */
+#ifndef __TESTS_ORIGINS_H__
+#define __TESTS_ORIGINS_H__
+
+#include <gst/check/gstcheck.h>
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define UDMABUF_NODE "/dev/udmabuf"
+#define DRM_DIR "/dev/dri"
+#define HIDDEN ".hidden"
+
+/* Renames @path out of the way, as if the kernel had none. */
+static inline void
+hide_node (const gchar * path)
+{
+  gchar *hidden = g_strconcat (path, HIDDEN, NULL);
+
+  fail_unless (rename (path, hidden) == 0, "hide %s: %s", path,
+      g_strerror (errno));
+  g_free (hidden);
+}
+
+/* Puts back every node hidden. */
+static inline void
+restore_nodes (void)
+{
+  static const gchar *paths[] = { UDMABUF_NODE, DRM_DIR };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (paths); i++) {
+    gchar *hidden = g_strconcat (paths[i], HIDDEN, NULL);
+
+    if (g_file_test (hidden, G_FILE_TEST_EXISTS))
+      fail_unless (rename (hidden, paths[i]) == 0, "restore %s: %s",
+          paths[i], g_strerror (errno));
+    g_free (hidden);
+  }
+}
+
+/* The card node of vgem (the VM's only DRM device). */
+static inline gchar *
+drm_card (void)
+{
+  GDir *dir = g_dir_open (DRM_DIR, 0, NULL);
+  const gchar *name;
+  gchar *card = NULL;
+
+  fail_unless (dir != NULL, "no %s: is vgem loaded?", DRM_DIR);
+  while (!card && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, "card"))
+      card = g_build_filename (DRM_DIR, name, NULL);
+  g_dir_close (dir);
+  fail_unless (card != NULL, "no DRM card node: is vgem loaded?");
+  return card;
+}
+
+/* The exporter of a DMABUF, as the kernel names it in fdinfo: "system"
+ * (the system heap), "udmabuf", "drm" (a DRM device's dumb buffer). */
+static inline gchar *
+dmabuf_exporter (gint fd)
+{
+  gchar *path = g_strdup_printf ("/proc/self/fdinfo/%d", fd), *text = NULL;
+  gchar *name = NULL, *at;
+
+  if (g_file_get_contents (path, &text, NULL, NULL)
+      && (at = strstr (text, "exp_name:")))
+    name = g_strndup (g_strchug (at + strlen ("exp_name:")),
+        strcspn (g_strchug (at + strlen ("exp_name:")), "\n"));
+  g_free (text);
+  g_free (path);
+  return name ? name : g_strdup ("?");
+}
+
+/* Root opens anything: this test's process gives up the capabilities that
+ * let it (each test runs in a process of its own). */
+static inline void
+drop_dac_override (void)
+{
+  struct __user_cap_header_struct head = {
+    .version = _LINUX_CAPABILITY_VERSION_3
+  };
+  struct __user_cap_data_struct data[2];
+
+  fail_unless (syscall (SYS_capget, &head, data) == 0);
+  data[0].effective &= ~((1u << CAP_DAC_OVERRIDE) |
+      (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER));
+  fail_unless (syscall (SYS_capset, &head, data) == 0, "capset: %s",
+      g_strerror (errno));
+}
+
+/* A node of @node's device that only user nobody may open (mode 0600),
+ * in /run; call drop_dac_override() before using it. */
+static inline gchar *
+node_without_access (const gchar * node)
+{
+  gchar *copy = g_strdup ("/run/iiodmabuf-card9");
+  struct stat st;
+
+  fail_unless (stat (node, &st) == 0);
+  unlink (copy);
+  fail_unless (mknod (copy, S_IFCHR | 0600, st.st_rdev) == 0, "mknod: %s",
+      g_strerror (errno));
+  fail_unless (chown (copy, 65534, 65534) == 0);
+  return copy;
+}
+
+#endif /* __TESTS_ORIGINS_H__ */
