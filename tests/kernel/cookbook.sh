@@ -101,12 +101,14 @@ done
 # --- what came out -----------------------------------------------------------
 
 # check.py: the simulated ADC makes sample k of channel c as
-# (k + 256 c) mod 2^16, from k = 0, 16-bit little-endian, interleaved.
+# (k + 256 c) mod 2^16, from k = 0, 16-bit little-endian, interleaved
+# (read() drops its first blocks: "wav ... any" takes any first k).
 cat > check.py <<'EOF'
 import array, struct, sys
 
-def ramp(channels, scans):
-    return array.array("H", ((k + 256 * c) & 0xffff for k in range(scans)
+def ramp(channels, scans, start=0):
+    return array.array("H", ((start + k + 256 * c) & 0xffff
+                             for k in range(scans)
                              for c in range(channels))).tobytes()
 
 def same(what, data, want):
@@ -129,7 +131,7 @@ cmd, args = sys.argv[1], sys.argv[2:]
 if cmd == "raw":                    # FILE CHANNELS SCANS
     data = open(args[0], "rb").read()
     sys.exit(0 if same(args[0], data, ramp(int(args[1]), int(args[2]))) else 1)
-if cmd == "wav":                    # FILE CHANNELS RATE SCANS
+if cmd == "wav":                    # FILE CHANNELS RATE SCANS [any]
     riff = open(args[0], "rb").read()
     chunks, at = {}, 12             # after "RIFF", its size, "WAVE"
     while riff[:4] == b"RIFF" and riff[8:12] == b"WAVE" and at + 8 <= len(riff):
@@ -146,7 +148,10 @@ if cmd == "wav":                    # FILE CHANNELS RATE SCANS
     if got != want:
         print("%s: PCM, channels, rate, bits %s, want %s" % (args[0], got, want))
         sys.exit(1)
-    sys.exit(0 if same(args[0], data, ramp(int(args[1]), int(args[3]))) else 1)
+    start = struct.unpack_from("<H", data)[0] if args[4:] == ["any"] and data \
+        else 0
+    sys.exit(0 if same(args[0], data, ramp(int(args[1]), int(args[3]), start))
+             else 1)
 if cmd == "fnv-ramp":               # CHANNELS SCANS
     print("0x%016x" % fnv(ramp(int(args[0]), int(args[1]))))
 if cmd == "fnv-repeat":             # FILE BYTES: FILE repeated to BYTES
@@ -358,12 +363,15 @@ as_user () {
 
 # A user in the groups of the user guide (groupadd and usermod, in a copy
 # of /etc/group: the VM's root is read-only) fails without the udev rules,
-# with the errors of the troubleshooting table, and captures every sample
-# with them.
+# with the errors of the troubleshooting table; with the IIO rules alone
+# captures with read() (no DMA heap, udmabuf or DRM node of its own), told
+# so; and captures every sample through DMABUFs with them all.
 no_node="Cannot open /dev/iio:device[0-9]* (IIO device iio-sim-adc): \
 Permission denied; run as root or add a udev rule giving your user access"
-no_heap="No DMABUF of .*Permission denied (give your user access with a \
-udev rule: SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\""
+no_dmabuf="No DMABUF can be made here, so IIO device iio-sim-adc moves its \
+data with read() (a copy)"
+no_heap="Permission denied (give your user access with a udev rule: \
+SUBSYSTEM==\"dma_heap\", KERNEL==\"system\", GROUP=\"video\""
 
 check_setup () {
   awk -F: -v OFS=: '$1 == "video" { $4 = $4 ($4 == "" ? "" : ",") "nobody" }
@@ -377,8 +385,12 @@ check_setup () {
     ok "set-up: without the rules, a user may not open the device, and is told so"
   else bad "set-up: without the rules:"; tail -n 12 user-wav.log; fi
   apply_rules iio || bad "set-up: the iio rules failed"
-  if ! as_user wav && grep -q "$no_heap" user-wav.log; then
-    ok "set-up: with the iio rules alone, no DMA heap, and the user is told so"
+  # no DMABUF for this user: read(), and a warning that says what to do
+  if as_user wav && grep -qF "$no_dmabuf" user-wav.log \
+      && grep -qF "$no_heap" user-wav.log \
+      && py wav user/capture.wav 2 48000 $((blocks * spb)) any; then
+    ok "set-up: with the iio rules alone, no DMA heap: the user captures" \
+      "$((blocks * spb)) exact scans with read(), and is told what to do"
   else bad "set-up: with the iio rules alone:"; tail -n 12 user-wav.log; fi
   apply_rules dma_heap || bad "set-up: the dma_heap rule failed"
   if as_user wav && py wav user/capture.wav 2 48000 $((blocks * spb)); then
