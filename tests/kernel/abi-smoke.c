@@ -26,6 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libdrm/drm.h>
+#include <libdrm/drm_mode.h>
+
 #include "iiodmabuf-uapi.h"
 
 #define WAIT_MS 5000
@@ -140,26 +143,57 @@ configure (const struct device *dev, const char *dir, int n, int total,
 
 /* --- DMABUFs -------------------------------------------------------------- */
 
-enum heap { HEAP_SYSTEM, HEAP_UDMABUF };
-static const char *heap_names[] = { "dma_heap/system", "udmabuf" };
+enum heap { HEAP_SYSTEM, HEAP_UDMABUF, HEAP_DRM };
+static const char *heap_names[] = { "dma_heap/system", "udmabuf",
+  "dri/card0 (dumb buffers)"
+};
+static const char *heap_nodes[] = { "/dev/dma_heap/system", "/dev/udmabuf",
+  "/dev/dri/card0"
+};
 
 static int
 have_heap (enum heap heap)
 {
-  return access (heap == HEAP_SYSTEM ? "/dev/dma_heap/system" : "/dev/udmabuf",
-      F_OK) == 0;
+  return access (heap_nodes[heap], F_OK) == 0;
 }
 
-/* The system heap where the kernel has one (Debian's ARM kernels do not). */
+/* The system heap where the kernel has one (Debian's ARM kernels do not),
+ * else udmabuf (its 32-bit kernel has none either), else vgem's dumb
+ * buffers. */
 static enum heap
 any_heap (void)
 {
-  return have_heap (HEAP_SYSTEM) ? HEAP_SYSTEM : HEAP_UDMABUF;
+  if (have_heap (HEAP_SYSTEM))
+    return HEAP_SYSTEM;
+  return have_heap (HEAP_UDMABUF) ? HEAP_UDMABUF : HEAP_DRM;
+}
+
+/* A dumb buffer of a DRM device (vgem) exported as a DMABUF. */
+static int
+alloc_dumb (size_t size)
+{
+  struct drm_mode_create_dumb dumb = { .width = 4096, .bpp = 8,
+    .height = (size + 4095) / 4096 };
+  struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
+  struct drm_gem_close gem = { 0 };
+  int dev = open (heap_nodes[HEAP_DRM], O_RDWR | O_CLOEXEC);
+
+  CHECK (dev >= 0, "open %s", heap_nodes[HEAP_DRM]);
+  CHECK (ioctl (dev, DRM_IOCTL_MODE_CREATE_DUMB, &dumb) == 0,
+      "DRM_IOCTL_MODE_CREATE_DUMB");
+  prime.handle = gem.handle = dumb.handle;
+  CHECK (ioctl (dev, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime) == 0,
+      "DRM_IOCTL_PRIME_HANDLE_TO_FD");
+  ioctl (dev, DRM_IOCTL_GEM_CLOSE, &gem);
+  close (dev);
+  return prime.fd;
 }
 
 static int
 alloc_dmabuf (enum heap heap, size_t size)
 {
+  if (heap == HEAP_DRM)
+    return alloc_dumb (size);
   if (heap == HEAP_SYSTEM) {
     struct dma_heap_allocation_data req = {
       .len = size, .fd_flags = O_RDWR | O_CLOEXEC };
@@ -757,7 +791,11 @@ main (int argc, char **argv)
       test_capture (HEAP_SYSTEM);
     else
       printf ("skip - capture via dma_heap/system: this kernel has no DMA heap\n");
-    test_capture (HEAP_UDMABUF);
+    if (have_heap (HEAP_UDMABUF))
+      test_capture (HEAP_UDMABUF);
+    else
+      printf ("skip - capture via udmabuf: this kernel has no udmabuf\n");
+    test_capture (HEAP_DRM);
   }
   if (wanted (argc, argv, "playback"))
     test_playback ();

@@ -11,10 +11,17 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <libdrm/drm.h>
+#include <libdrm/drm_mode.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -52,6 +59,24 @@ restore_nodes (void)
   }
 }
 
+#define HEAP_NODE "/dev/dma_heap/system"
+
+/* The first origin io-mode=auto takes on this kernel, as dmabuf-origin
+ * and fdinfo's exporter name it: the system heap (amd64), else udmabuf
+ * (Debian's arm64 kernel), else a DRM device (vgem; its armmp kernel). */
+static inline void
+first_origin (const gchar ** origin, const gchar ** exporter)
+{
+  if (g_file_test (HEAP_NODE, G_FILE_TEST_EXISTS)) {
+    *origin = "dma-heap";
+    *exporter = "system";
+  } else if (g_file_test (UDMABUF_NODE, G_FILE_TEST_EXISTS)) {
+    *origin = *exporter = "udmabuf";
+  } else {
+    *origin = *exporter = "drm";
+  }
+}
+
 /* The card node of vgem (the VM's only DRM device). */
 static inline gchar *
 drm_card (void)
@@ -67,6 +92,59 @@ drm_card (void)
   g_dir_close (dir);
   fail_unless (card != NULL, "no DRM card node: is vgem loaded?");
   return card;
+}
+
+
+/* A DMABUF of @size (rounded up to pages) made as another program would,
+ * not through the elements: from the system heap, else udmabuf, else a
+ * dumb buffer of vgem. */
+static inline gint
+foreign_dmabuf_new (gsize size)
+{
+  gsize page = sysconf (_SC_PAGESIZE), whole = (size + page - 1) / page * page;
+  gint fd = -1, dev;
+
+  if ((dev = open (HEAP_NODE, O_RDWR | O_CLOEXEC)) >= 0) {
+    struct dma_heap_allocation_data req = {.len = whole,
+      .fd_flags = O_RDWR | O_CLOEXEC
+    };
+    if (ioctl (dev, DMA_HEAP_IOCTL_ALLOC, &req) == 0)
+      fd = req.fd;
+  } else if ((dev = open (UDMABUF_NODE, O_RDWR | O_CLOEXEC)) >= 0) {
+    struct udmabuf_create req = {.flags = UDMABUF_FLAGS_CLOEXEC,.size = whole };
+    gint mem = memfd_create ("foreign", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+    if (mem >= 0 && ftruncate (mem, whole) == 0
+        && fcntl (mem, F_ADD_SEALS, F_SEAL_SHRINK) == 0) {
+      req.memfd = mem;
+      fd = ioctl (dev, UDMABUF_CREATE, &req);
+    }
+    if (mem >= 0)
+      close (mem);
+  } else {
+    gchar *card = drm_card ();
+    struct drm_mode_create_dumb dumb = {.width = 4096,.bpp = 8,
+      .height = (whole + 4095) / 4096
+    };
+    struct drm_gem_close gem = { 0 };
+
+    dev = open (card, O_RDWR | O_CLOEXEC);
+    g_free (card);
+    if (dev >= 0 && ioctl (dev, DRM_IOCTL_MODE_CREATE_DUMB, &dumb) == 0) {
+      struct drm_prime_handle prime = {.handle = dumb.handle,
+        .flags = DRM_CLOEXEC | DRM_RDWR
+      };
+      if (ioctl (dev, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime) == 0)
+        fd = prime.fd;
+      gem.handle = dumb.handle;
+      ioctl (dev, DRM_IOCTL_GEM_CLOSE, &gem);
+    }
+  }
+  if (dev >= 0)
+    close (dev);
+  fail_unless (fd >= 0, "no DMABUF of %" G_GSIZE_FORMAT " bytes from a heap, "
+      "udmabuf or vgem: %s", size, g_strerror (errno));
+  return fd;
 }
 
 /* The exporter of a DMABUF, as the kernel names it in fdinfo: "system"

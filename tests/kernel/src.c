@@ -4,6 +4,7 @@
  * sample that reaches the sink is checked against the converters' formula:
  * sample k of channel c holds (k + c * 0x100) mod 2^realbits.
  */
+#define _GNU_SOURCE             /* memfd_create, for origins.h */
 #include <gst/check/gstcheck.h>
 #include <gst/allocators/allocators.h>
 #include <gst/app/gstappsink.h>
@@ -804,18 +805,35 @@ capture_from (const gchar * props, guint n_blocks, guint blocks,
 }
 
 /* Without access to the heap, blocks come from udmabuf and data is exact. */
+/* A heap that is not there: the next origin this kernel has (udmabuf; on
+ * Debian's armmp kernel, which has no udmabuf either, a DRM device). */
 GST_START_TEST (test_udmabuf_fallback)
 {
-  capture_from ("dma-heap=/dev/dma_heap/no-such-heap", 6, 100, "udmabuf",
-      "udmabuf");
+  gboolean udmabuf = g_file_test (UDMABUF_NODE, G_FILE_TEST_EXISTS);
+
+  capture_from ("dma-heap=/dev/dma_heap/no-such-heap", 6, 100,
+      udmabuf ? "udmabuf" : "drm", udmabuf ? "udmabuf" : "drm");
 }
 
 GST_END_TEST;
 
 /* dma-heap takes a heap's name: "system" is /dev/dma_heap/system. */
+/* The heap by its name; on a kernel without DMA heaps (Debian's ARM ones),
+ * asking for it alone is an error that says so. */
 GST_START_TEST (test_heap_by_name)
 {
-  capture_from ("dma-heap=system", 4, 20, "dma-heap", "system");
+  gchar *text;
+
+  if (g_file_test (HEAP_NODE, G_FILE_TEST_EXISTS)) {
+    capture_from ("dma-heap=system", 4, 20, "dma-heap", "system");
+    return;
+  }
+  text = start_error ("device=iio-sim-adc channels=voltage0 "
+      "dma-heap=system dmabuf-origin=dma-heap");
+  fail_unless (strstr (text, "heap") != NULL, "%s", text);
+  g_print ("no DMA heap on this kernel: dma-heap=system alone gives '%s'\n",
+      text);
+  g_free (text);
 }
 
 GST_END_TEST;
@@ -2681,7 +2699,9 @@ GST_START_TEST (test_triggered_by_hrtimer)
 
   fail_unless (g_mkdir_with_parents (dir, 0755) == 0, "cannot make an "
       "hrtimer trigger in configfs: %s", g_strerror (errno));
-  sysfs_write ("gsttrig/sampling_frequency", "2000");
+  /* slow enough for an emulated ARM guest to keep up: the kfifo drops
+   * what the reader does not take in time */
+  sysfs_write ("gsttrig/sampling_frequency", "500");
   expect_init (&e, "voltage0,voltage1", 16, 0, 64);
   pipeline = make_pipeline_with ("device=iio-sim-triggered "
       "channels=voltage0,voltage1 trigger=gsttrig samples-per-block=64 "
@@ -2705,7 +2725,7 @@ GST_START_TEST (test_triggered_by_hrtimer)
   fail_unless_equals_uint64 (len, 256 * 4);
   bad = check_counter_scans ((const guint8 *) data, len, &scans);
   fail_unless (bad == NULL, "iio_readdev: %s", bad);
-  g_print ("hrtimer trigger at 2000 Hz: %" G_GUINT64_FORMAT " scans exact "
+  g_print ("hrtimer trigger at 500 Hz: %" G_GUINT64_FORMAT " scans exact "
       "through iiodmabufsrc, trigger put back; %" G_GSIZE_FORMAT " through "
       "iio_readdev\n", e.data_next, scans);
   sysfs_write ("iio-sim-triggered/trigger/current_trigger", "\n");
