@@ -629,11 +629,15 @@ GST_START_TEST (test_udmabuf_fallback)
   gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
   stats = run_to_eos (pipeline, 120 * GST_SECOND);
 
+  /* the next origin this kernel has: on Debian's armmp kernel, which has
+   * no udmabuf either, a DRM device */
   assert_dac_played (&sent);
   fail_unless_equals_string (gst_structure_get_string (stats,
-          "dmabuf-origin"), "udmabuf");
+          "dmabuf-origin"), g_file_test (UDMABUF_NODE, G_FILE_TEST_EXISTS) ?
+      "udmabuf" : "drm");
   fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 20);
-  g_print ("udmabuf fallback: %" G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  g_print ("heap fallback (%s): %" G_GUINT64_FORMAT " bytes exact\n",
+      gst_structure_get_string (stats, "dmabuf-origin"), sent.bytes);
   gst_structure_free (stats);
   g_rand_free (rand);
   gst_object_unref (pipeline);
