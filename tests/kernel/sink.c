@@ -1530,11 +1530,14 @@ stream_over_udp (GstElement * tx, GstElement * rx)
 }
 
 /* ADC -> rtpL16pay -> udpsink on 127.0.0.1, and udpsrc -> rtpL16depay ->
- * iiodmabufsink: the DAC plays exactly what the ADC produced. */
+ * iiodmabufsink: the DAC plays exactly what the ADC produced. The
+ * receiver's socket holds the whole stream (udpsrc buffer-size; root may
+ * exceed rmem_max): a busy host running the emulated receiver late must
+ * not lose datagrams, since every byte is checked. */
 GST_START_TEST (test_rtp_over_udp)
 {
   GstElement *rx = launch ("udpsrc port=5004 address=127.0.0.1 "
-      "caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,"
+      "buffer-size=4194304 caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,"
       "channels=2,payload=96\" ! rtpL16depay ! audioconvert ! "
       "audio/x-raw,format=S16LE,channels=2,rate=48000 ! iiodmabufsink "
       "name=sink device=" DAC);
@@ -1580,6 +1583,7 @@ adc12_counter_hash (Fnv * f, guint scans)
 GST_START_TEST (test_x_iio_over_rtp_and_file)
 {
   GstElement *rx = launch ("udpsrc port=5006 address=127.0.0.1 "
+      "buffer-size=4194304 "
       "caps=\"application/x-rtp,media=application,clock-rate=90000,"
       "encoding-name=X-GST,payload=96\" ! rtpgstdepay ! "
       "application/x-iio,channels=3 ! fakesink name=sink sync=false");
