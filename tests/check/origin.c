@@ -9,11 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "iiodmabuf-dmabuf.h"
+#include "../privileges.h"
 
 /* Every block fits its dumb buffer, with less than a row to spare, in
  * fewer than 8192 rows up to 128 MiB. */
@@ -122,23 +121,6 @@ GST_START_TEST (test_not_a_drm_device)
 }
 
 GST_END_TEST;
-
-/* Root opens anything: this process gives up the capabilities that let
- * it (each test runs in a process of its own). */
-static void
-drop_dac_override (void)
-{
-  struct __user_cap_header_struct head = {
-    .version = _LINUX_CAPABILITY_VERSION_3
-  };
-  struct __user_cap_data_struct data[2];
-
-  fail_unless (syscall (SYS_capget, &head, data) == 0);
-  data[0].effective &= ~((1u << CAP_DAC_OVERRIDE) |
-      (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER));
-  fail_unless (syscall (SYS_capset, &head, data) == 0, "capset: %s",
-      g_strerror (errno));
-}
 
 /* A node this user may not open: an error (not a copy) that names it and
  * says how to give access. */

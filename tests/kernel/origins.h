@@ -17,15 +17,15 @@
 #include <linux/udmabuf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "../privileges.h"
 
 #define UDMABUF_NODE "/dev/udmabuf"
 #define DRM_DIR "/dev/dri"
@@ -167,23 +167,6 @@ dmabuf_exporter (gint fd)
   g_free (text);
   g_free (path);
   return name ? name : g_strdup ("?");
-}
-
-/* Root opens anything: this test's process gives up the capabilities that
- * let it (each test runs in a process of its own). */
-static inline void
-drop_dac_override (void)
-{
-  struct __user_cap_header_struct head = {
-    .version = _LINUX_CAPABILITY_VERSION_3
-  };
-  struct __user_cap_data_struct data[2];
-
-  fail_unless (syscall (SYS_capget, &head, data) == 0);
-  data[0].effective &= ~((1u << CAP_DAC_OVERRIDE) |
-      (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER));
-  fail_unless (syscall (SYS_capset, &head, data) == 0, "capset: %s",
-      g_strerror (errno));
 }
 
 /* A node of @node's device that only user nobody may open (mode 0600),
