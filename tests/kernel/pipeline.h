@@ -26,12 +26,15 @@ is_overrun_warning (GstMessage * msg)
 
 /* Plays until EOS or error, within @limit; warnings are counted, but for
  * iiodmabufsrc's overrun warnings (a lossless simulator waits for a late
- * reader, where the fences show a converter that ran dry: see its stats). */
+ * reader, where the fences show a converter that ran dry: see its stats).
+ * The first warning counted is kept in @error and @debug, when given. */
 static inline GstMessage *
-run (GstElement * pipeline, GstClockTime limit, guint * warnings)
+run_keeping_warning (GstElement * pipeline, GstClockTime limit,
+    guint * warnings, GError ** error, gchar ** debug)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *msg;
+  guint counted = 0;
 
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (;;) {
@@ -40,12 +43,20 @@ run (GstElement * pipeline, GstClockTime limit, guint * warnings)
     fail_unless (msg != NULL, "no EOS or error within the limit");
     if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_WARNING)
       break;
-    if (warnings && !is_overrun_warning (msg))
-      (*warnings)++;
+    if (!is_overrun_warning (msg) && counted++ == 0 && error)
+      gst_message_parse_warning (msg, error, debug);
     gst_message_unref (msg);
   }
+  if (warnings)
+    *warnings += counted;
   gst_object_unref (bus);
   return msg;
+}
+
+static inline GstMessage *
+run (GstElement * pipeline, GstClockTime limit, guint * warnings)
+{
+  return run_keeping_warning (pipeline, limit, warnings, NULL, NULL);
 }
 
 /* The text of an error or warning message (a newly allocated string). */

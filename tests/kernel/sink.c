@@ -729,7 +729,6 @@ GST_START_TEST (test_no_dmabuf_writes)
   static const guint8 zeros[1024 * DAC_SCAN];
   GstStructure *stats;
   GstMessage *msg;
-  GstBus *bus;
   GError *error = NULL;
   guint warnings = 0;
   gsize tail;
@@ -742,18 +741,10 @@ GST_START_TEST (test_no_dmabuf_writes)
       "iiodmabufsink name=sink samples-per-block=1024 device=" DAC " "
       "dma-heap=/dev/dma_heap/no-such-heap");
   tap_sink (pipeline, &sent);
-  bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
-              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))
-      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
-    if (!error)
-      gst_message_parse_warning (msg, &error, NULL);
-    warnings++;
-    gst_message_unref (msg);
-  }
-  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
-      "no EOS: %s", msg ? error_text (msg) : "timeout");
+  msg = run_keeping_warning (pipeline, 120 * GST_SECOND, &warnings, &error,
+      NULL);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "no EOS: %s",
+      error_text (msg));
   gst_message_unref (msg);
   stats = sink_stats (pipeline);
   gst_element_set_state (pipeline, GST_STATE_NULL);
@@ -773,7 +764,6 @@ GST_START_TEST (test_no_dmabuf_writes)
       "played exact, one warning\n", sent.bytes);
   g_error_free (error);
   gst_structure_free (stats);
-  gst_object_unref (bus);
   gst_object_unref (pipeline);
 }
 

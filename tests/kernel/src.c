@@ -880,7 +880,6 @@ GST_START_TEST (test_no_dmabuf_reads)
   GstElement *pipeline;
   GstStructure *stats;
   GstMessage *msg;
-  GstBus *bus;
   GError *error = NULL;
   gchar *debug = NULL;
   guint warnings = 0;
@@ -892,18 +891,10 @@ GST_START_TEST (test_no_dmabuf_reads)
   pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0,voltage1 "
       "samples-per-block=512 sampling-frequency=51200 num-buffers=100 "
       "dma-heap=/dev/dma_heap/no-such-heap", &e);
-  bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
-              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))
-      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
-    if (!error)
-      gst_message_parse_warning (msg, &error, &debug);
-    warnings++;
-    gst_message_unref (msg);
-  }
-  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
-      "no EOS: %s", msg ? error_text (msg) : "timeout");
+  msg = run_keeping_warning (pipeline, 120 * GST_SECOND, &warnings, &error,
+      &debug);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "no EOS: %s",
+      error_text (msg));
   gst_message_unref (msg);
   stats = get_stats (pipeline);
   gst_element_set_state (pipeline, GST_STATE_NULL);
@@ -928,7 +919,6 @@ GST_START_TEST (test_no_dmabuf_reads)
   g_error_free (error);
   g_free (debug);
   gst_structure_free (stats);
-  gst_object_unref (bus);
   gst_object_unref (pipeline);
   expect_clear (&e);
 }
