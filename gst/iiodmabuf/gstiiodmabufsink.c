@@ -895,11 +895,22 @@ cyclic_failed (gpointer user_data, const GError * error)
 static GstFlowReturn
 play_cyclic (GstIioDmabufSink * self, GstBuffer * wave)
 {
-  guint times = cyclic_times (self, gst_buffer_get_size (wave));
+  gsize size = gst_buffer_get_size (wave);
+  guint times = cyclic_times (self, size);
+  guint64 bytes = (guint64) size * times;
   GstBuffer *blocks[CYCLIC_COPIES];
   GError *error = NULL;
   guint i;
 
+  if (bytes > G_MAXINT32 || CYCLIC_COPIES * bytes > GST_IIO_MAX_BUFFER_BYTES) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("A cyclic waveform of "
+            "%" G_GSIZE_FORMAT " bytes is too large for this system: use a "
+            "shorter one", size), ("%u copies of it %u times (%"
+            G_GUINT64_FORMAT " bytes each) would not fit a block (2 GiB) or "
+            "half the address space (%" G_GUINT64_FORMAT " bytes)",
+            CYCLIC_COPIES, times, bytes, (guint64) GST_IIO_MAX_BUFFER_BYTES));
+    return GST_FLOW_ERROR;
+  }
   for (i = 0; i < CYCLIC_COPIES; i++) {
     blocks[i] = cyclic_block (self, wave, times, &error);
     if (!blocks[i])

@@ -801,33 +801,69 @@ write_channel_enable (const GstIioDevice * dev, const GstIioChannel * ch,
 }
 
 /**
+ * gst_iio_block_bytes:
+ * @scan_bytes: bytes in a scan of the enabled channels
+ * @block_scans: scans in a block
+ * @n_blocks: blocks the kernel buffer holds
+ * @device: the device's name, for the error
+ * @error: (nullable): why that geometry cannot be had, and what to do
+ *
+ * Sizes a block, counting in 64 bits, and refuses a geometry this process
+ * cannot hold: a block must fit a signed 32-bit size (IIO and DMABUF
+ * sizes), the kernel buffer's length in scans a 32-bit count, and all
+ * blocks together half the address space: a 32-bit process (ARMv7 boards
+ * such as Zynq-7000 and PlutoSDR) has 3 GiB in all for every library,
+ * stack and mapped block.
+ *
+ * Returns: the block's size in bytes, or 0
+ */
+gsize
+gst_iio_block_bytes (guint scan_bytes, guint block_scans, guint n_blocks,
+    const gchar * device, GError ** error)
+{
+  guint64 bytes = (guint64) scan_bytes * block_scans;
+  guint64 total = bytes * n_blocks;
+
+  if (scan_bytes == 0)
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "No channel of IIO device %s is enabled: enable one (channels)",
+        device);
+  else if (block_scans == 0 || bytes > G_MAXINT32)
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "A block of %u scans of %u bytes does not fit IIO device %s (2 GiB "
+        "at most): lower samples-per-block", block_scans, scan_bytes, device);
+  else if (n_blocks == 0 || (guint64) block_scans * n_blocks > G_MAXINT32)
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "%u blocks of %u scans are too many for IIO device %s (2^31 scans "
+        "at most): lower samples-per-block or num-blocks", n_blocks,
+        block_scans, device);
+  else if (total > GST_IIO_MAX_BUFFER_BYTES)
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
+        "%u blocks of %" G_GUINT64_FORMAT " bytes for IIO device %s do not "
+        "fit this %u-bit system's address space (%" G_GUINT64_FORMAT
+        " bytes in all at most): lower samples-per-block or num-blocks",
+        n_blocks, bytes, device, (guint) (8 * sizeof (gpointer)),
+        (guint64) GST_IIO_MAX_BUFFER_BYTES);
+  else
+    return (gsize) bytes;
+  return 0;
+}
+
+/**
  * gst_iio_device_block_bytes:
  * @dev: a device with its channels chosen
  * @block_scans: scans in a block
  * @n_blocks: blocks the kernel buffer holds
  * @error: (nullable): why that geometry cannot be had, and what to do
  *
- * Sizes a block of the enabled channels, refusing what overflows: a block
- * must fit a 32-bit size (DMABUFs and boards such as Zynq-7000 are 32-bit)
- * and the kernel buffer's length, in scans, a 32-bit count.
- *
- * Returns: the block's size in bytes, or 0
+ * Returns: gst_iio_block_bytes() of the enabled channels
  */
 gsize
 gst_iio_device_block_bytes (const GstIioDevice * dev, guint block_scans,
     guint n_blocks, GError ** error)
 {
-  guint64 scan = gst_iio_device_scan_bytes (dev);
-  guint64 bytes = scan * block_scans;
-  guint64 length = (guint64) block_scans * n_blocks;
-
-  if (scan && bytes <= G_MAXINT32 && length <= G_MAXINT32)
-    return (gsize) bytes;
-  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_INVALID,
-      "%u blocks of %u scans of %" G_GUINT64_FORMAT " bytes are too large "
-      "for IIO device %s: lower samples-per-block or num-blocks", n_blocks,
-      block_scans, scan, dev->name);
-  return 0;
+  return gst_iio_block_bytes (gst_iio_device_scan_bytes (dev), block_scans,
+      n_blocks, dev->name, error);
 }
 
 /**

@@ -92,6 +92,12 @@ gboolean gst_iio_device_select_trigger (GstIioDevice * dev,
 gboolean gst_iio_device_get_sampling_frequency (const GstIioDevice * dev,
     guint * rate);
 
+/* All blocks of a buffer together: half the address space (2 GiB in a
+ * 32-bit process) */
+#define GST_IIO_MAX_BUFFER_BYTES ((guint64) G_MAXSIZE / 2)
+
+gsize gst_iio_block_bytes (guint scan_bytes, guint block_scans,
+    guint n_blocks, const gchar * device, GError ** error);
 guint gst_iio_block_step (guint scan_bytes, guint align);
 guint gst_iio_rw_length (guint block_scans, guint n_blocks, guint step,
     gboolean watermark_fixed);

@@ -2,7 +2,10 @@
 /*
  * Host tests: block sizes a DMA engine takes (length_align_bytes), and the
  * kernel buffer's length for read()/write() on the DMA buffer core, whose
- * two blocks of half the length are cut down to that alignment.
+ * two blocks of half the length are cut down to that alignment; the
+ * limits of a block and of all blocks, counted in 64 bits on every
+ * architecture (scripts/check runs this suite on armhf too, where a size
+ * is 32 bits).
  */
 #include <gst/check/gstcheck.h>
 
@@ -85,6 +88,84 @@ GST_START_TEST (test_rw_length_writable_watermark)
 
 GST_END_TEST;
 
+/* The size of a block of @block_scans scans of @scan_bytes, @n_blocks in
+ * the buffer; NULL if accepted, else the error's message (to free). */
+static gchar *
+refusal (guint scan_bytes, guint block_scans, guint n_blocks, gsize * bytes)
+{
+  GError *error = NULL;
+  gchar *text;
+
+  *bytes = gst_iio_block_bytes (scan_bytes, block_scans, n_blocks, "adc",
+      &error);
+  fail_unless ((*bytes == 0) == (error != NULL));
+  if (!error)
+    return NULL;
+  text = g_strdup (error->message);
+  g_error_free (error);
+  return text;
+}
+
+static void
+assert_refused (guint scan_bytes, guint block_scans, guint n_blocks,
+    const gchar * why)
+{
+  gsize bytes;
+  gchar *text = refusal (scan_bytes, block_scans, n_blocks, &bytes);
+
+  fail_unless (text != NULL, "%u blocks of %u scans of %u bytes accepted "
+      "(%" G_GSIZE_FORMAT " bytes a block)", n_blocks, block_scans,
+      scan_bytes, bytes);
+  fail_unless (strstr (text, why) != NULL, "'%s' not in '%s'", why, text);
+  g_free (text);
+}
+
+static void
+assert_accepted (guint scan_bytes, guint block_scans, guint n_blocks)
+{
+  gsize bytes;
+  gchar *text = refusal (scan_bytes, block_scans, n_blocks, &bytes);
+
+  fail_unless (text == NULL, "%s", text);
+  fail_unless_equals_uint64 (bytes, (guint64) scan_bytes * block_scans);
+}
+
+GST_START_TEST (test_block_limits)
+{
+  gboolean narrow = sizeof (gpointer) == 4;
+
+  /* the largest block, 2^31 - 1 bytes, and one byte a scan more */
+  assert_accepted (1, G_MAXINT32, 1);
+  assert_refused (2, 1u << 30, 1, "2 GiB at most");
+  /* blocks of 4 GiB: 0 bytes if counted in a 32-bit size */
+  assert_refused (8, 1u << 29, 2, "2 GiB at most");
+  assert_refused (16, 1u << 28, 4, "2 GiB at most");
+  /* the buffer's length in scans is a signed 32-bit count in sysfs */
+  assert_refused (1, 1u << 30, 2, "2^31 scans at most");
+  assert_refused (1, 1u << 28, 64, "2^31 scans at most");
+  /* no channel, no block, no blocks */
+  assert_refused (0, 4096, 4, "No channel of IIO device adc is enabled");
+  assert_refused (8, 0, 4, "2 GiB at most");
+  assert_refused (8, 4096, 0, "2^31 scans at most");
+
+  /* all blocks together: half the address space */
+  fail_unless_equals_uint64 (GST_IIO_MAX_BUFFER_BYTES,
+      narrow ? G_MAXINT32 : G_MAXINT64);
+  assert_accepted (4, 1u << 27, 3);     /* 1.5 GiB */
+  assert_accepted (1, (1u << 30) - 1, 2);       /* 2 GiB - 2 bytes */
+  if (narrow) {
+    assert_refused (4, 1u << 27, 4, "this 32-bit system's address space");
+    assert_refused (4, 1u << 28, 2, "this 32-bit system's address space");
+    assert_refused (256, 1u << 22, 64, "this 32-bit system's address space");
+  } else {
+    assert_accepted (4, 1u << 27, 4);   /* 2 GiB */
+    assert_accepted (4, 1u << 28, 2);
+    assert_accepted (256, 1u << 22, 64);        /* 64 GiB */
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 geometry_suite (void)
 {
@@ -95,6 +176,7 @@ geometry_suite (void)
   tcase_add_test (tc, test_block_step);
   tcase_add_test (tc, test_rw_length_fixed_watermark);
   tcase_add_test (tc, test_rw_length_writable_watermark);
+  tcase_add_test (tc, test_block_limits);
   return s;
 }
 

@@ -1117,6 +1117,49 @@ GST_START_TEST (test_block_must_fit_dma)
 
 GST_END_TEST;
 
+/* Sizes are counted in 64 bits on every architecture: a pool block of
+ * 4 GiB (0 bytes in a 32-bit size) is refused; on a 32-bit system so are
+ * blocks that together would take more than half the address space, and
+ * a cyclic waveform whose three copies would, before anything is
+ * allocated (the waveform's own pages are never touched). */
+GST_START_TEST (test_geometry_limits)
+{
+  GstElement *pipeline = appsrc_pipeline ("samples-per-block=1073741824");
+  gchar *text = first_error (pipeline, NULL);
+
+  fail_unless (strstr (text, "A block of 1073741824 scans of 4 bytes does "
+          "not fit IIO device " DAC " (2 GiB at most)"), "%s", text);
+  g_print ("4 GiB blocks: '%s'\n", text);
+  g_free (text);
+  gst_object_unref (pipeline);
+  if (sizeof (gpointer) == 4) {
+    GstBuffer *wave = gst_buffer_new_allocate (NULL, 700 << 20, NULL);
+
+    pipeline = appsrc_pipeline ("samples-per-block=67108864 num-blocks=9");
+    text = first_error (pipeline, NULL);
+    fail_unless (strstr (text, "9 blocks of 268435456 bytes for IIO device "
+            DAC " do not fit this 32-bit system's address space"), "%s", text);
+    g_print ("32-bit, 9 blocks of 256 MiB: '%s'\n", text);
+    g_free (text);
+    gst_object_unref (pipeline);
+
+    fail_unless (wave != NULL);
+    pipeline = appsrc_pipeline ("cyclic=true");
+    fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+        GST_STATE_CHANGE_FAILURE);
+    push (pipeline, wave);
+    text = first_error (pipeline, NULL);
+    fail_unless (strstr (text, "A cyclic waveform of 734003200 bytes is too "
+            "large for this system: use a shorter one"), "%s", text);
+    g_print ("32-bit, a cyclic waveform of 700 MiB: '%s'\n", text);
+    g_free (text);
+    gst_object_unref (pipeline);
+  }
+  fail_unless_equals_string (sysfs_read (DAC "/buffer0/enable"), "0");
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_busy_dac)
 {
   GstElement *pipeline = appsrc_pipeline ("");
@@ -2202,6 +2245,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_mismatched_channels);
   tcase_add_test (tc, test_partial_scan_refused);
   tcase_add_test (tc, test_block_must_fit_dma);
+  tcase_add_test (tc, test_geometry_limits);
   tcase_add_test (tc, test_busy_dac);
   tcase_add_test (tc, test_removed_while_playing);
   tcase_add_test (tc, test_stall_error_and_prompt_stop);

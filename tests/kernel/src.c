@@ -2078,6 +2078,38 @@ GST_START_TEST (test_block_must_fit_dma)
 
 GST_END_TEST;
 
+/* Sizes are counted in 64 bits on every architecture: a block of 4 GiB
+ * (0 bytes in a 32-bit size) is refused, and on a 32-bit system so are
+ * blocks that each fit but together would take more than half the address
+ * space, before anything is allocated. The buffer is left as it was. */
+GST_START_TEST (test_geometry_limits)
+{
+  gchar *length_before = sysfs_read ("iio-sim-adc/buffer0/length");
+  gchar *text = start_error ("device=iio-sim-adc channels=voltage0,voltage1 "
+      "samples-per-block=1073741824");
+
+  fail_unless (strstr (text, "A block of 1073741824 scans of 4 bytes does "
+          "not fit IIO device iio-sim-adc (2 GiB at most)"), "%s", text);
+  g_print ("4 GiB blocks: '%s'\n", text);
+  g_free (text);
+  if (sizeof (gpointer) == 4) {
+    /* 9 blocks of 256 MiB: 2.25 GiB */
+    text = start_error ("device=iio-sim-adc channels=voltage0,voltage1 "
+        "samples-per-block=67108864 num-blocks=9");
+    fail_unless (strstr (text, "9 blocks of 268435456 bytes for IIO device "
+            "iio-sim-adc do not fit this 32-bit system's address space "
+            "(2147483647 bytes in all at most)"), "%s", text);
+    g_print ("32-bit, 9 blocks of 256 MiB: '%s'\n", text);
+    g_free (text);
+  }
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/length"),
+      length_before);
+  fail_unless_equals_string (sysfs_read ("iio-sim-adc/buffer0/enable"), "0");
+  g_free (length_before);
+}
+
+GST_END_TEST;
+
 /* A reader killed while the buffer ran in read() mode left it enabled:
  * the source still starts (in DMABUF mode) and captures exactly. */
 GST_START_TEST (test_buffer_left_enabled)
@@ -2903,6 +2935,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_fixed_watermark_dmabuf);
   tcase_add_test (tc, test_fixed_watermark_rw);
   tcase_add_test (tc, test_block_must_fit_dma);
+  tcase_add_test (tc, test_geometry_limits);
   tcase_add_test (tc, test_buffer_left_enabled);
   tcase_add_test (tc, test_slow_consumer_real_time);
   tcase_add_test (tc, test_overruns_measured);
