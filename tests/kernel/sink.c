@@ -1567,6 +1567,33 @@ stream_over_udp (GstElement * tx, GstElement * rx)
  * receiver's socket holds the whole stream (udpsrc buffer-size; root may
  * exceed rmem_max): a busy host running the emulated receiver late must
  * not lose datagrams, since every byte is checked. */
+/* Keeps every byte that reaches the sink, for a test that must say where
+ * the data went wrong, not only that it did. */
+static GstPadProbeReturn
+record_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMapInfo map;
+
+  gst_buffer_map (GST_PAD_PROBE_INFO_BUFFER (info), &map, GST_MAP_READ);
+  g_byte_array_append (user_data, map.data, map.size);
+  gst_buffer_unmap (GST_PAD_PROBE_INFO_BUFFER (info), &map);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The first scan of @got (ADC counter scans, S16LE) that is not the ADC's
+ * counter, or -1 */
+static gint64
+first_wrong_counter_scan (GByteArray * got)
+{
+  guint k;
+
+  for (k = 0; k < got->len / 4; k++)
+    if (GST_READ_UINT16_LE (got->data + 4 * k) != (guint16) k
+        || GST_READ_UINT16_LE (got->data + 4 * k + 2) != (guint16) (k + 0x100))
+      return k;
+  return -1;
+}
+
 GST_START_TEST (test_rtp_over_udp)
 {
   GstElement *rx = launch ("udpsrc port=5004 address=127.0.0.1 "
@@ -1580,10 +1607,23 @@ GST_START_TEST (test_rtp_over_udp)
       "audio/x-raw,format=S16BE ! rtpL16pay ! udpsink host=127.0.0.1 "
       "port=5004");
   Fnv want;
+  GByteArray *got = g_byte_array_new ();
+  GstPad *pad = gst_element_get_static_pad (get_by_name (rx, "sink"), "sink");
+  gint64 wrong;
 
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_buffer, got, NULL);
+  gst_object_unref (pad);
   adc_counter_hash (&want, 100 * 480);
   stream_over_udp (tx, rx);
 
+  /* where it went wrong, if it did: on the way to the sink, or after */
+  wrong = first_wrong_counter_scan (got);
+  fail_unless (wrong < 0, "the sink received %u bytes, scan %" G_GINT64_FORMAT
+      " is %04x %04x, not the ADC's counter", got->len, wrong,
+      GST_READ_UINT16_LE (got->data + 4 * wrong),
+      GST_READ_UINT16_LE (got->data + 4 * wrong + 2));
+  fail_unless_equals_int (got->len, want.bytes);
+  g_byte_array_unref (got);
   assert_dac_played (&want);
   g_print ("RTP L16 over UDP: the DAC played the ADC's %" G_GUINT64_FORMAT
       " bytes, checksum 0x%016" G_GINT64_MODIFIER "x\n", want.bytes, want.hash);
