@@ -11,6 +11,10 @@
  * a started provider (gst-device-monitor-1.0, GstDeviceMonitor) also reports
  * devices as they appear and disappear, from udev events on the iio
  * subsystem (a driver loaded or unloaded, a device bound or unbound).
+ * Everything is read from sysfs: whether a buffer takes DMABUFs comes from
+ * its files (the DMA buffer core's length_align_bytes) and the kernel's
+ * version (6.11 or later), so the provider never opens a device node and
+ * never takes a buffer from a pipeline starting at that moment.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -19,7 +23,6 @@
 #include "gstiiodmabufdeviceprovider.h"
 #include "gstiiodmabufcaps.h"
 #include "iiodmabuf-device.h"
-#include "iiodmabuf-dmabuf.h"
 
 #ifdef HAVE_GUDEV
 #include <gudev/gudev.h>
@@ -128,17 +131,16 @@ device_caps (const GstIioDevice * dev, guint rate)
   return caps;
 }
 
+/* From sysfs, never by attaching a DMABUF: that takes the buffer from a
+ * pipeline starting at that moment (EBUSY), and fails on a buffer in use. */
 static const gchar *
-dmabuf_text (GstIioDmabufSupport support)
+dmabuf_text (const GstIioDevice * dev)
 {
-  switch (support) {
-    case GST_IIO_DMABUF_SUPPORT_YES:
-      return "yes";
-    case GST_IIO_DMABUF_SUPPORT_NO:
-      return "no";
-    default:
-      return "unknown";
-  }
+  gboolean dmabuf;
+
+  if (!gst_iio_device_dmabuf_known (dev, &dmabuf))
+    return "unknown";
+  return dmabuf ? "yes" : "no";
 }
 
 static GstDevice *
@@ -160,8 +162,7 @@ describe_device (const gchar * dir, GstIioDevice * dev)
       "iio.label", G_TYPE_STRING, label ? label : "",
       "iio.direction", G_TYPE_STRING, dev->is_output ? "output" : "input",
       "iio.channels", G_TYPE_STRING, channels,
-      "iio.dmabuf", G_TYPE_STRING,
-      dmabuf_text (gst_iio_device_probe_dmabuf (dev)),
+      "iio.dmabuf", G_TYPE_STRING, dmabuf_text (dev),
       "iio.sampling-frequency", G_TYPE_UINT, rate, NULL);
   device = g_object_new (GST_TYPE_IIO_DMABUF_DEVICE, "display-name",
       label && *label ? label : dev->name, "caps", caps, "device-class",
@@ -269,7 +270,7 @@ on_uevent (GUdevClient * client, const gchar * action, GUdevDevice * udev,
   if (!dir || !g_str_has_prefix (dir, "iio:device"))
     return;
   GST_DEBUG_OBJECT (provider, "%s %s", action, dir);
-  /* a change may come after an add we could not describe (busy) */
+  /* a change is another chance for a device an add could not describe */
   if (g_str_equal (action, "add") || g_str_equal (action, "change"))
     device_appeared (provider, dir);
   else if (g_str_equal (action, "remove"))

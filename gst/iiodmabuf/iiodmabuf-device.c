@@ -9,10 +9,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define IIO_SYSFS "/sys/bus/iio/devices"
@@ -1131,4 +1133,77 @@ gst_iio_device_restore (GstIioDevice * dev)
   g_clear_pointer (&dev->saved_watermark, g_free);
   dev->configured = dev->length_changed = dev->watermark_changed = FALSE;
   dev->length = 0;
+}
+
+/* --- DMABUF support, from sysfs ------------------------------------------- */
+
+/* TRUE when @release ("6.12.107+deb12-amd64") is @major.@minor or later */
+static gboolean
+kernel_at_least (const gchar * release, guint major, guint minor)
+{
+  guint maj, min;
+
+  if (sscanf (release, "%u.%u", &maj, &min) != 2)
+    return FALSE;
+  return maj > major || (maj == major && min >= minor);
+}
+
+/**
+ * gst_iio_buffer_dmabuf_known:
+ * @buffer_dir: a buffer's sysfs directory (.../iio:deviceN/bufferM)
+ * @kernel_release: the running kernel's release, as uname() gives it
+ * @dmabuf: (out): whether the buffer takes DMABUFs, when known
+ *
+ * Tells without opening the device node or taking the buffer, which
+ * another process may be streaming from or about to start. Only the IIO
+ * DMA buffer core takes DMABUFs, from Linux 6.11; its mainline buffers
+ * (industrialio-buffer-dmaengine) have a bufferM/length_align_bytes file
+ * and a read-only watermark. kfifo and triggered buffers have neither and
+ * never take DMABUFs.
+ *
+ * Returns: whether sysfs and the version tell: not for a DMA buffer on a
+ * kernel before 6.11 (mainline has no DMABUF interface there, a vendor
+ * tree may have had one), nor for
+ * a buffer with a read-only watermark but no length_align_bytes (a
+ * hardware buffer of some other driver), nor without a watermark file
+ */
+gboolean
+gst_iio_buffer_dmabuf_known (const gchar * buffer_dir,
+    const gchar * kernel_release, gboolean * dmabuf)
+{
+  gchar *align = g_build_filename (buffer_dir, "length_align_bytes", NULL);
+  gchar *watermark = g_build_filename (buffer_dir, "watermark", NULL);
+  gboolean dma_core = g_file_test (align, G_FILE_TEST_EXISTS);
+  gboolean have_watermark = g_file_test (watermark, G_FILE_TEST_EXISTS);
+  gboolean fixed_watermark = file_read_only (watermark);
+
+  g_free (align);
+  g_free (watermark);
+  *dmabuf = FALSE;
+  if (dma_core) {
+    *dmabuf = TRUE;
+    return kernel_at_least (kernel_release, 6, 11);
+  }
+  return have_watermark && !fixed_watermark;
+}
+
+/**
+ * gst_iio_device_dmabuf_known:
+ * @dev: a device (nothing of it open)
+ * @dmabuf: (out): whether its buffer takes DMABUFs, when known
+ *
+ * gst_iio_buffer_dmabuf_known() for the device's buffer on this kernel.
+ *
+ * Returns: whether sysfs and the kernel's version tell
+ */
+gboolean
+gst_iio_device_dmabuf_known (const GstIioDevice * dev, gboolean * dmabuf)
+{
+  struct utsname uts;
+
+  if (uname (&uts) < 0) {
+    *dmabuf = FALSE;
+    return FALSE;
+  }
+  return gst_iio_buffer_dmabuf_known (dev->buffer_dir, uts.release, dmabuf);
 }

@@ -111,6 +111,11 @@ gboolean gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
     GError ** error);
 void gst_iio_device_restore (GstIioDevice * dev);
 
+gboolean gst_iio_buffer_dmabuf_known (const gchar * buffer_dir,
+    const gchar * kernel_release, gboolean * dmabuf);
+gboolean gst_iio_device_dmabuf_known (const GstIioDevice * dev,
+    gboolean * dmabuf);
+
 G_END_DECLS
 
 #endif /* __IIODMABUF_DEVICE_H__ */
