@@ -6,13 +6,20 @@ go and come, from udev events:
 
   1. one converter unbound from its driver, then bound again;
   2. the simulators' module unloaded (every converter gone), then loaded;
-  3. the module unloaded and the monitor stopped at once, with udev's
+  3. the ADC announced again and again (udev "change" and "add" events)
+     while another process lists the devices over and over, and this one
+     starts and stops a capture from the ADC each time: every start
+     succeeds with exact data, and the ADC is still said to take DMABUFs
+     (the provider learns that from sysfs, never from the device node or
+     the buffer, which the captures hold);
+  4. the module unloaded and the monitor stopped at once, with udev's
      events for it still coming.
 
 Each time, the removed and added devices must be exactly those that went
 and came, with their class; the device that came back must stream (every
 sample checked against the simulator's counter). udevd is started here:
 the VM has none, and libgudev hears only what udevd passes on."""
+import array
 import glob
 import os
 import subprocess
@@ -27,6 +34,11 @@ from gi.repository import Gst  # noqa: E402
 SIM = ["iio-sim-adc", "iio-sim-adc12", "iio-sim-dac", "iio-sim-kfifo",
        "iio-sim-triggered"]
 CLASSES = {"iio-sim-dac": "Sink/IIO"}
+# what iio.dmabuf says of each: the DMA buffer core takes DMABUFs, kfifo
+# and triggered buffers do not
+DMABUF = {"iio-sim-adc": "yes", "iio-sim-adc12": "yes", "iio-sim-dac": "yes",
+          "iio-sim-kfifo": "no", "iio-sim-triggered": "no"}
+STARTS = 60
 failures = []
 
 
@@ -143,6 +155,14 @@ def capture_from(device, blocks=10, samples=256):
     return f"{len(data)} bytes exact, {copies} copies"
 
 
+def dmabuf_reported(monitor, when):
+    """Each device's iio.dmabuf is what its buffer can do."""
+    said = {d.get_display_name():
+            d.get_properties().get_string("iio.dmabuf")
+            for d in monitor.get_devices()}
+    check(said == DMABUF, f"iio.dmabuf {when}: {said}")
+
+
 def check_listed_and_streaming(monitor, which):
     """All five listed again, and iio-sim-adc's device captures exact."""
     devices = {d.get_display_name(): d for d in monitor.get_devices()}
@@ -165,7 +185,7 @@ def main():
     except BaseException:
         monitor.stop()
         raise
-    # 3. stopped while udev still has events for it: the module unloaded
+    # 4. stopped while udev still has events for it: the module unloaded
     # and the monitor stopped on the first removal
     subprocess.run(["busybox", "rmmod", "iio_sim"], check=True)
     # the first removal seen: the others are on their way
@@ -186,6 +206,7 @@ def follow(monitor):
     check(present == expected(SIM), f"listed at start: {sorted(present)}")
     got = collect(monitor, "added", expected(SIM))
     check(sorted(got) == sorted(expected(SIM)), "announced at start, once each")
+    dmabuf_reported(monitor, "at start")
 
     # 1. one converter unbound from its driver, and bound again
     # /sys/devices/platform/iio-sim.N/iio:deviceM
@@ -216,6 +237,144 @@ def follow(monitor):
     check(sorted(got) == sorted(expected(SIM)),
           f"loading iio-sim: added {sorted(got)}")
     check_listed_and_streaming(monitor, "the reloaded device")
+
+    # 3. starts while the ADC is announced and listed again and again
+    starts_while_probed(monitor)
+
+
+# Another application listing the devices (gst-device-monitor-1.0 without
+# -f, a device chooser): each get_devices() of a provider it has not
+# started probes every device. One line per listing: the ADC's iio.dmabuf.
+LISTER = """
+import os, sys, gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+provider = Gst.DeviceProviderFactory.get_by_name("iiodeviceprovider")
+print("listing", flush=True)
+while not os.path.exists(sys.argv[1]):
+    said = [d.get_properties().get_string("iio.dmabuf")
+            for d in provider.get_devices()
+            if d.get_display_name() == "iio-sim-adc"]
+    print(said[0] if said else "missing", flush=True)
+"""
+
+
+class HeardEvents:
+    """Counts the udev events the started provider handles (its debug line
+    "ACTION iio:deviceN" for each) through a GStreamer log function, which
+    takes the place of the default one and prints every other message."""
+
+    def __init__(self):
+        self.heard = {}
+        Gst.debug_remove_log_function(None)
+        Gst.debug_add_log_function(self.log, None)
+
+    def log(self, cat, level, file, func, line, obj, msg, *_):
+        text = msg.get() or ""
+        if cat.get_name() == "iiodeviceprovider" and \
+                level == Gst.DebugLevel.DEBUG:
+            self.heard[text] = self.heard.get(text, 0) + 1
+            return
+        print(f"{level.value_nick} {cat.get_name()} {file}:{line}:{func}: "
+              f"{text}", file=sys.stderr, flush=True)
+
+    def listen(self, on):
+        if on:
+            Gst.debug_set_threshold_for_name("iiodeviceprovider",
+                                             Gst.DebugLevel.DEBUG)
+        else:
+            Gst.debug_unset_threshold_for_name("iiodeviceprovider")
+
+
+def announce(adc, stop, sent):
+    """udev events for the ADC, as `udevadm trigger` makes them, until
+    @stop is set: the started monitor hears each one."""
+    while not stop.is_set():
+        for action in ("change", "add"):
+            with open(f"{adc}/uevent", "w") as f:
+                f.write(action)
+            sent[action] = sent.get(action, 0) + 1
+        time.sleep(0.01)
+
+
+def capture_counter(blocks=4, samples=256):
+    """One capture of two channels of the ADC from a fresh pipeline:
+    None when every sample follows the counter, else what went wrong."""
+    pipeline = Gst.parse_launch(
+        "iiodmabufsrc device=iio-sim-adc channels=voltage0,voltage1 "
+        f"samples-per-block={samples} num-buffers={blocks} ! "
+        "fakesink name=sink signal-handoffs=true sync=false")
+    data = bytearray()
+    pipeline.get_by_name("sink").connect(
+        "handoff", lambda _s, buf, _p: data.extend(
+            buf.extract_dup(0, buf.get_size())))
+    pipeline.set_state(Gst.State.PLAYING)
+    msg = pipeline.get_bus().timed_pop_filtered(
+        60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    if msg is None:
+        return "no EOS in 60 s"
+    if msg.type == Gst.MessageType.ERROR:
+        return msg.parse_error()[0].message
+    if len(data) != blocks * samples * 4:
+        return f"{len(data)} bytes, not {blocks * samples * 4}"
+    values = array.array("H", bytes(data))
+    for i, v in enumerate(values):
+        scan, c = divmod(i, 2)
+        if v != (values[0] + scan + 0x100 * c) & 0xffff:
+            return f"scan {scan} channel {c} holds 0x{v:x}"
+    return None
+
+
+def starts_while_probed(monitor):
+    adc = iio_dir("iio-sim-adc")
+    with open(f"{adc}/lossless", "w") as f:
+        f.write("1")
+    stop_file = "/run/hotplug-lister-stop"
+    if os.path.exists(stop_file):
+        os.unlink(stop_file)
+    lister = subprocess.Popen([sys.executable, "-c", LISTER, stop_file],
+                              stdout=subprocess.PIPE, text=True)
+    check(lister.stdout.readline() == "listing\n", "the lister runs")
+    stop, sent = threading.Event(), {}
+    events = HeardEvents()
+    events.listen(True)
+    announcer = threading.Thread(target=announce, args=(adc, stop, sent))
+    announcer.start()
+    failed = {}
+    try:
+        for _ in range(STARTS):
+            why = capture_counter()
+            if why:
+                failed[why] = failed.get(why, 0) + 1
+    finally:
+        stop.set()
+        announcer.join()
+        open(stop_file, "w").close()
+        listed = lister.communicate(timeout=120)[0].split()
+    check(not failed, f"{STARTS} starts while probed: "
+          f"{STARTS - sum(failed.values())} exact, failed: {failed}")
+    said = {v: listed.count(v) for v in set(listed)}
+    check(len(listed) > 0 and set(listed) == {"yes"},
+          f"another process's {len(listed)} listings say of the ADC: {said}")
+    # the last may still be on their way through udevd
+    name = os.path.basename(adc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(
+            events.heard.get(f"{a} {name}", 0) < n for a, n in sent.items()):
+        time.sleep(0.1)
+    events.listen(False)
+    heard = {a: events.heard.get(f"{a} {name}", 0) for a in sent}
+    # all of them, unless a socket's buffer overflowed on a loaded host
+    check(all(0 < heard[a] <= sent[a] for a in ("change", "add")),
+          f"the started provider handled the udev events: sent {sent}, "
+          f"handled {heard}")
+    # the events were of devices already listed: no news
+    got = collect(monitor, "added", set(), timeout=0)
+    check(got == [], f"nothing added or removed by them: {got}")
+    check_listed_and_streaming(monitor, "the ADC after")
+    dmabuf_reported(monitor, "after")
 
 
 if __name__ == "__main__":
