@@ -21,6 +21,29 @@
 #include <xf86drm.h>
 #endif
 
+/* The kernel waits up to this long inside an ENQUEUE for the fences on a
+ * DMABUF: a call interrupted again and again gives up after as long. */
+#define RESTART_LIMIT_US (5 * G_USEC_PER_SEC)
+
+/* ioctl() again while a signal interrupts it (a handler installed without
+ * SA_RESTART makes the kernel return EINTR): the calls here can all be
+ * repeated, and an application's timer must not fail a stream. Bounded:
+ * a blocking wait restarted forever would never time out. */
+static gint
+ioctl_restarting (gint fd, gulong request, gpointer arg)
+{
+  gint64 end = 0;
+  gint ret;
+
+  while ((ret = ioctl (fd, request, arg)) < 0 && errno == EINTR) {
+    if (!end)
+      end = g_get_monotonic_time () + RESTART_LIMIT_US;
+    else if (g_get_monotonic_time () > end)
+      break;
+  }
+  return ret;
+}
+
 static gint
 alloc_from_heap (const gchar * heap, gsize size)
 {
@@ -32,7 +55,7 @@ alloc_from_heap (const gchar * heap, gsize size)
 
   if (hfd < 0)
     return -1;
-  if (ioctl (hfd, DMA_HEAP_IOCTL_ALLOC, &req) < 0) {
+  if (ioctl_restarting (hfd, DMA_HEAP_IOCTL_ALLOC, &req) < 0) {
     err = errno;
     close (hfd);
     errno = err;
@@ -57,7 +80,7 @@ alloc_from_udmabuf (gsize size)
   if (mfd >= 0 && ftruncate (mfd, req.size) == 0
       && fcntl (mfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0) {
     req.memfd = mfd;
-    fd = ioctl (ufd, UDMABUF_CREATE, &req);
+    fd = ioctl_restarting (ufd, UDMABUF_CREATE, &req);
   }
   err = errno;
   if (mfd >= 0)
@@ -628,14 +651,17 @@ gst_iio_dmabuf_source_take_passed_over (GstIioDmabufSource * src)
  * @error: NO_DMABUF when the buffer cannot take DMABUFs
  *
  * Attach every DMABUF before enqueueing the first: in Linux 6.12 an attach
- * drops blocks queued to a disabled buffer.
+ * drops blocks queued to a disabled buffer. On failure errno is the
+ * kernel's (EBUSY at once, on an O_NONBLOCK buffer fd, while another
+ * thread holds the DMABUF's reservation lock).
  */
 gboolean
 gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
 {
   gint err;
 
-  if (ioctl (buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, &dmabuf_fd) == 0)
+  if (ioctl_restarting (buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+          &dmabuf_fd) == 0)
     return TRUE;
   err = errno;
   if (err == EPERM || err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)
@@ -651,13 +677,14 @@ gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error)
         " (if the converter's DMA engine needs physically contiguous memory, "
         "set dma-heap to a CMA heap: default_cma_region, linux,cma or "
         "reserved)");
+  errno = err;
   return FALSE;
 }
 
 void
 gst_iio_block_detach (gint buffer_fd, gint dmabuf_fd)
 {
-  ioctl (buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &dmabuf_fd);
+  ioctl_restarting (buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL, &dmabuf_fd);
 }
 
 /* Exported right after the enqueue, the sync_file holds the block's fence
@@ -667,7 +694,7 @@ export_fence (gint dmabuf_fd)
 {
   struct dma_buf_export_sync_file req = {.flags = DMA_BUF_SYNC_RW,.fd = -1 };
 
-  if (ioctl (dmabuf_fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) < 0)
+  if (ioctl_restarting (dmabuf_fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) < 0)
     return -1;
   return req.fd;
 }
@@ -681,7 +708,7 @@ enqueue_once (gint buffer_fd, gint dmabuf_fd, gsize bytes, gboolean cyclic)
     .bytes_used = bytes,
   };
 
-  if (ioctl (buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) < 0)
+  if (ioctl_restarting (buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) < 0)
     return -1;
   return export_fence (dmabuf_fd);
 }
@@ -701,10 +728,11 @@ enqueue_once (gint buffer_fd, gint dmabuf_fd, gsize bytes, gboolean cyclic)
  *
  * A DMABUF whose earlier submit failed inside the kernel stays busy there
  * (EBUSY) until it is attached again: with @reattach that is done here,
- * once.
+ * once. On a buffer fd opened O_NONBLOCK the kernel does not wait for the
+ * fences already on the DMABUF (another device reading it): EBUSY at once.
  *
  * Returns: a sync_file fd for the block's fence (see gst_iio_fence_state()),
- * or -1
+ * or -1 with errno set
  */
 gint
 gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
@@ -730,6 +758,7 @@ gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
       gst_iio_device_error_code_for_errno (err),
       "Cannot enqueue a block of %" G_GSIZE_FORMAT " bytes: %s", bytes,
       g_strerror (err));
+  errno = err;
   return -1;
 }
 
@@ -755,6 +784,49 @@ gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
   return earlier_pending || elapsed_us < block_us;
 }
 
+/* SYNC_IOC_FILE_INFO: the status, and unless pending each fence. A DMABUF
+ * read by more than one device (two DACs, a GPU) gives a sync_file of as
+ * many fences: the kernel is asked for their number first (num_fences 0),
+ * since a call with room for fewer fails with EINVAL. */
+static gboolean
+read_file_info (gint sync_fd, struct sync_file_info *info,
+    struct sync_fence_info **fences)
+{
+  guint n;
+  gint err;
+
+  memset (info, 0, sizeof *info);
+  *fences = NULL;
+  if (ioctl_restarting (sync_fd, SYNC_IOC_FILE_INFO, info) < 0)
+    return FALSE;
+  if (info->status == 0 || info->num_fences == 0)
+    return TRUE;
+  n = info->num_fences;
+  *fences = g_new0 (struct sync_fence_info, n);
+  memset (info, 0, sizeof *info);
+  info->num_fences = n;
+  info->sync_fence_info = (guintptr) * fences;
+  if (ioctl_restarting (sync_fd, SYNC_IOC_FILE_INFO, info) == 0)
+    return TRUE;
+  err = errno;
+  g_clear_pointer (fences, g_free);
+  errno = err;
+  return FALSE;
+}
+
+/* Signalled before it was exported: by name in Linux 6.12; later kernels
+ * name every signalled fence "detached-driver", but the stub's time is
+ * from its first use, which our elements make before they queue anything
+ * (see gst_iio_fence_date_stub()). */
+static gboolean
+is_stub (const struct sync_file_info *info,
+    const struct sync_fence_info *fences, gint64 after_ns)
+{
+  return info->status > 0 && info->num_fences == 1
+      && (g_str_equal (fences[0].driver_name, "stub")
+      || (gint64) fences[0].timestamp_ns < after_ns);
+}
+
 /**
  * gst_iio_fence_read:
  * @sync_fd: a sync_file from gst_iio_block_enqueue()
@@ -764,29 +836,27 @@ gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
  * @done_ns: (out) (optional): when the transfer ended (CLOCK_MONOTONIC,
  *     ns), or -1 if pending or unknown
  *
- * One SYNC_IOC_FILE_INFO: the fence's state and the time it signalled. A
- * fence already signalled when exported is a stub (GST_IIO_FENCE_STUB):
- * the block never reached the hardware (its submit failed), even though
- * the enqueue succeeded, or completed before the export (see
- * gst_iio_block_never_transferred()); a stub's time is its own and tells
- * nothing, so @done_ns is -1.
+ * The fence's state and the time it signalled, however many fences the
+ * sync_file holds (the block's, and other devices' reading the same
+ * DMABUF: it is done when all are). A fence already signalled when
+ * exported is a stub (GST_IIO_FENCE_STUB): the block never reached the
+ * hardware (its submit failed), even though the enqueue succeeded, or
+ * completed before the export (see gst_iio_block_never_transferred()); a
+ * stub's time is its own and tells nothing, so @done_ns is -1.
  */
 GstIioFenceState
 gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
     gint64 * done_ns)
 {
-  struct sync_fence_info fences[4];
+  struct sync_fence_info *fences;
   struct sync_file_info info;
+  GstIioFenceState state;
   gint64 last = -1;
   guint i;
 
-  memset (&info, 0, sizeof info);
-  memset (fences, 0, sizeof fences);
-  info.num_fences = G_N_ELEMENTS (fences);
-  info.sync_fence_info = (guintptr) fences;
   if (done_ns)
     *done_ns = -1;
-  if (ioctl (sync_fd, SYNC_IOC_FILE_INFO, &info) < 0) {
+  if (!read_file_info (sync_fd, &info, &fences)) {
     if (error_code)
       *error_code = -errno;
     return GST_IIO_FENCE_FAILED;
@@ -795,19 +865,17 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
     *error_code = info.status < 0 ? info.status : 0;
   if (info.status == 0)
     return GST_IIO_FENCE_PENDING;
-  /* by name in Linux 6.12; later kernels name every signalled fence
-   * "detached-driver", but the stub's time is from its first use, which
-   * our elements make before they queue anything (see
-   * gst_iio_fence_date_stub()) */
-  if (info.status > 0 && info.num_fences == 1
-      && (g_str_equal (fences[0].driver_name, "stub")
-          || (gint64) fences[0].timestamp_ns < after_ns))
+  if (fences && is_stub (&info, fences, after_ns)) {
+    g_free (fences);
     return GST_IIO_FENCE_STUB;
-  for (i = 0; i < MIN (info.num_fences, G_N_ELEMENTS (fences)); i++)
+  }
+  for (i = 0; fences && i < info.num_fences; i++)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
   if (done_ns && last >= after_ns)
     *done_ns = last;
-  return info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
+  state = info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
+  g_free (fences);
+  return state;
 }
 
 /**

@@ -2882,6 +2882,151 @@ GST_START_TEST (test_device_provider)
 
 GST_END_TEST;
 
+/* --- a DMABUF with many fences -------------------------------------------- */
+
+#define DAC "iio-sim-dac"
+#define FNV_OFFSET G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define FNV_PRIME G_GUINT64_CONSTANT (0x100000001b3)
+#define VGEM_FENCES 4
+#define DRM_IOCTL_VGEM_FENCE_ATTACH \
+  DRM_IOWR (DRM_COMMAND_BASE + 0x1, struct vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL \
+  DRM_IOW (DRM_COMMAND_BASE + 0x2, struct vgem_fence_signal)
+
+/* include/uapi/drm/vgem_drm.h (not in Debian's libdrm-dev) */
+struct vgem_fence_attach
+{
+  guint32 handle, flags, out_fence, pad;
+};
+
+struct vgem_fence_signal
+{
+  guint32 fence, flags;
+};
+
+/* Readers of the blocks besides the DAC, as a GPU would be: vgem fences
+ * on each block's DMABUF (a dumb buffer of vgem itself), attached before
+ * the DAC queues it and signalled once it has (at the next block). */
+typedef struct
+{
+  gint vgem;
+  guint32 pending[VGEM_FENCES];
+  guint n_pending;
+  guint64 blocks;
+} Readers;
+
+static void
+readers_signal (Readers * r)
+{
+  guint i;
+
+  for (i = 0; i < r->n_pending; i++) {
+    struct vgem_fence_signal sig = {.fence = r->pending[i] };
+
+    fail_unless (ioctl (r->vgem, DRM_IOCTL_VGEM_FENCE_SIGNAL, &sig) == 0,
+        "VGEM_FENCE_SIGNAL: %s", g_strerror (errno));
+  }
+  r->n_pending = 0;
+}
+
+static void
+readers_attach (Readers * r, GstBuffer * buf)
+{
+  struct drm_prime_handle prime = {.fd =
+        gst_dmabuf_memory_get_fd (gst_buffer_peek_memory (buf, 0))
+  };
+  struct drm_gem_close gem = { 0 };
+  guint i;
+
+  fail_unless (ioctl (r->vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime) == 0,
+      "PRIME_FD_TO_HANDLE: %s", g_strerror (errno));
+  for (i = 0; i < VGEM_FENCES; i++) {
+    struct vgem_fence_attach att = {.handle = prime.handle };
+
+    fail_unless (ioctl (r->vgem, DRM_IOCTL_VGEM_FENCE_ATTACH, &att) == 0,
+        "VGEM_FENCE_ATTACH: %s", g_strerror (errno));
+    r->pending[r->n_pending++] = att.out_fence;
+  }
+  gem.handle = prime.handle;
+  ioctl (r->vgem, DRM_IOCTL_GEM_CLOSE, &gem);
+}
+
+static GstPadProbeReturn
+on_block_to_dac (GstPad * pad, GstPadProbeInfo * info, Readers * r)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    readers_signal (r);         /* the block before is queued by now */
+    readers_attach (r, GST_PAD_PROBE_INFO_BUFFER (info));
+    r->blocks++;
+  } else if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS) {
+    readers_signal (r);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* ADC to DAC, zero-copy, while other readers (vgem fences) hold each block
+ * too: the DAC's fence is read among 1 + 4 others, and no block is taken
+ * for failed. The DAC plays the ADC's formula exact. */
+GST_START_TEST (test_block_with_many_fences)
+{
+  const guint blocks = 60, spb = 1024;
+  gchar *card = drm_card (), *desc;
+  Readers r = { 0, };
+  GstElement *pipeline, *sink;
+  GstStructure *stats;
+  GstPad *pad;
+  guint64 want = FNV_OFFSET, k;
+  guint warnings = 0;
+  GstMessage *msg;
+
+  desc = g_strdup_printf ("iiodmabufsrc name=src device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=%u num-blocks=8 "
+      "dmabuf-origin=drm drm-device=%s num-buffers=%u ! iiodmabufsink "
+      "name=sink device=" DAC, spb, card, blocks);
+  pipeline = gst_parse_launch (desc, NULL);
+  r.vgem = open (card, O_RDWR | O_CLOEXEC);
+  fail_unless (r.vgem >= 0, "open %s: %s", card, g_strerror (errno));
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, (GstPadProbeCallback)
+      on_block_to_dac, &r, NULL);
+  gst_object_unref (pad);
+  msg = run (pipeline, 120 * GST_SECOND, &warnings);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  g_object_get (sink, "stats", &stats, NULL);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  for (k = 0; k < (guint64) blocks * spb; k++) {
+    guint8 scan[4] = { k & 0xff, (k >> 8) & 0xff, (k + 0x100) & 0xff,
+      ((k + 0x100) >> 8) & 0xff
+    };
+    guint i;
+
+    for (i = 0; i < 4; i++)
+      want = (want ^ scan[i]) * FNV_PRIME;
+  }
+  fail_unless_equals_uint64 (r.blocks, blocks);
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), 0);
+  fail_unless_equals_int (warnings, 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), blocks);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "consumed_bytes"),
+      (guint64) blocks * spb * 4);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "checksum"), want);
+  g_print ("%u blocks, each also read by %u vgem fences: the DAC played "
+      "them exact, 0 fence errors\n", blocks, VGEM_FENCES);
+  gst_structure_free (stats);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  close (r.vgem);
+  g_free (desc);
+  g_free (card);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -2947,6 +3092,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_trigger_errors);
   tcase_add_test (tc, test_triggered_by_hrtimer);
   tcase_add_test (tc, test_device_provider);
+  tcase_add_test (tc, test_block_with_many_fences);
   return s;
 }
 
