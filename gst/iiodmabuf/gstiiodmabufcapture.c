@@ -10,8 +10,14 @@
  * a stop and a restart. The capture itself is reference-counted: every
  * live block holds it.
  *
+ * A dispose runs in whatever thread lets go last, so it never waits: the
+ * buffer fd is non-blocking, and a block the kernel refuses for now (its
+ * DMABUF still read by another device, a DAC or a GPU, whose fences have
+ * not signalled) is parked; the streaming thread queues it once its
+ * DMABUF is free, watching it with the head's fence.
+ *
  * Locking: one mutex, never held while calling into GStreamer objects
- * other than the memories themselves.
+ * other than the memories themselves, nor across a wait.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -24,10 +30,17 @@
 
 #include <gst/allocators/allocators.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_iio_capture_debug);
 #define GST_CAT_DEFAULT gst_iio_capture_debug
+
+/* A parked block whose DMABUF is free but that the kernel still refused
+ * (another thread held its reservation lock) is tried again this soon. */
+#define RETRY_SOON (2 * GST_MSECOND)
 
 typedef struct
 {
@@ -39,21 +52,33 @@ typedef struct
   gint64 queued_us;             /* g_get_monotonic_time() at the enqueue */
   gint64 exported_us;           /* ... and once its fence was exported */
   gboolean never_ran;           /* its submit failed: no converter time */
+  gboolean stuck;               /* its submit may have failed (a stub
+                                 * fence, or one failed other than by an
+                                 * abort): the kernel may keep it busy
+                                 * until attached again */
+  gboolean detached;            /* that re-attach is still to be done */
+  gboolean refused;             /* parked, its DMABUF free, refused anyway */
 } GstIioBlock;
 
 struct _GstIioCapture
 {
   gint buffer_fd;
+  gint buffer_flags;            /* its file status flags before ours */
   gsize block_bytes;
   gint64 block_us;
   GstClockTime timeout;
   GstPoll *poll;
+  gint wakeup;                  /* eventfd: a block came back */
 
   GMutex lock;
-  GCond returned;
-  guint waiting;                /* threads waiting for a block to return */
+  gboolean waiting;             /* the streaming thread waits for a block
+                                 * to come back (none is queued) */
+  GArray *watched;              /* GstPollFD: what it waits on */
   GQueue queued;                /* GstIioBlock in the kernel, oldest first */
-  GQueue idle;                  /* attached, not queued yet */
+  GQueue idle;                  /* attached, not queued: before the start,
+                                 * or failed (queued again at the next
+                                 * dequeue, if the stream goes on) */
+  GQueue parked;                /* came back, refused by the kernel for now */
   GPtrArray *attached;          /* every GstIioBlock still attached */
   gboolean running;
   gboolean flushing;
@@ -79,9 +104,11 @@ static void
 capture_clear (GstIioCapture * capture)
 {
   gst_poll_free (capture->poll);
+  if (capture->wakeup >= 0)
+    close (capture->wakeup);
   g_ptr_array_unref (capture->attached);
+  g_array_unref (capture->watched);
   g_mutex_clear (&capture->lock);
-  g_cond_clear (&capture->returned);
 }
 
 static void
@@ -100,37 +127,104 @@ close_sync_fd (GstIioBlock * block)
 
 /* --- the kernel side ------------------------------------------------------ */
 
-/* Queues a block; a failure shows when it reaches the head. Lock held.
- * Per block: ENQUEUE and the fence's export, nothing more. */
-static void
-enqueue_block (GstIioCapture * capture, GstIioBlock * block)
+/* Whether every fence on the block's DMABUF has signalled: no other
+ * device (nor our own transfer) is using it. */
+static gboolean
+dmabuf_free (GstIioBlock * block)
 {
-  GError *error = NULL;
-  gint64 queued_at = 0;
+  struct pollfd pfd = {.fd = block->dmabuf_fd,.events = POLLOUT };
 
-  block->error = 0;
-  block->never_ran = FALSE;
-  g_queue_push_tail (&capture->queued, block);
-  /* a stuck block is re-attached only while the buffer runs: an attach
-   * drops the blocks queued to a disabled one */
+  return poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT);
+}
+
+/* ENQUEUE, without waiting, and the fence's export: 0, or the negative
+ * errno the kernel refused it with. Lock held. */
+static gint
+try_enqueue (GstIioCapture * capture, GstIioBlock * block)
+{
+  gint64 queued_at = 0;
+  gint err;
+
   block->sync_fd = gst_iio_block_enqueue (capture->buffer_fd,
-      block->dmabuf_fd, capture->block_bytes, FALSE, capture->running,
-      &queued_at, &error);
+      block->dmabuf_fd, capture->block_bytes, FALSE, FALSE, &queued_at, NULL);
+  err = block->sync_fd < 0 ? -errno : 0;
   block->queued_us = queued_at;
   block->exported_us = g_get_monotonic_time ();
-  if (block->sync_fd < 0) {
-    GST_WARNING ("%s", error->message);
-    block->error = -EIO;
+  if (err)
+    return err;
+  block->error = 0;
+  block->never_ran = FALSE;
+  block->stuck = FALSE;
+  return 0;
+}
+
+/* A block whose submit failed may be busy in the kernel until attached
+ * again; only while the buffer runs (an attach drops the blocks queued to
+ * a disabled one) and once no one else uses its DMABUF. Streaming thread,
+ * lock held. */
+static gboolean
+reattach (GstIioCapture * capture, GstIioBlock * block)
+{
+  if (!capture->running || !dmabuf_free (block))
+    return FALSE;
+  if (!block->detached)
+    gst_iio_block_detach (capture->buffer_fd, block->dmabuf_fd);
+  block->detached = !gst_iio_block_attach (capture->buffer_fd,
+      block->dmabuf_fd, NULL);
+  return !block->detached;
+}
+
+/* Queues a block, or parks it if the kernel refuses it for now (EBUSY:
+ * another device still reads its DMABUF, or the kernel keeps it busy
+ * after a failed submit, which only the streaming thread may mend by
+ * @reattach); a failure of another kind shows when it reaches the head.
+ * Never waits. Lock held. Returns whether it was parked. */
+static gboolean
+queue_block (GstIioCapture * capture, GstIioBlock * block, gboolean reattach_ok)
+{
+  gint err = block->detached ? -EBUSY : try_enqueue (capture, block);
+
+  if (err == -EBUSY && block->stuck && reattach_ok && reattach (capture, block))
+    err = try_enqueue (capture, block);
+  if (err == -EBUSY) {
+    GST_LOG ("DMABUF %d is busy: parked", block->dmabuf_fd);
+    block->refused = FALSE;
+    g_queue_push_tail (&capture->parked, block);
+    return TRUE;
+  }
+  if (err) {
+    GST_WARNING ("cannot queue the block on DMABUF %d: %s", block->dmabuf_fd,
+        g_strerror (-err));
+    block->error = err;
     block->never_ran = TRUE;
-    g_error_free (error);
+  }
+  g_queue_push_tail (&capture->queued, block);
+  return FALSE;
+}
+
+/* Queues the parked blocks whose DMABUFs are free now. One refused even
+ * so (another thread held its reservation lock a moment) is tried again
+ * soon. Streaming thread, lock held. */
+static void
+retry_parked (GstIioCapture * capture)
+{
+  guint n = capture->parked.length;
+  GstIioBlock *block;
+
+  while (n--) {
+    block = g_queue_pop_head (&capture->parked);
+    if (!block->refused && !dmabuf_free (block))
+      g_queue_push_tail (&capture->parked, block);
+    else if (queue_block (capture, block, TRUE))
+      block->refused = TRUE;
   }
 }
 
 /* --- blocks coming home --------------------------------------------------- */
 
 /* The memory's last reference is gone. While running, the block is kept
- * and queued again; after a stop it is freed (its qdata lets go of the
- * capture). */
+ * and queued again (or parked); after a stop it is freed (its qdata lets
+ * go of the capture). Any thread: never waits. */
 static gboolean
 block_returned (GstMiniObject * obj)
 {
@@ -145,10 +239,10 @@ block_returned (GstMiniObject * obj)
     gst_memory_ref (mem);
     /* downstream may have resized it; a block always moves whole */
     gst_memory_resize (mem, -(gssize) mem->offset, capture->block_bytes);
-    enqueue_block (capture, block);
-    /* a futex call per block saved when nobody waits */
+    queue_block (capture, block, FALSE);
+    /* a syscall per block saved when nobody waits */
     if (capture->waiting)
-      g_cond_broadcast (&capture->returned);
+      eventfd_write (capture->wakeup, 1);
   } else if (g_ptr_array_remove_fast (capture->attached, block)) {
     /* halted, not stopped yet: the block is freed now, detached first */
     close_sync_fd (block);
@@ -191,11 +285,27 @@ new_block (GstIioCapture * capture, GstAllocator * allocator, GError ** error)
 
 /* --- public --------------------------------------------------------------- */
 
+/* The ENQUEUEs of a dispose must not wait for another device's fences
+ * (the kernel would, up to 5 s, under our lock): EBUSY at once instead. */
+static gboolean
+set_nonblocking (GstIioCapture * capture, GError ** error)
+{
+  capture->buffer_flags = fcntl (capture->buffer_fd, F_GETFL);
+  if (capture->buffer_flags >= 0 && fcntl (capture->buffer_fd, F_SETFL,
+          capture->buffer_flags | O_NONBLOCK) == 0)
+    return TRUE;
+  g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
+      "Cannot set up the IIO buffer for DMABUF blocks: %s", g_strerror (errno));
+  capture->buffer_flags = -1;
+  return FALSE;
+}
+
 /**
  * gst_iio_capture_new:
  * @allocator: a #GstIioDmabufAllocator
  * @buffer_fd: the IIO input buffer fd, disabled; it must stay open until
- *     gst_iio_capture_stop()
+ *     gst_iio_capture_stop(), which puts its file status flags back (the
+ *     capture makes it non-blocking)
  * @block_bytes: the size of a block
  * @n_blocks: how many
  * @block_duration: how long the converter takes to fill one; 0 if unknown
@@ -219,14 +329,22 @@ gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,
 
   init_debug ();
   capture->buffer_fd = buffer_fd;
+  capture->buffer_flags = -1;
   capture->block_bytes = block_bytes;
   capture->block_us = GST_CLOCK_TIME_IS_VALID (block_duration) ?
       block_duration / GST_USECOND : 0;
   capture->timeout = timeout;
   capture->poll = gst_poll_new (TRUE);
+  capture->wakeup = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   capture->attached = g_ptr_array_new ();
+  capture->watched = g_array_new (FALSE, FALSE, sizeof (GstPollFD));
   g_mutex_init (&capture->lock);
-  g_cond_init (&capture->returned);
+  if (capture->wakeup < 0) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
+        "Cannot set up the IIO buffer for DMABUF blocks: %s",
+        g_strerror (errno));
+    goto failed;
+  }
 
   for (i = 0; i < n_blocks; i++) {
     block = new_block (capture, allocator, error);
@@ -239,6 +357,8 @@ gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,
       goto failed;
     g_ptr_array_add (capture->attached, block);
   }
+  if (!set_nonblocking (capture, error))
+    goto failed;
   GST_DEBUG ("%u blocks of %" G_GSIZE_FORMAT " bytes attached", n_blocks,
       block_bytes);
   return capture;
@@ -265,11 +385,11 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
   g_mutex_lock (&capture->lock);
   capture->last_done_ns = -1;   /* all start together: none waited */
   while ((block = g_queue_pop_head (&capture->idle))) {
-    enqueue_block (capture, block);
-    if (block->sync_fd < 0 && ok) {
+    queue_block (capture, block, FALSE);
+    if (block->error && ok) {
       g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
           "Cannot queue a block of %" G_GSIZE_FORMAT " bytes to the IIO "
-          "buffer", capture->block_bytes);
+          "buffer: %s", capture->block_bytes, g_strerror (-block->error));
       ok = FALSE;
     }
   }
@@ -278,62 +398,167 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
   return ok;
 }
 
-/* Waits, lock held, until downstream gives a block back. */
-static GstFlowReturn
-wait_returned (GstIioCapture * capture, GError ** error)
+/* What woke the streaming thread. */
+typedef enum
 {
-  gint64 end = g_get_monotonic_time () + capture->timeout / GST_USECOND;
+  WOKEN_HEAD,                   /* the head's fence signalled */
+  WOKEN_OTHER,                  /* a block came back, a DMABUF is free */
+  WOKEN_TIMEOUT,
+  WOKEN_FLUSHING,
+  WOKEN_ERROR,                  /* poll failed on the head's fence */
+} Woken;
 
-  while (!capture->flushing && g_queue_is_empty (&capture->queued)) {
-    gboolean woken;
+static void
+watch_fd (GstIioCapture * capture, gint fd)
+{
+  GstPollFD pfd = GST_POLL_FD_INIT;
 
-    capture->waiting++;
-    woken = g_cond_wait_until (&capture->returned, &capture->lock, end);
-    capture->waiting--;
-    /* a block may come back just as the time is up */
-    if (woken || capture->flushing || !g_queue_is_empty (&capture->queued))
-      continue;
+  pfd.fd = fd;
+  g_array_append_val (capture->watched, pfd);
+}
+
+/* The fds the streaming thread waits on: first the head's fence, or
+ * without one the wakeup (a block coming back), to be read; then the
+ * DMABUF of each parked block, to be written (it can be once all its
+ * fences are done). Lock held. */
+static void
+watch (GstIioCapture * capture, GstIioBlock * head, GstClockTime * timeout)
+{
+  GList *l;
+  guint i;
+
+  g_array_set_size (capture->watched, 0);
+  watch_fd (capture, head ? head->sync_fd : capture->wakeup);
+  for (l = capture->parked.head; l; l = l->next) {
+    GstIioBlock *block = l->data;
+
+    if (block->refused)
+      *timeout = MIN (*timeout, RETRY_SOON);
+    else
+      watch_fd (capture, block->dmabuf_fd);
+  }
+  for (i = 0; i < capture->watched->len; i++) {
+    GstPollFD *pfd = &g_array_index (capture->watched, GstPollFD, i);
+
+    gst_poll_add_fd (capture->poll, pfd);
+    gst_poll_fd_ctl_read (capture->poll, pfd, i == 0);
+    gst_poll_fd_ctl_write (capture->poll, pfd, i > 0);
+  }
+}
+
+static void
+unwatch (GstIioCapture * capture)
+{
+  guint i;
+
+  for (i = 0; i < capture->watched->len; i++)
+    gst_poll_remove_fd (capture->poll, &g_array_index (capture->watched,
+            GstPollFD, i));
+}
+
+/* Waits, unlocked, until @end (monotonic, us) for the head's fence, a
+ * block coming back (without a head: only then is the thread woken for
+ * it) or a parked block's DMABUF to be free. Lock held on entry and
+ * return. */
+static Woken
+wait_event (GstIioCapture * capture, GstIioBlock * head, gint64 end)
+{
+  GstClockTime timeout = MAX (end - g_get_monotonic_time (), 0) * GST_USECOND;
+  GstPollFD *first;
+  eventfd_t count;
+  gint ret, err;
+  Woken woken;
+
+  watch (capture, head, &timeout);
+  first = &g_array_index (capture->watched, GstPollFD, 0);
+  capture->waiting = !head;
+  g_mutex_unlock (&capture->lock);
+  do {
+    ret = gst_poll_wait (capture->poll, timeout);
+    err = errno;
+  } while (ret < 0 && (err == EINTR || err == EAGAIN));
+  g_mutex_lock (&capture->lock);
+  capture->waiting = FALSE;
+
+  if (capture->flushing || (ret < 0 && err == EBUSY))
+    woken = WOKEN_FLUSHING;
+  else if (ret < 0 || (head && gst_poll_fd_has_error (capture->poll, first)))
+    woken = WOKEN_ERROR;
+  else if (head && gst_poll_fd_can_read (capture->poll, first))
+    woken = WOKEN_HEAD;
+  else
+    woken = ret == 0 && g_get_monotonic_time () >= end ? WOKEN_TIMEOUT :
+        WOKEN_OTHER;
+  if (!head && ret > 0 && gst_poll_fd_can_read (capture->poll, first))
+    eventfd_read (capture->wakeup, &count);
+  unwatch (capture);
+  return woken;
+}
+
+/* Why nothing came within the timeout. */
+static void
+set_timeout_error (GstIioCapture * capture, GstIioBlock * head, GError ** error)
+{
+  if (head)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        "No block completed within %" GST_TIME_FORMAT ": the converter is "
+        "stalled or not clocked (check its clock and trigger), or raise "
+        "timeout", GST_TIME_ARGS (capture->timeout));
+  else if (capture->parked.length)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        "No block came back within %" GST_TIME_FORMAT ": %u wait for "
+        "another device that still reads them (a DAC, a GPU) and "
+        "downstream holds the others: raise num-blocks, or see why that "
+        "device does not finish", GST_TIME_ARGS (capture->timeout),
+        capture->parked.length);
+  else
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "Downstream held every block for %" GST_TIME_FORMAT ": raise "
         "num-blocks or release buffers sooner", GST_TIME_ARGS
         (capture->timeout));
-    return GST_FLOW_ERROR;
-  }
-  return capture->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
 }
 
-/* Waits, unlocked, for the fence of the block at the head. */
+/* Queues the blocks that failed, then waits, bounded by the timeout (the
+ * whole of it for each head, and for a block to come back when none is
+ * queued) and cancelled by flushing, until the head's fence has
+ * signalled; meanwhile parked blocks are queued as their DMABUFs come
+ * free. Lock held. */
 static GstFlowReturn
-wait_head (GstIioCapture * capture, GstIioBlock * block, GError ** error)
+wait_head (GstIioCapture * capture, GstIioBlock ** head, GError ** error)
 {
-  GstPollFD pfd = GST_POLL_FD_INIT;
-  gint ret, err;
+  GstIioBlock *waited = NULL;
+  gint64 end = 0;
+  Woken woken;
 
-  if (block->error || block->sync_fd < 0)
-    return GST_FLOW_OK;
-  pfd.fd = block->sync_fd;
-  gst_poll_add_fd (capture->poll, &pfd);
-  gst_poll_fd_ctl_read (capture->poll, &pfd, TRUE);
-  g_mutex_unlock (&capture->lock);
-  do {
-    ret = gst_poll_wait (capture->poll, capture->timeout);
-    err = errno;
-  } while (ret < 0 && (err == EINTR || err == EAGAIN));
-  g_mutex_lock (&capture->lock);
-  gst_poll_remove_fd (capture->poll, &pfd);
-
-  if (capture->flushing || (ret < 0 && err == EBUSY))
-    return GST_FLOW_FLUSHING;
-  if (ret > 0 && gst_poll_fd_has_error (capture->poll, &pfd))
-    ret = -1;
-  if (ret > 0)
-    return GST_FLOW_OK;
-  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ, ret == 0 ?
-      "No block completed within %" GST_TIME_FORMAT ": the converter is "
-      "stalled or not clocked (check its clock and trigger), or raise "
-      "timeout" : "Waiting for a block failed after %" GST_TIME_FORMAT
-      ": the device may have gone", GST_TIME_ARGS (capture->timeout));
-  return GST_FLOW_ERROR;
+  while ((*head = g_queue_pop_head (&capture->idle)))
+    queue_block (capture, *head, TRUE);
+  for (;;) {
+    retry_parked (capture);
+    if (capture->flushing)
+      return GST_FLOW_FLUSHING;
+    *head = g_queue_peek_head (&capture->queued);
+    if (*head && ((*head)->error || (*head)->sync_fd < 0))
+      return GST_FLOW_OK;
+    if (!end || *head != waited) {
+      waited = *head;
+      end = g_get_monotonic_time () + capture->timeout / GST_USECOND;
+    }
+    woken = wait_event (capture, *head, end);
+    if (woken == WOKEN_HEAD)
+      return GST_FLOW_OK;
+    if (woken == WOKEN_FLUSHING)
+      return GST_FLOW_FLUSHING;
+    if (woken == WOKEN_TIMEOUT) {
+      set_timeout_error (capture, *head, error);
+      return GST_FLOW_ERROR;
+    }
+    if (woken == WOKEN_ERROR) {
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+          "Waiting for a block failed after %" GST_TIME_FORMAT ": the device "
+          "may have gone", GST_TIME_ARGS (capture->timeout));
+      return GST_FLOW_ERROR;
+    }
+  }
 }
 
 /* A fence already signalled when it was exported (a stub): a failed
@@ -375,6 +600,10 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
     check_stub (capture, head, code);
   else if (state == GST_IIO_FENCE_FAILED && !head->error)
     head->error = code ? code : -EIO;
+  /* a submit that failed (at once: a stub; at the enable: a failed fence)
+   * leaves the block busy in the kernel; an abort (-EINTR) does not */
+  head->stuck = state == GST_IIO_FENCE_STUB
+      || (state == GST_IIO_FENCE_FAILED && code != -EINTR);
   times->ran = !head->never_ran;
   /* a block that never ran took no converter time: the next one follows
    * the block before */
@@ -389,11 +618,14 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
  * @times: (out): when it was queued and completed, and when the block
  *     before it completed
  * @block_error: (out): with GST_IIO_CAPTURE_BLOCK_FAILED, the negative
- *     errno the transfer failed with (the block is queued again)
+ *     errno the transfer failed with (the block is queued again at the
+ *     next dequeue); -EINTR when the buffer was disabled under it (by
+ *     another program, or the device went away)
  * @error: with GST_FLOW_ERROR, what went wrong and what to do
  *
  * Waits (bounded by the timeout, cancelled by flushing) for the oldest
- * queued block. Only the streaming thread dequeues.
+ * queued block. Only the streaming thread dequeues; it also queues the
+ * blocks that came back while another device still held their DMABUFs.
  *
  * Returns: GST_FLOW_OK, GST_IIO_CAPTURE_BLOCK_FAILED, GST_FLOW_FLUSHING or
  * GST_FLOW_ERROR
@@ -406,11 +638,7 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   GstFlowReturn ret;
 
   g_mutex_lock (&capture->lock);
-  ret = wait_returned (capture, error);
-  if (ret != GST_FLOW_OK)
-    goto out;
-  head = g_queue_peek_head (&capture->queued);
-  ret = wait_head (capture, head, error);
+  ret = wait_head (capture, &head, error);
   if (ret != GST_FLOW_OK)
     goto out;
 
@@ -420,8 +648,10 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   time_head (capture, head, times);
   close_sync_fd (head);
   if (head->error) {
+    /* queued again only if the stream goes on: after an abort the device
+     * may be gone, and a block queued to it would never come back */
     *block_error = head->error;
-    enqueue_block (capture, head);
+    g_queue_push_tail (&capture->idle, head);
     ret = GST_IIO_CAPTURE_BLOCK_FAILED;
   } else {
     *block = head->mem;
@@ -444,7 +674,6 @@ gst_iio_capture_set_flushing (GstIioCapture * capture, gboolean flushing)
   g_mutex_lock (&capture->lock);
   capture->flushing = flushing;
   gst_poll_set_flushing (capture->poll, flushing);
-  g_cond_broadcast (&capture->returned);
   g_mutex_unlock (&capture->lock);
 }
 
@@ -481,15 +710,25 @@ gst_iio_capture_halt (GstIioCapture * capture)
   g_mutex_unlock (&capture->lock);
 }
 
+static void
+take_all (GQueue * from, GQueue * to)
+{
+  GstIioBlock *block;
+
+  while ((block = g_queue_pop_head (from)))
+    g_queue_push_tail (to, block);
+}
+
 /**
  * gst_iio_capture_stop:
  * @capture: (transfer full): a capture halted (gst_iio_capture_halt())
  *     whose buffer was then disabled
  *
- * Detaches every block, the queued ones and those downstream still holds
- * (closing each fence first: in Linux 6.12 a sync_file closed after the
- * detach touches freed memory), and lets go of the queued ones. Held
- * blocks are freed when they come back. The buffer fd may be closed after.
+ * Detaches every block, the queued and parked ones and those downstream
+ * still holds (closing each fence first: in Linux 6.12 a sync_file closed
+ * after the detach touches freed memory), and lets go of the queued ones.
+ * Held blocks are freed when they come back. The buffer fd gets its file
+ * status flags back, and may be closed after.
  */
 void
 gst_iio_capture_stop (GstIioCapture * capture)
@@ -506,11 +745,12 @@ gst_iio_capture_stop (GstIioCapture * capture)
     gst_iio_block_detach (capture->buffer_fd, block->dmabuf_fd);
   }
   g_ptr_array_set_size (capture->attached, 0);
+  if (capture->buffer_flags >= 0)
+    fcntl (capture->buffer_fd, F_SETFL, capture->buffer_flags);
   capture->buffer_fd = -1;
-  while ((block = g_queue_pop_head (&capture->queued)))
-    g_queue_push_tail (&mine, block);
-  while ((block = g_queue_pop_head (&capture->idle)))
-    g_queue_push_tail (&mine, block);
+  take_all (&capture->queued, &mine);
+  take_all (&capture->parked, &mine);
+  take_all (&capture->idle, &mine);
   g_mutex_unlock (&capture->lock);
 
   /* outside the lock: each dispose takes it */

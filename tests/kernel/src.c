@@ -11,9 +11,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../../gst/iiodmabuf/iiodmabuf-uapi.h"
 #include "origins.h"
 #include "pipeline.h"
 #include "sysfs.h"
@@ -3027,6 +3031,306 @@ GST_START_TEST (test_block_with_many_fences)
 
 GST_END_TEST;
 
+/* --- DMABUFs another device holds ----------------------------------------- */
+
+/* The DAC's buffer as another program drives it, beside the element:
+ * voltage0 and voltage1 (4 bytes a scan, as the ADC's two channels). */
+typedef struct
+{
+  gint dev_fd, buffer_fd;
+  GArray *attached;             /* DMABUF fds */
+} RawDac;
+
+static void
+raw_dac_open (RawDac * d)
+{
+  gchar *node = sysfs_node (DAC);
+
+  sysfs_write (DAC "/buffer0/enable", "0");
+  sysfs_write (DAC "/buffer0/out_voltage0_en", "1");
+  sysfs_write (DAC "/buffer0/out_voltage1_en", "1");
+  d->dev_fd = open (node, O_RDWR | O_CLOEXEC);
+  fail_unless (d->dev_fd >= 0, "open %s: %s", node, g_strerror (errno));
+  d->buffer_fd = 0;
+  fail_unless (ioctl (d->dev_fd, IIO_BUFFER_GET_FD_IOCTL, &d->buffer_fd) == 0,
+      "GET_FD: %s", g_strerror (errno));
+  d->attached = g_array_new (FALSE, FALSE, sizeof (gint));
+  g_free (node);
+}
+
+/* Attaches every DMABUF, then queues each whole to the DAC, still
+ * disabled: their fences stay pending until it is enabled. */
+static void
+raw_dac_queue (RawDac * d, const gint * fds, guint n, gsize bytes)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    fail_unless (ioctl (d->buffer_fd, IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+            &fds[i]) == 0, "DAC ATTACH: %s", g_strerror (errno));
+    g_array_append_val (d->attached, fds[i]);
+  }
+  for (i = 0; i < n; i++) {
+    struct iio_dmabuf req = {.fd = fds[i],.bytes_used = bytes };
+
+    fail_unless (ioctl (d->buffer_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+            &req) == 0, "DAC ENQUEUE: %s", g_strerror (errno));
+  }
+}
+
+static void
+raw_dac_close (RawDac * d)
+{
+  guint i;
+
+  sysfs_write (DAC "/buffer0/enable", "0");
+  for (i = 0; i < d->attached->len; i++)
+    ioctl (d->buffer_fd, IIO_BUFFER_DMABUF_DETACH_IOCTL,
+        &g_array_index (d->attached, gint, i));
+  g_array_unref (d->attached);
+  close (d->buffer_fd);
+  close (d->dev_fd);
+}
+
+static guint64
+fnv_add (guint64 hash, GstBuffer * buf)
+{
+  GstMapInfo map;
+  gsize i;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  for (i = 0; i < map.size; i++)
+    hash = (hash ^ map.data[i]) * FNV_PRIME;
+  gst_buffer_unmap (buf, &map);
+  return hash;
+}
+
+/* The test's own signals: often, and without SA_RESTART, as an
+ * application's timer may be. They go to the threads that unblock them:
+ * the streaming thread, and the application's while it lets go of blocks
+ * (elsewhere in the test thread an interrupted wait would make
+ * gst_element_get_state() fail). */
+static gint signals_caught;
+
+static void
+on_signal (int sig)
+{
+  g_atomic_int_inc (&signals_caught);
+}
+
+static void
+signals_take (gboolean take)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGUSR2);
+  pthread_sigmask (take ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
+}
+
+/* Blocked in this thread and so in those it makes from now on. */
+static timer_t
+signals_start (void)
+{
+  struct sigaction sa = {.sa_handler = on_signal };     /* no SA_RESTART */
+  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL,.sigev_signo = SIGUSR2 };
+  struct itimerspec every_ms = { {0, 1000000}, {0, 1000000} };
+  timer_t timer;
+
+  signals_take (FALSE);
+  sigemptyset (&sa.sa_mask);
+  fail_unless (sigaction (SIGUSR2, &sa, NULL) == 0);
+  fail_unless (timer_create (CLOCK_MONOTONIC, &ev, &timer) == 0);
+  fail_unless (timer_settime (timer, 0, &every_ms, NULL) == 0);
+  return timer;
+}
+
+static void
+signals_stop (timer_t timer)
+{
+  timer_delete (timer);
+  signal (SIGUSR2, SIG_IGN);
+}
+
+/* Blocks of the capture lent to the DAC, and what the capture did after. */
+typedef struct
+{
+  Expect *e;
+  GMutex lock;
+  guint lend_at, n_lent;
+  GstBuffer *lent[4];
+  GHashTable *lent_inodes;      /* filled before they are given back */
+  gint given_back;              /* set once the DAC holds them */
+  gint dac_enabled;
+  gint back;                    /* lent DMABUFs seen again after */
+  gint early;                   /* ... or before the DAC let go */
+  gboolean signals;             /* the streaming thread takes them */
+} Lending;
+
+static gboolean
+is_lent (Lending * l, GstBuffer * buf)
+{
+  GstMemory *mem = gst_buffer_peek_memory (buf, 0);
+  struct stat st;
+
+  if (!gst_is_dmabuf_memory (mem)
+      || fstat (gst_dmabuf_memory_get_fd (mem), &st) != 0)
+    return FALSE;
+  return g_hash_table_remove (l->lent_inodes, GSIZE_TO_POINTER ((gsize)
+          st.st_ino));
+}
+
+static void
+on_handoff_lend (GstElement * sink, GstBuffer * buf, GstPad * pad, Lending * l)
+{
+  guint64 n = l->e->blocks;
+
+  if (n == 0 && l->signals)
+    signals_take (TRUE);
+  on_handoff (sink, buf, pad, l->e);
+  g_mutex_lock (&l->lock);
+  if (n >= l->lend_at && n < l->lend_at + l->n_lent)
+    l->lent[n - l->lend_at] = gst_buffer_ref (buf);
+  else if (g_atomic_int_get (&l->given_back) && is_lent (l, buf)) {
+    if (g_atomic_int_get (&l->dac_enabled))
+      g_atomic_int_inc (&l->back);
+    else
+      g_atomic_int_inc (&l->early);
+  }
+  g_mutex_unlock (&l->lock);
+}
+
+/*
+ * @n blocks of a capture are given to the DAC, which holds them (queued
+ * while it is disabled: their fences pending), and let go of by the
+ * application at once. The capture goes on with the others: @more blocks,
+ * none of the lent ones; the DAC then plays them (its checksum equal to
+ * what was lent), and each comes back to the capture. Every sample exact,
+ * no block failed, no warning; a stall must fail, not hang.
+ */
+static void
+lend_to_dac (guint n, guint more, gboolean with_signals)
+{
+  Lending l = { 0, };
+  GstElement *pipeline;
+  GstStructure *stats;
+  RawDac dac;
+  Watchdog w;
+  timer_t timer = 0;
+  guint64 want = FNV_OFFSET, bytes = 0;
+  gint fds[4], seen;
+  guint i, warnings = 0;
+  GstMessage *msg;
+  GstBus *bus;
+  Expect e;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 1024);
+  l.e = &e;
+  l.lend_at = 10;
+  l.n_lent = n;
+  l.signals = with_signals;
+  l.lent_inodes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_mutex_init (&l.lock);
+  pipeline = make_pipeline_with ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=1024 num-blocks=8",
+      G_CALLBACK (on_handoff_lend), &l);
+  if (with_signals)
+    timer = signals_start ();
+  watchdog_start (&w, "lend_to_dac");
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e.seen, l.lend_at + n);
+
+  raw_dac_open (&dac);
+  g_mutex_lock (&l.lock);
+  for (i = 0; i < n; i++) {
+    GstMemory *mem = gst_buffer_peek_memory (l.lent[i], 0);
+    struct stat st;
+
+    fds[i] = gst_dmabuf_memory_get_fd (mem);
+    fail_unless (fstat (fds[i], &st) == 0);
+    g_hash_table_add (l.lent_inodes, GSIZE_TO_POINTER ((gsize) st.st_ino));
+    want = fnv_add (want, l.lent[i]);
+    bytes += gst_buffer_get_size (l.lent[i]);
+  }
+  raw_dac_queue (&dac, fds, n, gst_buffer_get_size (l.lent[0]));
+  g_atomic_int_set (&l.given_back, 1);
+  g_mutex_unlock (&l.lock);
+  /* the application lets go while the DAC still reads them */
+  signals_take (TRUE);
+  for (i = 0; i < n; i++)
+    gst_buffer_unref (l.lent[i]);
+  if (with_signals)
+    signals_take (FALSE);
+  watchdog_tick (&w, 1);
+
+  seen = g_atomic_int_get (&e.seen);
+  wait_count (pipeline, &e.seen, seen + more);
+  watchdog_tick (&w, 2);
+  fail_unless_equals_int (g_atomic_int_get (&l.early), 0);
+  g_atomic_int_set (&l.dac_enabled, 1);
+  sysfs_write (DAC "/buffer0/enable", "1");
+  wait_count (pipeline, &l.back, n);
+  watchdog_stop (&w);
+  if (with_signals)
+    signals_stop (timer);
+
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  bus = gst_element_get_bus (pipeline);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING |
+              GST_MESSAGE_ERROR))) {
+    gchar *text = error_text (msg);
+
+    GST_ERROR ("%s", text);
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %s", text);
+    warnings += !is_overrun_warning (msg);
+    g_free (text);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "consumed_bytes"), bytes);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "checksum"), want);
+  raw_dac_close (&dac);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 0);
+  fail_unless_equals_int (warnings, 0);
+  if (with_signals)
+    fail_unless (g_atomic_int_get (&signals_caught) > 100, "%d signals",
+        g_atomic_int_get (&signals_caught));
+  g_print ("%u blocks lent to a DAC that held them: %u more blocks exact "
+      "meanwhile, none of them lent; the DAC played the lent %" G_GUINT64_FORMAT
+      " bytes exact, all %u came back; %" G_GUINT64_FORMAT " blocks, %"
+      G_GUINT64_FORMAT " samples exact, 0 failed; %d signals caught\n", n,
+      more, bytes, n, e.blocks, e.samples_checked,
+      g_atomic_int_get (&signals_caught));
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  g_hash_table_destroy (l.lent_inodes);
+  g_mutex_clear (&l.lock);
+  expect_clear (&e);
+}
+
+/* Zero-copy ADC to DAC where the DAC's fences do not signal (its enable
+ * failed, or it stalls): the blocks the application gives back wait
+ * aside, the capture's thread is not held, and they return when free. */
+GST_START_TEST (test_blocks_held_by_another_device)
+{
+  lend_to_dac (4, 48, FALSE);
+}
+
+GST_END_TEST;
+
+/* The same with a timer signal every millisecond (no SA_RESTART): no
+ * interrupted call becomes an error. */
+GST_START_TEST (test_signals_during_capture)
+{
+  lend_to_dac (2, 200, TRUE);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -3092,6 +3396,8 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_trigger_errors);
   tcase_add_test (tc, test_triggered_by_hrtimer);
   tcase_add_test (tc, test_device_provider);
+  tcase_add_test (tc, test_blocks_held_by_another_device);
+  tcase_add_test (tc, test_signals_during_capture);
   tcase_add_test (tc, test_block_with_many_fences);
   return s;
 }
