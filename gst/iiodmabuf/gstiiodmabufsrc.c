@@ -27,6 +27,8 @@
 #include "gstiiodmabuftimeline.h"
 #include "iiodmabuf-device.h"
 
+#include <errno.h>
+
 GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 #define GST_CAT_DEFAULT gst_iio_dmabuf_src_debug
 
@@ -492,6 +494,24 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
   return ret;
 }
 
+/* The device was removed or its driver unbound: its sysfs directory went
+ * with it (the kernel aborts the blocks in flight with -EINTR, and takes
+ * the ones queued after without a word). */
+static gboolean
+device_gone (GstIioDmabufSrc * self)
+{
+  return !g_file_test (self->obj.device->sysfs_dir, G_FILE_TEST_IS_DIR);
+}
+
+static void
+post_removed (GstIioDmabufSrc * self, const gchar * seen)
+{
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("IIO device %s was removed "
+          "or its driver unbound: connect it or bind its driver again, then "
+          "restart the pipeline", self->obj.device->name), ("%s (%s is "
+          "gone)", seen, self->obj.device->sysfs_dir));
+}
+
 /* A failed transfer took its samples with it; a failed submit took none
  * (the converter went on to the next block). */
 static GstFlowReturn
@@ -499,6 +519,10 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
 {
   guint lost = ran ? self->obj.active.samples_per_block : 0;
 
+  if (err == -EINTR && device_gone (self)) {
+    post_removed (self, "a block was aborted");
+    return GST_FLOW_ERROR;
+  }
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks++;
   self->stats.lost_samples += lost;
@@ -574,7 +598,9 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
     if (ret != GST_FLOW_OK)
       return ret;
   }
-  if (ret == GST_FLOW_ERROR)
+  if (ret == GST_FLOW_ERROR && device_gone (self))
+    post_removed (self, error->message);
+  else if (ret == GST_FLOW_ERROR)
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
         ("IIO device %s", self->obj.device->name));
   g_clear_error (&error);

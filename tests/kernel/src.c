@@ -1723,14 +1723,32 @@ GST_START_TEST (test_size_overflow_refused)
 
 GST_END_TEST;
 
+#define SIM_DRIVER "/sys/bus/platform/drivers/iio-sim/"
+#define ADC_PLATFORM "iio-sim.0"        /* tests/vm/iio-sim: SIM_ADC */
+
+static void
+write_file (const gchar * path, const gchar * value)
+{
+  FILE *f = fopen (path, "w");
+
+  fail_unless (f != NULL, "open %s: %s", path, g_strerror (errno));
+  fputs (value, f);
+  fail_unless (fclose (f) == 0, "write %s to %s: %s", value, path,
+      g_strerror (errno));
+}
+
 /*
  * Checked fixture: lossless inputs, and the ADCs' buffers disabled, since
  * a test that crashed or was killed (a deadlock's watchdog, the OOM killer)
- * leaves its buffer enabled and would fail the next test too.
+ * leaves its buffer enabled and would fail the next test too; the ADC
+ * bound again if a removal test stopped before it did.
  */
 static void
 setup_inputs (void)
 {
+  /* a removal test that failed before binding it again */
+  if (!g_file_test (SIM_DRIVER ADC_PLATFORM, G_FILE_TEST_EXISTS))
+    write_file (SIM_DRIVER "bind", ADC_PLATFORM);
   restore_nodes ();
   sysfs_lossless_inputs ();
   sysfs_write ("iio-sim-adc/contiguous_only", "0");
@@ -2886,6 +2904,67 @@ GST_START_TEST (test_device_provider)
 
 GST_END_TEST;
 
+/* --- the device goes away, or will not start ------------------------------ */
+
+static void
+on_handoff_unbind (GstElement * sink, GstBuffer * buf, GstPad * pad, Expect * e)
+{
+  on_handoff (sink, buf, pad, e);
+  if (e->blocks == e->fault_at)
+    write_file (SIM_DRIVER "unbind", ADC_PLATFORM);
+}
+
+/* The ADC goes away mid-capture (its driver unbound, as at a removal): the
+ * error says so at once, from the blocks the removal aborted, not from a
+ * timeout on blocks queued to a device that is gone; every block before
+ * is exact, and no fd is left. */
+GST_START_TEST (test_removed_while_capturing)
+{
+  GstElement *pipeline;
+  GstMessage *msg;
+  guint before, warnings = 0;
+  GError *warning = NULL;
+  gchar *text;
+  Expect e;
+
+  expect_init (&e, "voltage0,voltage1", 16, 0, 1024);
+  /* a stall would be noticed only after an hour: the error cannot be it */
+  pipeline = make_pipeline_with ("device=iio-sim-adc "
+      "channels=voltage0,voltage1 samples-per-block=1024 num-blocks=6 "
+      "timeout=3600000000000", G_CALLBACK (on_handoff_unbind), &e);
+  /* one cycle first: GStreamer's own lazily opened fds are not ours */
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  set_state_checked (pipeline, GST_STATE_NULL);
+  before = count_fds ();
+  expect_clear (&e);
+  expect_init (&e, "voltage0,voltage1", 16, 0, 1024);
+  e.fault_at = 20;
+
+  msg = run_keeping_warning (pipeline, 60 * GST_SECOND, &warnings, &warning,
+      NULL);
+  text = error_text (msg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless_equals_int (count_fds (), before);
+  write_file (SIM_DRIVER "bind", ADC_PLATFORM);
+
+  fail_unless (warning == NULL, "a warning before the error: %s",
+      warning->message);
+  fail_unless (strstr (text, "iio-sim-adc") && strstr (text, "removed"),
+      "%s", text);
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless (e.blocks >= 20, "%" G_GUINT64_FORMAT " blocks", e.blocks);
+  fail_unless_equals_uint64 (e.data_gaps, 0);
+  g_print ("removed mid-capture: '%s' at once (no warning before), %"
+      G_GUINT64_FORMAT " blocks exact before; %u fds before and after\n",
+      text, e.blocks, before);
+  g_free (text);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 /* --- a DMABUF with many fences -------------------------------------------- */
 
 #define DAC "iio-sim-dac"
@@ -3396,6 +3475,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_trigger_errors);
   tcase_add_test (tc, test_triggered_by_hrtimer);
   tcase_add_test (tc, test_device_provider);
+  tcase_add_test (tc, test_removed_while_capturing);
   tcase_add_test (tc, test_blocks_held_by_another_device);
   tcase_add_test (tc, test_signals_during_capture);
   tcase_add_test (tc, test_block_with_many_fences);
