@@ -79,6 +79,7 @@ struct _GstIioDmabufSrc
   gboolean configured;          /* the buffer is set up for the caps */
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
+  gboolean clock_offered;       /* clock-provide posted at READY->PAUSED */
   gsize settle_bytes;           /* read() mode: to drop before a block */
   guint settle_scans;           /* how many scans that drop is in all */
   gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
@@ -748,6 +749,28 @@ gst_iio_dmabuf_src_decide_allocation (GstBaseSrc * src, GstQuery * query)
 
 /* --- GstElement ----------------------------------------------------------- */
 
+/* The clock runs on the samples: a converter whose rate is unknown (a
+ * triggered one, say) gives none, so it neither claims one (the flag) nor
+ * announces one (clock-provide). Object lock held. */
+static void
+update_provider (GstIioDmabufSrc * self)
+{
+  gst_iio_timeline_set_provider (GST_ELEMENT (self), self->provide_clock
+      && self->obj.device && self->obj.rate);
+}
+
+/* Whether clock-provide is posted at READY->PAUSED (and clock-lost at
+ * PAUSED->READY, then). */
+static gboolean
+offers_clock (GstIioDmabufSrc * self, GstStateChange transition)
+{
+  GST_OBJECT_LOCK (self);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    self->clock_offered = self->provide_clock && self->obj.rate;
+  GST_OBJECT_UNLOCK (self);
+  return self->clock_offered;
+}
+
 static GstStateChangeReturn
 gst_iio_dmabuf_src_change_state (GstElement * element,
     GstStateChange transition)
@@ -755,18 +778,19 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GstStateChangeReturn ret;
 
-  gboolean provide;
-
-  GST_OBJECT_LOCK (self);
-  provide = self->provide_clock;
-  GST_OBJECT_UNLOCK (self);
-  gst_iio_timeline_change_state (self->timeline, element, transition, provide);
-
+  gst_iio_timeline_change_state (self->timeline, element, transition,
+      offers_clock (self, transition));
   ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));
   /* caps can be asked for in READY: the rate it will run at */
   if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->sampling_frequency)
     self->obj.rate = self->sampling_frequency;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY
+      || transition == GST_STATE_CHANGE_READY_TO_NULL) {
+    GST_OBJECT_LOCK (self);
+    update_provider (self);
+    GST_OBJECT_UNLOCK (self);
+  }
   return ret;
 }
 
@@ -830,7 +854,7 @@ gst_iio_dmabuf_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PROVIDE_CLOCK:
       self->provide_clock = g_value_get_boolean (value);
-      gst_iio_timeline_set_provider (GST_ELEMENT (self), self->provide_clock);
+      update_provider (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -999,7 +1023,7 @@ gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
   self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
   self->provide_clock = DEFAULT_PROVIDE_CLOCK;
   self->timeline = gst_iio_timeline_new ("GstIioDmabufSrcClock");
-  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+  /* GST_ELEMENT_FLAG_PROVIDE_CLOCK once the device's rate is known */
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
 }

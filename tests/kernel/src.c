@@ -3465,6 +3465,64 @@ GST_START_TEST (test_signals_during_capture)
 
 GST_END_TEST;
 
+/* --- small ones ----------------------------------------------------------- */
+
+/* An iiodmabufsrc on its own (a pipeline keeps clock-provide to itself),
+ * taken to PAUSED: whether it announced a clock, claims one, gives one. */
+static void
+clock_offer (const gchar * props, gboolean * announced, gboolean * claimed,
+    gboolean * given)
+{
+  GstElement *src = gst_element_factory_make ("iiodmabufsrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstClock *clock;
+  GstMessage *msg;
+  gchar **kv = g_strsplit_set (props, " =", -1);
+  guint i;
+
+  for (i = 0; kv[i] && kv[i + 1]; i += 2)
+    gst_util_set_object_arg (G_OBJECT (src), kv[i], kv[i + 1]);
+  g_strfreev (kv);
+  gst_element_set_bus (src, bus);
+  fail_if (gst_element_set_state (src, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE);
+  *announced = FALSE;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_CLOCK_PROVIDE))) {
+    *announced = TRUE;
+    gst_message_unref (msg);
+  }
+  *claimed = GST_OBJECT_FLAG_IS_SET (src, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+  clock = gst_element_provide_clock (src);
+  *given = clock != NULL;
+  if (clock)
+    gst_object_unref (clock);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+
+/* A converter that does not know its rate (a triggered one: the trigger's
+ * rate is the rate) gives no clock: it neither claims one (the flag) nor
+ * announces one (clock-provide). With a rate it does all three. */
+GST_START_TEST (test_no_clock_without_rate)
+{
+  gboolean announced, claimed, given;
+
+  ensure_sysfs_trigger ();
+  clock_offer ("device=iio-sim-triggered channels=voltage0 "
+      "trigger=" SYSFS_TRIGGER, &announced, &claimed, &given);
+  fail_if (given);
+  fail_if (claimed, "the PROVIDE_CLOCK flag with no rate");
+  fail_if (announced, "clock-provide posted with no rate");
+  clock_offer ("device=iio-sim-adc channels=voltage0", &announced, &claimed,
+      &given);
+  fail_unless (given && claimed && announced);
+  g_print ("no rate: no clock claimed, announced or given; 48 kHz: all "
+      "three\n");
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsrc_suite (void)
 {
@@ -3535,6 +3593,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_blocks_held_by_another_device);
   tcase_add_test (tc, test_signals_during_capture);
   tcase_add_test (tc, test_block_with_many_fences);
+  tcase_add_test (tc, test_no_clock_without_rate);
   return s;
 }
 
