@@ -34,8 +34,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 
 #define DEFAULT_SAMPLING_FREQUENCY 0
 #define DEFAULT_PROVIDE_CLOCK TRUE
-/* at most one overrun warning on the bus this often */
-#define OVERRUN_WARNING_INTERVAL_US (5 * G_USEC_PER_SEC)
+/* at most one overrun warning, and one failed-block warning, on the bus
+ * this often: a failing device would flood it */
+#define WARNING_INTERVAL_US (5 * G_USEC_PER_SEC)
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
 
@@ -79,6 +80,8 @@ struct _GstIioDmabufSrc
   gboolean configured;          /* the buffer is set up for the caps */
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
+  gint64 failed_warned_at;      /* g_get_monotonic_time(), or 0 */
+  guint64 failed_unwarned;
   gboolean clock_offered;       /* clock-provide posted at READY->PAUSED */
   gsize settle_bytes;           /* read() mode: to drop before a block */
   guint settle_scans;           /* how many scans that drop is in all */
@@ -232,6 +235,8 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   memset (&self->stats, 0, sizeof self->stats);
   GST_OBJECT_UNLOCK (self);
   self->failed_in_a_row = 0;
+  self->failed_warned_at = 0;
+  self->failed_unwarned = 0;
   self->overrun_warned_at = 0;
   self->overruns_unwarned = 0;
   if (!gst_iio_dmabuf_object_start (&self->obj))
@@ -515,6 +520,19 @@ read_block (GstIioDmabufSrc * self, GstBuffer ** out)
   return ret;
 }
 
+/* Whether a warning of a kind may go on the bus now (see
+ * WARNING_INTERVAL_US); if so, it is the last one from now. */
+static gboolean
+may_warn (gint64 * warned_at)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (*warned_at && now - *warned_at < WARNING_INTERVAL_US)
+    return FALSE;
+  *warned_at = now;
+  return TRUE;
+}
+
 /* The device was removed or its driver unbound: its sysfs directory went
  * with it (the kernel aborts the blocks in flight with -EINTR, and takes
  * the ones queued after without a word). */
@@ -539,6 +557,7 @@ static GstFlowReturn
 block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
 {
   guint lost = ran ? self->obj.active.samples_per_block : 0;
+  guint64 unwarned;
 
   if (err == -EINTR && device_gone (self)) {
     post_removed (self, "a block was aborted");
@@ -559,10 +578,14 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
         (NULL));
     return GST_FLOW_ERROR;
   }
-  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("A block of %u samples from "
-          "%s failed (%s) and was dropped; the stream goes on",
-          self->obj.active.samples_per_block, self->obj.device->name,
-          g_strerror (-err)), (NULL));
+  unwarned = ++self->failed_unwarned;
+  if (!may_warn (&self->failed_warned_at))
+    return GST_FLOW_OK;
+  self->failed_unwarned = 0;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%" G_GUINT64_FORMAT " block(s) "
+          "of %u samples from %s failed (the last: %s) and were dropped; the "
+          "stream goes on", unwarned, self->obj.active.samples_per_block,
+          self->obj.device->name, g_strerror (-err)), (NULL));
   return GST_FLOW_OK;
 }
 
@@ -634,7 +657,6 @@ static void
 report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
 {
   GstClockTime when = gst_iio_timeline_running_time (self->timeline, at);
-  gint64 now = g_get_monotonic_time ();
   guint64 unwarned;
 
   GST_OBJECT_LOCK (self);
@@ -651,10 +673,8 @@ report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
               "running-time", G_TYPE_UINT64, when, NULL)));
 
   unwarned = ++self->overruns_unwarned;
-  if (self->overrun_warned_at
-      && now - self->overrun_warned_at < OVERRUN_WARNING_INTERVAL_US)
+  if (!may_warn (&self->overrun_warned_at))
     return;
-  self->overrun_warned_at = now;
   self->overruns_unwarned = 0;
   GST_ELEMENT_WARNING (self, RESOURCE, READ, ("IIO device %s dropped "
           "samples: %" G_GUINT64_FORMAT " overrun(s), the last of %"
