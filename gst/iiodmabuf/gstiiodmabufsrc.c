@@ -705,12 +705,9 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
   GstIioCaptureTimes times = { -1, -1, -1, TRUE };
   GstFlowReturn ret = GST_FLOW_OK;
 
-  if (!self->configured) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s could not "
-            "be set up for the stream (see the error before)",
-            self->obj.device->name), (NULL));
+  /* the error that left it so was posted then: not-negotiated, no other */
+  if (!self->configured)
     return GST_FLOW_NOT_NEGOTIATED;
-  }
   if (!self->obj.enabled)
     ret = enable_device (self);
   if (ret != GST_FLOW_OK)
