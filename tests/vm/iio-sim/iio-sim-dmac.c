@@ -67,6 +67,7 @@ static const struct sim_dmac_wire sim_dmac_wires[] = {
 	{ "iio-sim.0", "rx", DMA_DEV_TO_MEM, 8 },	/* iio-sim-adc */
 	{ "iio-sim.1", "rx", DMA_DEV_TO_MEM, 2 },	/* iio-sim-adc12 */
 	{ "iio-sim.2", "tx", DMA_MEM_TO_DEV, 4 },	/* iio-sim-dac */
+	{ "iio-sim.5", "tx", DMA_MEM_TO_DEV, 4 },	/* iio-sim-dac2 */
 };
 
 #define SIM_DMAC_CHANNELS ARRAY_SIZE(sim_dmac_wires)
@@ -75,6 +76,7 @@ static const struct dma_slave_map sim_dmac_map[] = {
 	{ "iio-sim.0", "rx", (void *)0 },
 	{ "iio-sim.1", "rx", (void *)1 },
 	{ "iio-sim.2", "tx", (void *)2 },
+	{ "iio-sim.5", "tx", (void *)3 },
 };
 
 struct sim_dmac_desc {

@@ -16,6 +16,10 @@
  *   iio-sim-dac    output, voltage0..1 le:s16/16>>0; CYCLIC as mainline's
  *                  dmaengine buffer treats it (played once), or repeated
  *                  by the DMA as ADI's kernel asks (cyclic_repeat=1)
+ *   iio-sim-dac2   a second DAC like iio-sim-dac, on a DMA channel of its
+ *                  own, present only while the module parameter second_dac
+ *                  is 1 (tests of two outputs fed the same DMABUFs); the
+ *                  other tests see the five converters as ever
  *
  * So their buffers are what mainline makes them: watermark read-only
  * (INDIO_BUFFER_FLAG_FIXED_WATERMARK, half the length), length_align_bytes
@@ -52,6 +56,12 @@
  * block completes as a success, its memory untouched); contiguous_only=1 makes it
  * refuse transfers in more than one piece (no scatter-gather);
  * fault_stall=1 stops the converter until cleared. Of our own:
+ * fault_enable=N makes the next N buffer enables fail with -EIO in the
+ * converter's preenable, as a driver whose converter does not start (a
+ * clock or PLL that does not lock): mainline's DMA buffer then submits
+ * nothing, so DMABUF blocks queued before that enable stay queued, their
+ * fences pending, for good (nothing in 6.12 aborts a block never
+ * submitted: not a disable, a DETACH or closing the buffer fd).
  * fault_eio_blocks=N completes the next N DMABUF blocks with -EIO on their
  * fence. No 6.12 mainline driver does that through the dmaengine buffer (its
  * completion ignores the engine's result); it stands for a driver that
@@ -115,6 +125,7 @@ enum sim_model_id {
 	SIM_DAC,
 	SIM_KFIFO,
 	SIM_TRIGGERED,
+	SIM_DAC2,		/* on demand: module parameter second_dac */
 	SIM_NUM_MODELS,
 };
 
@@ -125,6 +136,7 @@ struct sim_model {
 	enum iio_buffer_direction direction;
 	bool dma;
 	bool triggered;
+	bool on_demand;		/* not made at load (see second_dac) */
 	unsigned int default_frequency;
 	const struct iio_info *info;
 };
@@ -157,6 +169,7 @@ struct sim_state {
 	bool sine;
 	bool lossless;
 	unsigned int fault_eio_blocks;
+	unsigned int fault_enable;	/* enables that fail (preenable) */
 	unsigned int cyclic_repeat;	/* repeat CYCLIC blocks (ADI), or not */
 	unsigned int unpaced;		/* benchmarks: no clock, no data moved */
 	unsigned int unpaced_us;	/* ... each block taking this long */
@@ -634,6 +647,11 @@ static int sim_dma_preenable(struct iio_dev *indio_dev)
 	struct sim_state *st = sim_from_iio(indio_dev);
 
 	spin_lock_irq(&st->lock);
+	if (st->fault_enable) {
+		st->fault_enable--;
+		spin_unlock_irq(&st->lock);
+		return -EIO;
+	}
 	sim_compute_layout(st);
 	sim_reset_counters(st);
 	st->running = true;
@@ -980,6 +998,7 @@ static ssize_t _name##_store(struct device *dev,			\
 static IIO_DEVICE_ATTR_RW(_name, 0)
 
 SIM_UINT_KNOB(fault_eio_blocks);
+SIM_UINT_KNOB(fault_enable);
 SIM_UINT_KNOB(cyclic_repeat);
 SIM_UINT_KNOB(unpaced);
 SIM_UINT_KNOB(unpaced_us);
@@ -1085,6 +1104,7 @@ static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_lossless.dev_attr.attr,
 	&iio_dev_attr_waveform.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
+	&iio_dev_attr_fault_enable.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	&iio_dev_attr_unpaced.dev_attr.attr,
@@ -1104,6 +1124,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_cyclic_repeat.dev_attr.attr,
 	&iio_dev_attr_underflows.dev_attr.attr,
 	&iio_dev_attr_fault_eio_blocks.dev_attr.attr,
+	&iio_dev_attr_fault_enable.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
 	&iio_dev_attr_unpaced.dev_attr.attr,
@@ -1182,6 +1203,16 @@ static const struct sim_model sim_models[SIM_NUM_MODELS] = {
 		.triggered = true,
 		.default_frequency = 1,
 		.info = &sim_triggered_info,
+	},
+	[SIM_DAC2] = {
+		.name = "iio-sim-dac2",
+		.channels = sim_dac_channels,
+		.num_channels = ARRAY_SIZE(sim_dac_channels),
+		.direction = IIO_BUFFER_DIRECTION_OUT,
+		.dma = true,
+		.on_demand = true,
+		.default_frequency = 48000,
+		.info = &sim_dac_info,
 	},
 };
 
@@ -1275,39 +1306,105 @@ static struct platform_driver sim_driver = {
 };
 
 static struct platform_device *sim_pdevs[SIM_NUM_MODELS];
+static DEFINE_MUTEX(sim_pdevs_lock);	/* the on-demand ones */
 
 static void sim_unregister_devices(void)
 {
 	int i;
 
-	for (i = 0; i < SIM_NUM_MODELS; i++)
+	mutex_lock(&sim_pdevs_lock);
+	for (i = 0; i < SIM_NUM_MODELS; i++) {
 		if (!IS_ERR_OR_NULL(sim_pdevs[i]))
 			platform_device_unregister(sim_pdevs[i]);
+		sim_pdevs[i] = NULL;
+	}
+	mutex_unlock(&sim_pdevs_lock);
 }
+
+/*
+ * second_dac=1 makes iio-sim-dac2 (platform device iio-sim.5, wired to a
+ * DMA channel of its own in iio-sim-dmac), second_dac=0 removes it again,
+ * as an unbind does. Written at run time:
+ * /sys/module/iio_sim/parameters/second_dac.
+ */
+static bool sim_driver_registered;
+
+static int sim_second_dac_set(const char *val, const struct kernel_param *kp)
+{
+	struct platform_device *pdev;
+	bool on;
+	int ret = kstrtobool(val, &on);
+
+	if (ret)
+		return ret;
+	mutex_lock(&sim_pdevs_lock);
+	if (!sim_driver_registered) {
+		ret = -EAGAIN;	/* at load: only at run time */
+	} else if (on && !sim_pdevs[SIM_DAC2]) {
+		pdev = platform_device_register_simple(SIM_DRIVER_NAME,
+						       SIM_DAC2, NULL, 0);
+		if (IS_ERR(pdev))
+			ret = PTR_ERR(pdev);
+		else
+			sim_pdevs[SIM_DAC2] = pdev;
+	} else if (!on && sim_pdevs[SIM_DAC2]) {
+		platform_device_unregister(sim_pdevs[SIM_DAC2]);
+		sim_pdevs[SIM_DAC2] = NULL;
+	}
+	mutex_unlock(&sim_pdevs_lock);
+	return ret;
+}
+
+static int sim_second_dac_get(char *buf, const struct kernel_param *kp)
+{
+	bool on;
+
+	mutex_lock(&sim_pdevs_lock);
+	on = sim_pdevs[SIM_DAC2] != NULL;
+	mutex_unlock(&sim_pdevs_lock);
+	return scnprintf(buf, PAGE_SIZE, "%d\n", on);
+}
+
+static const struct kernel_param_ops sim_second_dac_ops = {
+	.set = sim_second_dac_set,
+	.get = sim_second_dac_get,
+};
+module_param_cb(second_dac, &sim_second_dac_ops, NULL, 0644);
+MODULE_PARM_DESC(second_dac, "1: iio-sim-dac2, a second DAC, exists");
 
 static int __init sim_init(void)
 {
+	struct platform_device *pdev;
 	int ret, i;
 
 	ret = platform_driver_register(&sim_driver);
 	if (ret)
 		return ret;
 
+	mutex_lock(&sim_pdevs_lock);
 	for (i = 0; i < SIM_NUM_MODELS; i++) {
-		sim_pdevs[i] = platform_device_register_simple(SIM_DRIVER_NAME,
-							       i, NULL, 0);
-		if (IS_ERR(sim_pdevs[i])) {
-			ret = PTR_ERR(sim_pdevs[i]);
+		if (sim_models[i].on_demand)
+			continue;
+		pdev = platform_device_register_simple(SIM_DRIVER_NAME, i,
+						       NULL, 0);
+		if (IS_ERR(pdev)) {
+			mutex_unlock(&sim_pdevs_lock);
 			sim_unregister_devices();
 			platform_driver_unregister(&sim_driver);
-			return ret;
+			return PTR_ERR(pdev);
 		}
+		sim_pdevs[i] = pdev;
 	}
+	sim_driver_registered = true;
+	mutex_unlock(&sim_pdevs_lock);
 	return 0;
 }
 
 static void __exit sim_exit(void)
 {
+	mutex_lock(&sim_pdevs_lock);
+	sim_driver_registered = false;
+	mutex_unlock(&sim_pdevs_lock);
 	sim_unregister_devices();
 	platform_driver_unregister(&sim_driver);
 }
