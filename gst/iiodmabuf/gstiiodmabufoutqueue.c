@@ -4,9 +4,10 @@
  *
  * A DMABUF memory is attached to the IIO buffer the first time it is pushed;
  * the attachment is cached on the memory (qdata) and detached when the
- * memory is freed or the queue goes, whichever comes first. Each pushed
- * GstBuffer is held until the fence of its block signals, so a producer's
- * pool gets its buffer back only once the converter has read it.
+ * memory is freed or the queue goes, whichever comes first. A memory
+ * pushed to several queues (a tee to two DACs) has an attachment for each.
+ * Each pushed GstBuffer is held until the fence of its block signals, so a
+ * producer's pool gets its buffer back only once the converter has read it.
  *
  * Until the converter starts, pushed blocks are held here, attached but
  * not queued, and all are queued at once just before it starts: blocks
@@ -29,12 +30,22 @@
 GST_DEBUG_CATEGORY_STATIC (gst_iio_out_queue_debug);
 #define GST_CAT_DEFAULT gst_iio_out_queue_debug
 
-/* A DMABUF attached to a queue's IIO buffer (qdata on the memory). */
+/* The attachments of one memory's DMABUF, one per queue: qdata on the
+ * memory, set once (never replaced, so GStreamer never runs its destroy
+ * notify but when the memory is freed) and freed with the memory. */
 typedef struct
 {
-  GstIioOutQueue *queue;        /* NULL once detached; imports_lock */
+  GList *imports;               /* IioImport; imports_lock */
+} IioImports;
+
+/* The memory's DMABUF attached to one queue's IIO buffer: on both the
+ * memory's list and the queue's, until the memory or the queue goes. */
+typedef struct
+{
+  GstIioOutQueue *queue;        /* imports_lock */
+  IioImports *owner;            /* the memory's list; imports_lock */
   gint dmabuf_fd;
-  guint busy;                   /* blocks of it in flight */
+  guint busy;                   /* blocks of it in flight (queue's thread) */
   gboolean stuck;               /* a submit failed: busy in the kernel */
 } IioImport;
 
@@ -83,7 +94,9 @@ struct _GstIioOutQueue
   GstIioOutQueueFailedFunc cyclic_failed;
 };
 
-/* Memories outlive queues and die in any thread: one lock for all imports. */
+/* Memories outlive queues and die in any thread: one lock for all imports.
+ * Never held while a memory may be freed (its notify takes it), nor while
+ * qdata that could be replaced is set. */
 static GMutex imports_lock;
 static GQuark import_quark;
 
@@ -154,25 +167,53 @@ count_idle (GstIioOutQueue * queue, IioOutBlock * block)
 
 /* --- attachments ---------------------------------------------------------- */
 
-/* The memory is being freed: its DMABUF leaves the IIO buffer with it. */
+/* The memory is being freed (in whatever thread dropped it last, with no
+ * lock of ours held): its DMABUF leaves every queue's IIO buffer with it. */
 static void
-import_gone (gpointer data)
+imports_gone (gpointer data)
 {
-  IioImport *import = data;
+  IioImports *imports = data;
+  GList *l;
 
   g_mutex_lock (&imports_lock);
-  if (import->queue) {
+  for (l = imports->imports; l; l = l->next) {
+    IioImport *import = l->data;
+
     gst_iio_block_detach (import->queue->buffer_fd, import->dmabuf_fd);
     import->queue->imports = g_list_remove (import->queue->imports, import);
+    g_free (import);
   }
+  g_list_free (imports->imports);
   g_mutex_unlock (&imports_lock);
-  g_free (import);
+  g_free (imports);
 }
 
-static IioImport *
-lookup_import (GstMemory * mem)
+/* The memory's attachments, made on first sight. With imports_lock held:
+ * nothing else sets this qdata, so it is set only where there was none,
+ * and no destroy notify runs. */
+static IioImports *
+imports_of (GstMemory * mem)
 {
-  return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem), import_quark);
+  GstMiniObject *obj = GST_MINI_OBJECT_CAST (mem);
+  IioImports *imports = gst_mini_object_get_qdata (obj, import_quark);
+
+  if (!imports) {
+    imports = g_new0 (IioImports, 1);
+    gst_mini_object_set_qdata (obj, import_quark, imports, imports_gone);
+  }
+  return imports;
+}
+
+/* With imports_lock held. */
+static IioImport *
+find_import (IioImports * imports, GstIioOutQueue * queue)
+{
+  GList *l;
+
+  for (l = imports->imports; l; l = l->next)
+    if (((IioImport *) l->data)->queue == queue)
+      return l->data;
+  return NULL;
 }
 
 /**
@@ -182,15 +223,13 @@ lookup_import (GstMemory * mem)
  *
  * Returns: whether @buffer can go to the converter as it is: one DMABUF
  * memory that starts at the DMABUF's first byte (an IIO block has no
- * offset) and that no other IIO output queue holds.
+ * offset). Other queues may hold it too: each has its own attachment.
  */
 gboolean
 gst_iio_out_queue_can_import (GstIioOutQueue * queue, GstBuffer * buffer)
 {
   GstMemory *mem;
-  IioImport *import;
   gsize offset = 0;
-  gboolean ok;
 
   if (gst_buffer_n_memory (buffer) != 1)
     return FALSE;
@@ -198,13 +237,7 @@ gst_iio_out_queue_can_import (GstIioOutQueue * queue, GstBuffer * buffer)
   if (!gst_is_dmabuf_memory (mem))
     return FALSE;
   gst_memory_get_sizes (mem, &offset, NULL);
-  if (offset != 0)
-    return FALSE;
-  g_mutex_lock (&imports_lock);
-  import = lookup_import (mem);
-  ok = !import || !import->queue || import->queue == queue;
-  g_mutex_unlock (&imports_lock);
-  return ok;
+  return offset == 0;
 }
 
 /* --- queueing to the kernel ---------------------------------------------- */
@@ -317,39 +350,38 @@ start_converter (GstIioOutQueue * queue, GError ** error)
   return TRUE;
 }
 
-/* Attaches the memory's DMABUF unless it already is. Nothing is queued to
- * a disabled buffer (see above), so an attach drops nothing. */
+/* Attaches the memory's DMABUF to this queue's IIO buffer unless it
+ * already is. Only this queue's streaming thread adds its attachments,
+ * and @mem (held by the caller) outlives the call, so the lock is not
+ * needed across the ATTACH. Nothing is queued to a disabled buffer (see
+ * above), so an attach drops nothing. */
 static IioImport *
 ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
 {
-  IioImport *import, *stale = NULL;
   gint fd = gst_dmabuf_memory_get_fd (mem);
+  IioImports *imports;
+  IioImport *import;
 
   g_mutex_lock (&imports_lock);
-  import = lookup_import (mem);
-  if (import && import->queue == queue) {
-    g_mutex_unlock (&imports_lock);
-    return import;
-  }
-  if (import)                   /* left by a queue that has gone */
-    stale = gst_mini_object_steal_qdata (GST_MINI_OBJECT_CAST (mem),
-        import_quark);
+  imports = imports_of (mem);
+  import = find_import (imports, queue);
   g_mutex_unlock (&imports_lock);
-  g_free (stale);
+  if (import)
+    return import;
 
   /* before any block is queued: see gst_iio_fence_date_stub() */
   gst_iio_fence_date_stub (fd);
   if (!gst_iio_block_attach (queue->buffer_fd, fd, error))
     return NULL;
-  GST_DEBUG ("attached DMABUF %d", fd);
+  GST_DEBUG ("attached DMABUF %d to IIO buffer fd %d", fd, queue->buffer_fd);
 
   import = g_new0 (IioImport, 1);
   import->queue = queue;
+  import->owner = imports;
   import->dmabuf_fd = fd;
   g_mutex_lock (&imports_lock);
+  imports->imports = g_list_prepend (imports->imports, import);
   queue->imports = g_list_prepend (queue->imports, import);
-  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), import_quark,
-      import, import_gone);
   g_mutex_unlock (&imports_lock);
   return import;
 }
@@ -648,14 +680,16 @@ gst_iio_out_queue_free (GstIioOutQueue * queue)
 
   gst_iio_out_queue_stop_cyclic (queue);
   gst_iio_out_queue_abort (queue);
+  /* the memories still alive keep their attachments to other queues */
   g_mutex_lock (&imports_lock);
   for (l = queue->imports; l; l = l->next) {
     IioImport *import = l->data;
 
     gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
-    import->queue = NULL;
+    import->owner->imports = g_list_remove (import->owner->imports, import);
+    g_free (import);
   }
-  g_list_free (queue->imports);
+  g_list_free (g_steal_pointer (&queue->imports));
   g_mutex_unlock (&imports_lock);
   gst_clear_object (&queue->producer_pool);
   gst_poll_free (queue->poll);

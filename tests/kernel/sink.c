@@ -20,6 +20,9 @@
 #include "sysfs.h"
 
 #define DAC "iio-sim-dac"
+/* a second DAC, while the simulator's second_dac parameter is 1 */
+#define DAC2 "iio-sim-dac2"
+#define SECOND_DAC_PARAM "/sys/module/iio_sim/parameters/second_dac"
 #define DAC_SCAN 4              /* two le:s16 channels */
 #define FNV_OFFSET G_GUINT64_CONSTANT (0xcbf29ce484222325)
 #define FNV_PRIME G_GUINT64_CONSTANT (0x100000001b3)
@@ -59,12 +62,18 @@ hash_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* The DAC's own record of what it played. */
+/* A DAC's own record of what it played. */
+static void
+dac_played_on (const gchar * dac, Fnv * f)
+{
+  f->bytes = sysfs_read_u64 (dac, "consumed_bytes");
+  f->hash = sysfs_read_u64 (dac, "checksum");
+}
+
 static void
 dac_played (Fnv * f)
 {
-  f->bytes = sysfs_read_u64 (DAC, "consumed_bytes");
-  f->hash = sysfs_read_u64 (DAC, "checksum");
+  dac_played_on (DAC, f);
 }
 
 static GstElement *
@@ -127,15 +136,33 @@ run_to_eos (GstElement * pipeline, GstClockTime limit)
 }
 
 static void
-assert_dac_played (const Fnv * sent)
+assert_dac_played_on (const gchar * dac, const Fnv * sent)
 {
   Fnv played;
 
-  dac_played (&played);
-  fail_unless_equals_uint64 (played.bytes, sent->bytes);
+  dac_played_on (dac, &played);
+  fail_unless (played.bytes == sent->bytes, "%s played %" G_GUINT64_FORMAT
+      " bytes, sent %" G_GUINT64_FORMAT, dac, played.bytes, sent->bytes);
   fail_unless (played.hash == sent->hash,
-      "DAC checksum 0x%016" G_GINT64_MODIFIER "x, sent 0x%016" G_GINT64_MODIFIER
-      "x", played.hash, sent->hash);
+      "%s checksum 0x%016" G_GINT64_MODIFIER "x, sent 0x%016" G_GINT64_MODIFIER
+      "x", dac, played.hash, sent->hash);
+}
+
+static void
+assert_dac_played (const Fnv * sent)
+{
+  assert_dac_played_on (DAC, sent);
+}
+
+/* Makes iio-sim-dac2 (tests/vm/iio-sim), or removes it. */
+static void
+second_dac (gboolean on)
+{
+  FILE *f = fopen (SECOND_DAC_PARAM, "w");
+
+  fail_unless (f != NULL, "%s: %s", SECOND_DAC_PARAM, g_strerror (errno));
+  fputs (on ? "1" : "0", f);
+  fail_unless (fclose (f) == 0, "%s: %s", SECOND_DAC_PARAM, g_strerror (errno));
 }
 
 /* Plays @desc (its sink named "sink") to EOS, hashing what reaches the
@@ -2183,6 +2210,7 @@ setup_devices (void)
   sysfs_write (DAC "/buffer0/enable", "0");
   sysfs_write (DAC "/cyclic_repeat", "0");      /* mainline's behaviour */
   sysfs_write (DAC "/contiguous_only", "0");
+  second_dac (FALSE);
 }
 
 /* The pipeline runs on the sink's clock, driven by what the DAC played:
@@ -2250,6 +2278,67 @@ GST_START_TEST (test_clock_from_played_samples)
 
 GST_END_TEST;
 
+static void
+assert_imported_all (GstElement * sink, guint blocks, guint run)
+{
+  GstStructure *stats;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  fail_unless (stat_u64 (stats, "imports") == blocks
+      && stat_u64 (stats, "copies") == 0 && stat_u64 (stats, "blocks") ==
+      blocks && stat_u64 (stats, "fence-errors") == 0, "run %u, %s: %"
+      GST_PTR_FORMAT, run, GST_OBJECT_NAME (sink), stats);
+  gst_structure_free (stats);
+}
+
+/* The ADC's DMABUFs through a tee to two DACs: both sinks import each
+ * DMABUF, at the same moment, each to its own DAC (an attachment for each
+ * IIO buffer). Both play every byte of the ADC's, neither copies, and the
+ * import cache neither deadlocks nor frees an attachment the other sink
+ * still uses. Run several times, to meet the race in the cache. */
+GST_START_TEST (test_tee_to_two_dacs)
+{
+  const guint runs = 5, blocks = 60, spb = 1024;
+  Watchdog watchdog;
+  GstMessage *msg;
+  gchar *text;
+  Fnv want;
+  guint i;
+
+  second_dac (TRUE);
+  sysfs_write (DAC2 "/buffer0/enable", "0");
+  adc_counter_hash (&want, blocks * spb);
+  watchdog_start (&watchdog, "tee to two DACs");
+  for (i = 0; i < runs; i++) {
+    GstElement *pipeline = launch ("iiodmabufsrc device=iio-sim-adc "
+        "channels=voltage0,voltage1 samples-per-block=1024 num-blocks=16 "
+        "sampling-frequency=48000 num-buffers=60 ! tee name=t "
+        "t. ! queue max-size-buffers=2 ! iiodmabufsink name=sink "
+        "device=" DAC " t. ! queue max-size-buffers=2 ! iiodmabufsink "
+        "name=sink2 device=" DAC2);
+
+    watchdog_tick (&watchdog, i);
+    msg = run (pipeline, 60 * GST_SECOND, NULL);
+    text = GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR ? error_text (msg) :
+        NULL;
+    fail_unless (text == NULL, "run %u: %s", i, text);
+    gst_message_unref (msg);
+    assert_imported_all (get_by_name (pipeline, "sink"), blocks, i);
+    assert_imported_all (get_by_name (pipeline, "sink2"), blocks, i);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    assert_dac_played_on (DAC, &want);
+    assert_dac_played_on (DAC2, &want);
+  }
+  watchdog_stop (&watchdog);
+  second_dac (FALSE);
+  g_print ("tee to two DACs, %u runs: each played the ADC's %"
+      G_GUINT64_FORMAT " bytes exact, %u imports each, 0 copies\n", runs,
+      want.bytes, blocks);
+}
+
+GST_END_TEST;
+
 static Suite *
 iiodmabufsink_suite (void)
 {
@@ -2304,6 +2393,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_clock_from_played_samples);
   tcase_add_test (tc, test_rtp_over_udp);
   tcase_add_test (tc, test_x_iio_over_rtp_and_file);
+  tcase_add_test (tc, test_tee_to_two_dacs);
   return s;
 }
 
