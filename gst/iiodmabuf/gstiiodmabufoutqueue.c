@@ -10,10 +10,13 @@
  * producer's pool gets its buffer back only once the converter has read it.
  *
  * Until the converter starts, pushed blocks are held here, attached but
- * not queued, and all are queued at once just before it starts: blocks
- * queued to a buffer that is never enabled would keep their fences
- * pending, and an attach in between would drop them (Linux 6.12). A stop
- * or a flush before the start so never reaches the kernel.
+ * not queued; once it has started, all are queued at once. Nothing is
+ * ever queued to a disabled buffer: in Linux 6.12 a block queued to a
+ * buffer whose enable then fails (or that is never enabled) is never
+ * submitted nor aborted, not by a disable, a DETACH or closing the buffer
+ * fd, so its fence never signals and holds the attachment, the DMABUF and
+ * its pages for good; and an attach in between would drop it. A stop, a
+ * flush or a failed enable before the start so never reaches the kernel.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -329,7 +332,10 @@ reattach_stuck (GstIioOutQueue * queue, GError ** error)
   return TRUE;
 }
 
-/* Queues the blocks held until now, then starts the converter. */
+/* Starts the converter, then queues the blocks held until now, back to
+ * back. Not the other way round: blocks queued before an enable that
+ * fails would never be released by the kernel (see above). At least one
+ * DMABUF is attached by now, so the buffer enables in DMABUF mode. */
 static gboolean
 start_converter (GstIioOutQueue * queue, GError ** error)
 {
@@ -339,14 +345,13 @@ start_converter (GstIioOutQueue * queue, GError ** error)
     return TRUE;
   if (!reattach_stuck (queue, error))
     return FALSE;
+  if (!queue->start (queue->user_data, error))
+    return FALSE;
+  queue->started = TRUE;
   for (l = queue->in_flight.head; l; l = l->next)
     if (!enqueue_block (queue, l->data, error))
       return FALSE;
-  if (!queue->start (queue->user_data, error))
-    return FALSE;
-  GST_DEBUG ("converter started with %u blocks queued",
-      queue->in_flight.length);
-  queue->started = TRUE;
+  GST_DEBUG ("converter started, %u blocks queued", queue->in_flight.length);
   return TRUE;
 }
 

@@ -106,6 +106,7 @@ struct _GstIioDmabufSink
   GstBufferPool *copy_pool;
   GstIioOutQueue *queue;        /* DMABUF mode; set under object lock */
   gboolean cyclic_queued;
+  gboolean render_failed;       /* an error posted: EOS plays nothing more */
   gboolean warned_no_fit;
   GstBuffer *pending;           /* DMABUF mode: a copy block being filled */
   gsize pending_bytes;
@@ -285,6 +286,7 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   memset (&self->stats, 0, sizeof self->stats);
   GST_OBJECT_UNLOCK (self);
   self->cyclic_queued = FALSE;
+  self->render_failed = FALSE;
   self->fence_errors_seen = 0;
   self->failed_in_a_row = 0;
   if (!gst_iio_dmabuf_object_start (&self->obj))
@@ -959,6 +961,7 @@ gst_iio_dmabuf_sink_render (GstBaseSink * sink, GstBuffer * buf)
     ret = send_copies (self, buf);
   if (ret == GST_FLOW_OK)
     count_block (self, buf);
+  self->render_failed |= ret == GST_FLOW_ERROR;
   return ret;
 }
 
@@ -1002,6 +1005,12 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
         gst_event_unref (event);
         return TRUE;
       }
+      /* upstream ends the stream after our error: starting the converter
+       * that just failed (or playing past the error) would post another */
+      if (self->render_failed) {
+        GST_DEBUG_OBJECT (self, "EOS after an error: nothing more played");
+        break;
+      }
       if (drain (self) != GST_FLOW_OK) {
         gst_event_unref (event);
         return FALSE;
@@ -1014,6 +1023,7 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
     case GST_EVENT_FLUSH_STOP:
       /* what the converter still holds belongs to before the flush */
       stop_converter (self);
+      self->render_failed = FALSE;
       if (!self->obj.use_dmabuf)
         enable_converter (self, NULL);
       break;

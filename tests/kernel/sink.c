@@ -12,7 +12,9 @@
 
 #include <fcntl.h>
 #include <linux/dma-heap.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "origins.h"
@@ -1719,36 +1721,204 @@ GST_START_TEST (test_x_iio_over_rtp_and_file)
 
 GST_END_TEST;
 
+/* The DMA transfers queued on the DAC's channel now (its queue_state). */
+static guint
+dac_queued (void)
+{
+  gchar *state = sysfs_read (DAC "/queue_state");
+  guint n;
+
+  fail_unless (sscanf (state, "queued %u", &n) == 1, "%s", state);
+  g_free (state);
+  return n;
+}
+
 /* A player sending plain memory (a decoder's) starts the DAC with its queue
- * full, so it does not run dry at once. */
+ * full, so it does not run dry at once: the sink holds num-blocks blocks,
+ * enables the DAC, and only then queues them, all at once (a block queued
+ * before an enable that fails would never be let go by the kernel: see
+ * test_failed_enable_releases_blocks). A stalled DAC keeps what it was
+ * given at the start, to be counted. */
 GST_START_TEST (test_prefilled_start)
 {
-  GstElement *pipeline = appsrc_pipeline ("num-blocks=4");
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=4 "
+      "timeout=60000000000");
   GRand *rand = g_rand_new_with_seed (29);
+  guint64 enables = sysfs_read_u64 (DAC, "enable_count"), at_enable;
   GstMessage *msg;
-  guint64 queued;
+  guint queued, tries = 0;
   gchar *text = NULL;
   Fnv sent;
   guint i;
 
   tap_sink (pipeline, &sent);
+  sysfs_write (DAC "/fault_stall", "1");
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (i = 0; i < 12; i++)
     push (pipeline, pattern_buffer (rand, 480 * DAC_SCAN, 1));
   gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  /* the stalled DAC completes nothing: the sink queues 4 and waits */
+  while ((queued = dac_queued ()) < 4 && ++tries < 3000)
+    g_usleep (10 * 1000);
+  at_enable = sysfs_read_u64 (DAC, "queued_at_enable");
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "enable_count"), enables + 1);
+  sysfs_write (DAC "/fault_stall", "0");
   msg = run (pipeline, 120 * GST_SECOND, NULL);
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
     text = error_text (msg);
   gst_message_unref (msg);
-  queued = sysfs_read_u64 (DAC, "queued_at_enable");
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   fail_unless (text == NULL, "error: %s", text);
-  fail_unless_equals_uint64 (queued, 4);
+  fail_unless_equals_int (queued, 4);
+  fail_unless (at_enable == 0, "%" G_GUINT64_FORMAT " blocks were queued "
+      "to the DAC before it was enabled", at_enable);
   assert_dac_played (&sent);
-  g_print ("prefilled: the DAC started with 4 blocks queued, %"
-      G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
+  g_print ("prefilled: 4 blocks queued as the DAC started (none before "
+      "its enable), %" G_GUINT64_FORMAT " bytes exact\n", sent.bytes);
   g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Whether no fence is pending on a DMABUF: POLLOUT waits for every
+ * fence, a DAC's read fence too (bounded: a second). */
+static gboolean
+dmabuf_idle (gint fd)
+{
+  struct pollfd pfd = {.fd = fd,.events = POLLOUT };
+
+  return poll (&pfd, 1, 1000) == 1 && (pfd.revents & POLLOUT);
+}
+
+/* The kernel's record of a DMABUF (debugfs dma_buf/bufinfo, found by its
+ * inode): the devices that have it attached and its fences still
+ * pending. FALSE where debugfs is not mounted. */
+static gboolean
+dmabuf_in_kernel (gint fd, guint * attached, guint * pending)
+{
+  gchar *text = NULL, **lines;
+  gboolean found = FALSE;
+  struct stat st;
+  guint i;
+
+  if (!g_file_get_contents ("/sys/kernel/debug/dma_buf/bufinfo", &text,
+          NULL, NULL))
+    return FALSE;
+  fail_unless (fstat (fd, &st) == 0);
+  lines = g_strsplit (text, "\n", -1);
+  /* size flags mode count exp_name ino name, then its fences, its
+   * attached devices and "Total N devices attached" */
+  for (i = 0; lines[i] && !found; i++) {
+    gchar **f = g_strsplit (lines[i], "\t", -1);
+
+    found = g_strv_length (f) >= 7 && g_ascii_strtoull (f[5], NULL, 10)
+        == (guint64) st.st_ino;
+    g_strfreev (f);
+  }
+  fail_unless (found, "DMABUF inode %lu not in bufinfo", (gulong) st.st_ino);
+  *pending = 0;
+  for (; lines[i] && !g_str_has_prefix (lines[i], "Total "); i++)
+    if (strstr (lines[i], "unsignalled"))
+      (*pending)++;
+  fail_unless (lines[i] != NULL, "no attachment count in bufinfo");
+  *attached = g_ascii_strtoull (lines[i] + strlen ("Total "), NULL, 10);
+  g_strfreev (lines);
+  g_free (text);
+  return TRUE;
+}
+
+/* A buffer on @fd (left open), filled from @rand. */
+static GstBuffer *
+kept_dmabuf_buffer (GstAllocator * allocator, gint fd, GRand * rand, gsize size)
+{
+  GstBuffer *buf = gst_buffer_new ();
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_append_memory (buf, gst_dmabuf_allocator_alloc_with_flags
+      (allocator, fd, size, GST_FD_MEMORY_FLAG_DONT_CLOSE));
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  for (i = 0; i < size; i++)
+    map.data[i] = g_rand_int (rand);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+#define N_KEPT 4
+
+/* After the sink stopped, no device holds @fds and no fence is pending on
+ * them: the kernel let go of every block. */
+static void
+assert_dmabufs_released (const gint * fds, const gchar * when)
+{
+  guint attached, pending, i;
+
+  for (i = 0; i < N_KEPT; i++) {
+    fail_unless (dmabuf_idle (fds[i]), "%s: DMABUF %u still has a fence "
+        "pending: its block was queued to a DAC that never started", when, i);
+    if (!dmabuf_in_kernel (fds[i], &attached, &pending))
+      continue;
+    fail_unless (attached == 0 && pending == 0, "%s: DMABUF %u still "
+        "attached to %u device(s), %u fence(s) pending", when, i, attached,
+        pending);
+  }
+}
+
+/* The DAC's driver fails to enable it once the sink holds its first
+ * blocks (fault_enable: its preenable fails, so mainline's DMA buffer
+ * submits nothing). An error; and the kernel keeps none of those blocks:
+ * none was queued before the enable, so no fence is left pending that
+ * nothing would ever signal, no attachment, DMABUF or page held for good.
+ * The same DMABUFs then play exactly. */
+GST_START_TEST (test_failed_enable_releases_blocks)
+{
+  const gsize size = 480 * DAC_SCAN;
+  GstAllocator *allocator = gst_dmabuf_allocator_new ();
+  GRand *rand = g_rand_new_with_seed (41);
+  guint64 enables = sysfs_read_u64 (DAC, "enable_count");
+  GstElement *pipeline;
+  GstStructure *stats;
+  gint fds[N_KEPT];
+  gchar *text;
+  Fnv sent;
+  guint i;
+
+  for (i = 0; i < N_KEPT; i++)
+    fds[i] = foreign_dmabuf_new (size);
+  sysfs_write (DAC "/fault_enable", "1");
+  pipeline = appsrc_pipeline ("num-blocks=" G_STRINGIFY (N_KEPT));
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < N_KEPT; i++)  /* the last one starts the DAC */
+    push (pipeline, kept_dmabuf_buffer (allocator, fds[i], rand, size));
+  text = first_error (pipeline, NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "fault_enable"), 0);
+  fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "enable_count"), enables);
+  fail_unless (strstr (text, DAC) && strstr (text, "enable"), "%s", text);
+  assert_dmabufs_released (fds, "after the failed enable");
+
+  pipeline = appsrc_pipeline ("num-blocks=" G_STRINGIFY (N_KEPT));
+  tap_sink (pipeline, &sent);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < N_KEPT; i++)
+    push (pipeline, kept_dmabuf_buffer (allocator, fds[i], rand, size));
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  stats = run_to_eos (pipeline, 120 * GST_SECOND);
+  assert_dac_played (&sent);
+  fail_unless_equals_uint64 (stat_u64 (stats, "imports"), N_KEPT);
+  assert_dmabufs_released (fds, "after the next run");
+
+  g_print ("failed enable: '%s'; no block of it left in the kernel, then "
+      "the same DMABUFs played %" G_GUINT64_FORMAT " bytes exact\n", text,
+      sent.bytes);
+  for (i = 0; i < N_KEPT; i++)
+    close (fds[i]);
+  g_free (text);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (allocator);
   gst_object_unref (pipeline);
 }
 
@@ -2210,6 +2380,7 @@ setup_devices (void)
   sysfs_write (DAC "/buffer0/enable", "0");
   sysfs_write (DAC "/cyclic_repeat", "0");      /* mainline's behaviour */
   sysfs_write (DAC "/contiguous_only", "0");
+  sysfs_write (DAC "/fault_enable", "0");
   second_dac (FALSE);
 }
 
@@ -2381,6 +2552,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_pause_resume_non_live);
   tcase_add_test (tc, test_pause_resume_live);
   tcase_add_test (tc, test_failed_submit_counted);
+  tcase_add_test (tc, test_failed_enable_releases_blocks);
   tcase_add_test (tc, test_stop_before_start_plays_nothing);
   tcase_add_test (tc, test_prefilled_start);
   tcase_add_test (tc, test_import_busy_falls_back_to_copy);
