@@ -67,6 +67,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_sink_debug);
 #define DEFAULT_PROVIDE_CLOCK TRUE
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
+/* failed blocks are told at once, then at most this often (with how many
+ * failed since), and at the end of the stream: a converter that drops a
+ * block now and then for a week must not flood the bus (iiodmabufsrc's
+ * interval too) */
+#define FAILED_WARNING_INTERVAL (5 * GST_SECOND)
 /* how often a write() drain looks at the kernel's queue */
 #define DRAIN_POLL_INTERVAL (2 * GST_MSECOND)
 
@@ -113,6 +118,9 @@ struct _GstIioDmabufSink
   gsize rw_partial;             /* bytes in the kernel's unfinished block */
   guint64 fence_errors_seen;
   guint failed_in_a_row;
+  guint64 failed_untold;        /* failed blocks no warning told yet */
+  gint64 failed_told_at;        /* monotonic time of the last such warning
+                                 * (us); -1 before the first */
   GstIioDmabufSinkStats stats;  /* object lock */
 };
 
@@ -289,6 +297,8 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   self->render_failed = FALSE;
   self->fence_errors_seen = 0;
   self->failed_in_a_row = 0;
+  self->failed_untold = 0;
+  self->failed_told_at = -1;
   if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
   /* a rate negotiated last time was put back at stop */
@@ -603,24 +613,35 @@ drain_writes (GstIioDmabufSink * self)
 
 /* --- DMABUF blocks -------------------------------------------------------- */
 
+/* Failed blocks are counted, and told in a warning: at once for the
+ * first, then at most every FAILED_WARNING_INTERVAL, and with @flush (the
+ * end of the stream) whatever is left untold. */
 static void
-check_fences (GstIioDmabufSink * self)
+check_fences (GstIioDmabufSink * self, gboolean flush)
 {
   GstIioOutQueueCounts counts;
+  gint64 now = g_get_monotonic_time ();
   guint64 failed;
 
   gst_iio_out_queue_get_counts (self->queue, &counts);
   failed = counts.fence_errors - self->fence_errors_seen;
   self->fence_errors_seen = counts.fence_errors;
-  if (!failed) {
+  if (!failed)
     self->failed_in_a_row = 0;
-    return;
-  }
   self->failed_in_a_row += failed;
+  self->failed_untold += failed;
+  if (!self->failed_untold || (!flush && self->failed_told_at >= 0
+          && now - self->failed_told_at < FAILED_WARNING_INTERVAL /
+          GST_USECOND))
+    return;
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%" G_GUINT64_FORMAT " block(s) "
-          "to %s failed (%s): the converter skipped them",
-          failed, self->obj.device->name, g_strerror (-counts.last_error)),
-      (NULL));
+          "to %s failed (the last: %s): the converter skipped them",
+          self->failed_untold, self->obj.device->name,
+          g_strerror (-counts.last_error)), ("%" G_GUINT64_FORMAT " failed "
+          "in all; told at most every %" GST_TIME_FORMAT, counts.fence_errors,
+          GST_TIME_ARGS (FAILED_WARNING_INTERVAL)));
+  self->failed_untold = 0;
+  self->failed_told_at = now;
 }
 
 /* Queues @block (transfer none). A FLUSHING push queued nothing: after a
@@ -663,7 +684,7 @@ send_block (GstIioDmabufSink * self, GstBuffer * block)
   if (ret != GST_FLOW_OK)       /* also GST_IIO_OUT_QUEUE_NOT_IMPORTED */
     return ret;
   self->cyclic_queued = self->cyclic;
-  check_fences (self);
+  check_fences (self, FALSE);
   if (self->failed_in_a_row < MAX_FAILED_IN_A_ROW)
     return GST_FLOW_OK;
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%u blocks in a row failed: IIO "
@@ -988,7 +1009,7 @@ drain (GstIioDmabufSink * self)
     g_clear_error (&error);
   }
   if (ret == GST_FLOW_OK && self->obj.use_dmabuf)
-    check_fences (self);
+    check_fences (self, TRUE);
   return ret;
 }
 

@@ -1416,6 +1416,77 @@ GST_START_TEST (test_failed_submit_counted)
 
 GST_END_TEST;
 
+/* A DAC driver that fails 10 blocks (fault_eio_blocks: the fence ends
+ * with -EIO), fewer in a row than make an error: the sink tells them in a
+ * warning at once and then at most every 5 s with the count since (and
+ * what is left at the end of the stream), not one warning per block; the
+ * warnings' counts add up to every failed block, and the rest plays. */
+GST_START_TEST (test_failed_blocks_warned_not_flooded)
+{
+  const guint failed = 10, blocks = 40;
+  GstElement *pipeline = appsrc_pipeline ("num-blocks=4");
+  GRand *rand = g_rand_new_with_seed (43);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  guint64 told = 0, elapsed_s;
+  guint warnings = 0, i;
+  GstStructure *stats;
+  GstMessage *msg;
+  gint64 t0;
+  Fnv want;
+
+  fnv_init (&want);             /* the first blocks are the failed ones */
+  sysfs_write (DAC "/fault_eio_blocks", "10");
+  t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < blocks; i++) {
+    GstBuffer *buf = pattern_buffer (rand, 480 * DAC_SCAN, 1);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    if (i >= failed)
+      fnv_add (&want, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+    push (pipeline, buf);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+  while ((msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))
+      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    gchar *text = error_text (msg);
+
+    fail_unless (strstr (text, "failed (the last: Input/output error): the "
+            "converter skipped them") != NULL, "%s", text);
+    told += g_ascii_strtoull (text, NULL, 10);
+    warnings++;
+    g_free (text);
+    gst_message_unref (msg);
+  }
+  elapsed_s = (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
+  fail_unless (msg != NULL, "no EOS within 120 s");
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  stats = sink_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  sysfs_write (DAC "/fault_eio_blocks", "0");
+
+  fail_unless_equals_uint64 (stat_u64 (stats, "fence-errors"), failed);
+  fail_unless_equals_uint64 (told, failed);
+  /* the first at once, one per 5 s after, the rest at the end */
+  fail_unless (warnings >= 1 && warnings <= 2 + elapsed_s / 5,
+      "%u warnings for %u failed blocks in %" G_GUINT64_FORMAT " s",
+      warnings, failed, elapsed_s);
+  assert_dac_played (&want);
+  g_print ("%u failed blocks told in %u warning(s) over %" G_GUINT64_FORMAT
+      " s, the other %" G_GUINT64_FORMAT " bytes played exactly\n", failed,
+      warnings, elapsed_s, want.bytes);
+  gst_structure_free (stats);
+  g_rand_free (rand);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 static void
 assert_enable_count (guint64 before, const gchar * when)
 {
@@ -2552,6 +2623,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_pause_resume_non_live);
   tcase_add_test (tc, test_pause_resume_live);
   tcase_add_test (tc, test_failed_submit_counted);
+  tcase_add_test (tc, test_failed_blocks_warned_not_flooded);
   tcase_add_test (tc, test_failed_enable_releases_blocks);
   tcase_add_test (tc, test_stop_before_start_plays_nothing);
   tcase_add_test (tc, test_prefilled_start);
