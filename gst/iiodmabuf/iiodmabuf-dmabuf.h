@@ -64,15 +64,6 @@ void gst_iio_fence_date_stub (gint dmabuf_fd);
 GstIioFenceState gst_iio_fence_read (gint sync_fd, gint64 after_ns,
     gint * error_code, gint64 * done_ns);
 
-typedef enum
-{
-  GST_IIO_DMABUF_SUPPORT_UNKNOWN,
-  GST_IIO_DMABUF_SUPPORT_YES,
-  GST_IIO_DMABUF_SUPPORT_NO,
-} GstIioDmabufSupport;
-
-GstIioDmabufSupport gst_iio_device_probe_dmabuf (GstIioDevice * dev);
-
 G_END_DECLS
 
 #endif /* __IIODMABUF_DMABUF_H__ */
