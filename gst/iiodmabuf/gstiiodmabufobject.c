@@ -9,6 +9,7 @@
 
 #include "gstiiodmabufobject.h"
 #include "gstiiodmabufallocator.h"
+#include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "iiodmabuf-dmabuf.h"
 
@@ -24,7 +25,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_object_debug);
 
 void
 gst_iio_dmabuf_object_init (GstIioDmabufObject * obj, GstElement * element,
-    gboolean output)
+    gboolean output, GstIioDmabufOfferedFunc offered_func)
 {
   static gsize done = 0;
 
@@ -36,6 +37,7 @@ gst_iio_dmabuf_object_init (GstIioDmabufObject * obj, GstElement * element,
   memset (obj, 0, sizeof *obj);
   obj->element = element;
   obj->output = output;
+  obj->offered_func = offered_func;
   obj->origin = "none";
   obj->poll = gst_poll_new (TRUE);
   gst_iio_dmabuf_settings_init (&obj->settings);
@@ -48,6 +50,7 @@ gst_iio_dmabuf_object_clear (GstIioDmabufObject * obj)
   gst_iio_dmabuf_settings_clear (&obj->settings);
   gst_iio_dmabuf_settings_clear (&obj->active);
   g_clear_pointer (&obj->device, gst_iio_device_close);
+  gst_clear_caps (&obj->offered);
   gst_clear_object (&obj->allocator);
   g_clear_pointer (&obj->poll, gst_poll_free);
 }
@@ -92,6 +95,102 @@ gst_iio_dmabuf_object_stats_io (GstIioDmabufObject * obj,
   *io_mode = g_str_equal (obj->origin, "none") ? "rw" : "dmabuf";
 }
 
+/* --- what other threads may read ----------------------------------------- */
+
+/* The channels a stream may carry: those asked for, else all but the
+ * timestamp (whatever a negotiation since enabled). */
+static GPtrArray *
+offered_channels (GstIioDmabufObject * obj)
+{
+  GPtrArray *channels = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < obj->device->channels->len; i++) {
+    const GstIioChannel *ch = &g_array_index (obj->device->channels,
+        GstIioChannel, i);
+
+    if (obj->active.channels ? ch->enabled : g_strcmp0 (ch->id,
+            "timestamp") != 0)
+      g_ptr_array_add (channels, (gpointer) ch);
+  }
+  return channels;
+}
+
+/**
+ * gst_iio_dmabuf_object_offered_caps:
+ * @rates: (nullable): the rates to offer, else the present one
+ * @fewer: whether, without a channels property, a stream may also take
+ *     only the first N channels
+ *
+ * For a #GstIioDmabufOfferedFunc: the caps of the open device's channels.
+ *
+ * Returns: (transfer full): the caps
+ */
+GstCaps *
+gst_iio_dmabuf_object_offered_caps (GstIioDmabufObject * obj,
+    const GValue * rates, gboolean fewer)
+{
+  GPtrArray *channels = offered_channels (obj);
+  GstCaps *caps = gst_iio_dmabuf_caps_offered ((const GstIioChannel *
+          const *) channels->pdata, channels->len, obj->rate, rates,
+      fewer && !obj->active.channels);
+
+  g_ptr_array_unref (channels);
+  return caps;
+}
+
+/**
+ * gst_iio_dmabuf_object_update_offered:
+ *
+ * Publishes the caps of the open device anew (after its rate changed, say),
+ * from the thread that owns it.
+ */
+void
+gst_iio_dmabuf_object_update_offered (GstIioDmabufObject * obj)
+{
+  GstCaps *caps = obj->offered_func (ELEMENT (obj));
+
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  gst_caps_take (&obj->offered, caps);
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+}
+
+/**
+ * gst_iio_dmabuf_object_get_offered:
+ *
+ * From any thread.
+ *
+ * Returns: (transfer full) (nullable): the caps of the open device, NULL
+ * while it is closed
+ */
+GstCaps *
+gst_iio_dmabuf_object_get_offered (GstIioDmabufObject * obj)
+{
+  GstCaps *caps;
+
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  caps = obj->offered ? gst_caps_ref (obj->offered) : NULL;
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  return caps;
+}
+
+/**
+ * gst_iio_dmabuf_object_read_rate:
+ *
+ * Reads the converter's present rate (0 if it has none).
+ */
+void
+gst_iio_dmabuf_object_read_rate (GstIioDmabufObject * obj)
+{
+  guint rate = 0;
+
+  if (!gst_iio_device_get_sampling_frequency (obj->device, &rate))
+    rate = 0;
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->rate = rate;
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+}
+
 /* --- opening and closing -------------------------------------------------- */
 
 /**
@@ -114,22 +213,35 @@ gboolean
 gst_iio_dmabuf_object_open (GstIioDmabufObject * obj)
 {
   GstIioDmabufSettings *s = &obj->active;
+  GstIioDevice *device;
 
   take_settings (obj);
 
-  obj->device = gst_iio_dmabuf_open_device (ELEMENT (obj), s->device,
+  device = gst_iio_dmabuf_open_device (ELEMENT (obj), s->device,
       s->buffer_index, s->channels, obj->output);
-  if (!obj->device)
+  if (!device)
     return FALSE;
-  if (!gst_iio_device_get_sampling_frequency (obj->device, &obj->rate))
-    obj->rate = 0;
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  obj->device = device;
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  gst_iio_dmabuf_object_read_rate (obj);
+  gst_iio_dmabuf_object_update_offered (obj);
   return TRUE;
 }
 
+/* Other threads stop seeing the device before it goes. */
 void
 gst_iio_dmabuf_object_close (GstIioDmabufObject * obj)
 {
-  g_clear_pointer (&obj->device, gst_iio_device_close);
+  GstIioDevice *device;
+  GstCaps *offered;
+
+  GST_OBJECT_LOCK (ELEMENT (obj));
+  device = g_steal_pointer (&obj->device);
+  offered = g_steal_pointer (&obj->offered);
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  gst_clear_caps (&offered);
+  g_clear_pointer (&device, gst_iio_device_close);
   gst_clear_object (&obj->allocator);
 }
 
@@ -250,7 +362,9 @@ fit_block_to_dma (GstIioDmabufObject * obj)
   if (spb % step == 0)
     return TRUE;
   if (!obj->active.samples_per_block_set) {
+    GST_OBJECT_LOCK (ELEMENT (obj));
     obj->active.samples_per_block = (spb + step - 1) / step * step;
+    GST_OBJECT_UNLOCK (ELEMENT (obj));
     GST_INFO_OBJECT (ELEMENT (obj), "%u scans a block, a multiple of %u "
         "for the DMA engine", obj->active.samples_per_block, step);
     return compute_block_size (obj);
@@ -464,7 +578,10 @@ gst_iio_dmabuf_object_set_rate (GstIioDmabufObject * obj, guint rate)
             "at", obj->device->name, actual, rate), (NULL));
     return FALSE;
   }
+  GST_OBJECT_LOCK (ELEMENT (obj));
   obj->rate = rate;
+  GST_OBJECT_UNLOCK (ELEMENT (obj));
+  gst_iio_dmabuf_object_update_offered (obj);
   return TRUE;
 }
 

@@ -17,23 +17,41 @@
 
 G_BEGIN_DECLS
 
+/* The caps an element offers, made from its open device (from the thread
+ * that opened or configured it). */
+typedef GstCaps *(*GstIioDmabufOfferedFunc) (GstElement * element);
+
+/*
+ * Locking. The state changes (open, start, stop, close) and the streaming
+ * thread (negotiation, blocks) own the device: GStreamer runs them one at
+ * a time, so they read and change it without a lock. Any other thread (an
+ * application's caps, accept-caps or latency query, another pipeline's
+ * streaming thread) reads only what is published under the element's
+ * object lock, never the device, which a state change frees or replaces:
+ * the offered caps (immutable once published) and the fields marked so
+ * below. The object lock is held only to copy or swap them, never across
+ * I/O or a wait, and no other lock is taken under it.
+ */
 typedef struct
 {
   GstElement *element;          /* the owner, not a reference */
   gboolean output;
+  GstIioDmabufOfferedFunc offered_func;
 
   /* object lock of the element */
   GstIioDmabufSettings settings;  /* the properties */
   gboolean reopen;              /* a device setting changed in READY */
   const gchar *origin;          /* of the DMABUFs: dma-heap, udmabuf, drm,
                                  * none */
+  GstCaps *offered;             /* of the open device; NULL while closed */
 
-  /* streaming thread and state changes */
-  GstIioDmabufSettings active;  /* settings taken at open and start */
-  GstIioDevice *device;
+  /* streaming thread and state changes; those marked (W) are written
+   * under the object lock, for other threads to read under it */
+  GstIioDmabufSettings active;  /* settings taken at open and start (W) */
+  GstIioDevice *device;         /* (W): non-NULL while open */
   GstAllocator *allocator;
   GstPoll *poll;                /* read()/write() waits */
-  guint rate;                   /* Hz; 0 if unknown */
+  guint rate;                   /* Hz; 0 if unknown (W) */
   guint scan_bytes;
   gsize block_bytes;
   gboolean use_dmabuf;
@@ -43,7 +61,8 @@ typedef struct
 } GstIioDmabufObject;
 
 void gst_iio_dmabuf_object_init (GstIioDmabufObject * obj,
-    GstElement * element, gboolean output);
+    GstElement * element, gboolean output,
+    GstIioDmabufOfferedFunc offered_func);
 void gst_iio_dmabuf_object_clear (GstIioDmabufObject * obj);
 
 gboolean gst_iio_dmabuf_object_set_property (GstIioDmabufObject * obj,
@@ -52,6 +71,12 @@ gboolean gst_iio_dmabuf_object_get_property (GstIioDmabufObject * obj,
     guint prop_id, GValue * value);
 void gst_iio_dmabuf_object_stats_io (GstIioDmabufObject * obj,
     const gchar ** io_mode, const gchar ** origin);
+
+GstCaps *gst_iio_dmabuf_object_offered_caps (GstIioDmabufObject * obj,
+    const GValue * rates, gboolean fewer);
+void gst_iio_dmabuf_object_update_offered (GstIioDmabufObject * obj);
+GstCaps *gst_iio_dmabuf_object_get_offered (GstIioDmabufObject * obj);
+void gst_iio_dmabuf_object_read_rate (GstIioDmabufObject * obj);
 
 gboolean gst_iio_dmabuf_object_open (GstIioDmabufObject * obj);
 void gst_iio_dmabuf_object_close (GstIioDmabufObject * obj);

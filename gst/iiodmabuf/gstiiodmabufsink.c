@@ -302,9 +302,8 @@ gst_iio_dmabuf_sink_start (GstBaseSink * sink)
   if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
   /* a rate negotiated last time was put back at stop */
-  if (!gst_iio_device_get_sampling_frequency (self->obj.device,
-          &self->obj.rate))
-    self->obj.rate = 0;
+  gst_iio_dmabuf_object_read_rate (&self->obj);
+  gst_iio_dmabuf_object_update_offered (&self->obj);
   if (gst_iio_dmabuf_object_configure (&self->obj) && start_io (self))
     return TRUE;
   gst_iio_dmabuf_object_stop (&self->obj);
@@ -333,24 +332,47 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 /* --- negotiation ---------------------------------------------------------- */
 
 /* The caps of the enabled channels, at any rate the device offers in its
- * sampling_frequency_available if @any_rate, else at the present one. */
+ * sampling_frequency_available (where it tells its rate). Made by the
+ * thread that owns the device, for any to read. */
 static GstCaps *
-device_caps (GstIioDmabufSink * self, gboolean any_rate)
+offered_caps (GstElement * element)
 {
-  GstCaps *caps =
-      gst_iio_dmabuf_caps_for_device (self->obj.device, self->obj.rate);
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (element);
   GValue rates = G_VALUE_INIT;
   gchar *available = NULL;
+  gboolean have_rates;
+  GstCaps *caps;
 
-  if (any_rate && self->obj.rate)
+  if (self->obj.rate)
     available = gst_iio_device_read_attr (self->obj.device,
         "sampling_frequency_available", NULL);
-  if (available && gst_iio_dmabuf_rates_parse (available, &rates)) {
-    gst_iio_dmabuf_caps_set_rates (caps, &rates);
+  have_rates = available && gst_iio_dmabuf_rates_parse (available, &rates);
+  caps = gst_iio_dmabuf_object_offered_caps (&self->obj,
+      have_rates ? &rates : NULL, FALSE);
+  if (have_rates)
     g_value_unset (&rates);
-  }
   g_free (available);
   return gst_iio_dmabuf_caps_allow_positions (caps);
+}
+
+/* What the device offers (the template while closed), at @rate alone if
+ * not 0. From any thread. */
+static GstCaps *
+device_caps (GstIioDmabufSink * self, guint rate)
+{
+  GstCaps *caps = gst_iio_dmabuf_object_get_offered (&self->obj);
+  GValue value = G_VALUE_INIT;
+
+  if (!caps)
+    return gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (self));
+  if (!rate)
+    return caps;
+  caps = gst_caps_make_writable (caps);
+  g_value_init (&value, G_TYPE_INT);
+  g_value_set_int (&value, rate);
+  gst_iio_dmabuf_caps_set_rates (caps, &value);
+  g_value_unset (&value);
+  return caps;
 }
 
 /* For messages: the device's preferred caps, without the alternatives. */
@@ -387,31 +409,31 @@ warn_no_fit (GstIioDmabufSink * self, GstCaps * offered, GstCaps * wanted)
   g_free (need);
 }
 
+/* From any thread: what the open device offers, never the device. */
 static GstCaps *
 gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-  GstCaps *caps;
 
-  if (!self->obj.device)
-    caps = gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (sink));
-  else
-    caps = device_caps (self, TRUE);
-  return gst_iio_dmabuf_caps_filter (caps, filter);
+  return gst_iio_dmabuf_caps_filter (device_caps (self, 0), filter);
 }
 
 /* Accepts what set_caps would: the device's caps, at any rate it offers
- * while stopped. */
+ * while stopped. From any thread. */
 static gboolean
 gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstCaps *caps, *want;
+  guint rate;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS || !self->obj.device)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
     return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
   gst_query_parse_accept_caps (query, &caps);
-  want = device_caps (self, !self->obj.enabled);
+  GST_OBJECT_LOCK (self);
+  rate = self->obj.enabled ? self->obj.rate : 0;
+  GST_OBJECT_UNLOCK (self);
+  want = device_caps (self, rate);
   gst_query_set_accept_caps_result (query, gst_caps_is_fixed (caps)
       && gst_caps_can_intersect (caps, want));
   gst_caps_unref (want);
@@ -425,7 +447,7 @@ check_upstream_fits (GstIioDmabufSink * self)
 {
   GstPad *pad = GST_BASE_SINK_PAD (self);
   GstCaps *offered = gst_pad_peer_query_caps (pad, NULL);
-  GstCaps *want = device_caps (self, TRUE);
+  GstCaps *want = device_caps (self, 0);
 
   if (!gst_caps_is_empty (offered) && !gst_caps_can_intersect (offered, want))
     warn_no_fit (self, offered, want);
@@ -461,7 +483,7 @@ gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
 
   if (!set_rate (self, caps))
     return FALSE;
-  want = device_caps (self, FALSE);
+  want = device_caps (self, self->obj.rate);
   ok = gst_caps_can_intersect (caps, want);
   if (!ok) {
     gchar *got = gst_caps_to_string (caps), *need = first_caps_string (want);
@@ -1291,7 +1313,8 @@ gst_iio_dmabuf_sink_class_init (GstIioDmabufSinkClass * klass)
 static void
 gst_iio_dmabuf_sink_init (GstIioDmabufSink * self)
 {
-  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), TRUE);
+  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), TRUE,
+      offered_caps);
   self->cyclic = DEFAULT_CYCLIC;
   self->provide_clock = DEFAULT_PROVIDE_CLOCK;
   self->timeline = gst_iio_timeline_new ("GstIioDmabufSinkClock");

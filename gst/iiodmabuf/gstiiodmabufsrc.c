@@ -149,9 +149,8 @@ apply_settings (GstIioDmabufSrc * self)
     if (!ok)
       gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
   }
-  if (!gst_iio_device_get_sampling_frequency (self->obj.device,
-          &self->obj.rate))
-    self->obj.rate = 0;
+  gst_iio_dmabuf_object_read_rate (&self->obj);
+  gst_iio_dmabuf_object_update_offered (&self->obj);
   return ok;
 }
 
@@ -266,8 +265,12 @@ offered_rates (GstIioDmabufSrc * self, GValue * rates)
 {
   gchar *available = NULL;
   gboolean ok = FALSE;
+  guint property;
 
-  if (!self->sampling_frequency)
+  GST_OBJECT_LOCK (self);
+  property = self->sampling_frequency;
+  GST_OBJECT_UNLOCK (self);
+  if (!property)
     available = gst_iio_device_read_attr (self->obj.device,
         "sampling_frequency_available", NULL);
   if (available)
@@ -280,53 +283,32 @@ offered_rates (GstIioDmabufSrc * self, GValue * rates)
   return TRUE;
 }
 
-/* The channels to offer: those asked for, else all but the timestamp. */
-static GPtrArray *
-offered_channels (GstIioDmabufSrc * self)
-{
-  GPtrArray *channels = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; i < self->obj.device->channels->len; i++) {
-    const GstIioChannel *ch = &g_array_index (self->obj.device->channels,
-        GstIioChannel, i);
-
-    if (self->obj.active.channels ? ch->enabled : g_strcmp0 (ch->id,
-            "timestamp") != 0)
-      g_ptr_array_add (channels, (gpointer) ch);
-  }
-  return channels;
-}
-
 /* Without a channels property an audio stream may take the first N
  * channels, all of them preferred; the rate is free where the device's
- * is. */
+ * is. Made by the thread that owns the device, for any to read. */
 static GstCaps *
-offered_caps (GstIioDmabufSrc * self)
+offered_caps (GstElement * element)
 {
-  GPtrArray *channels = offered_channels (self);
+  GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (element);
   GValue rates = G_VALUE_INIT;
   gboolean have_rates = offered_rates (self, &rates);
-  GstCaps *caps = gst_iio_dmabuf_caps_offered ((const GstIioChannel *
-          const *) channels->pdata, channels->len, self->obj.rate,
-      have_rates ? &rates : NULL, !self->obj.active.channels);
+  GstCaps *caps = gst_iio_dmabuf_object_offered_caps (&self->obj,
+      have_rates ? &rates : NULL, TRUE);
 
   if (have_rates)
     g_value_unset (&rates);
-  g_ptr_array_unref (channels);
   return caps;
 }
 
+/* From any thread: what the open device offers, never the device. */
 static GstCaps *
 gst_iio_dmabuf_src_get_caps (GstBaseSrc * src, GstCaps * filter)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
-  GstCaps *caps;
+  GstCaps *caps = gst_iio_dmabuf_object_get_offered (&self->obj);
 
-  if (!self->obj.device)
+  if (!caps)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
-  else
-    caps = offered_caps (self);
   return gst_iio_dmabuf_caps_filter (caps, filter);
 }
 
@@ -382,20 +364,26 @@ block_duration (GstIioDmabufSrc * self)
       GST_SECOND, self->obj.rate);
 }
 
+/* From any thread: what is published under the object lock. */
 static gboolean
 gst_iio_dmabuf_src_query (GstBaseSrc * src, GstQuery * query)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
-  GstClockTime block;
+  GstClockTime block = GST_CLOCK_TIME_NONE;
+  guint num_blocks;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY || !self->obj.device)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
-  block = block_duration (self);
-  if (!GST_CLOCK_TIME_IS_VALID (block)) /* no rate: as any live source */
+  GST_OBJECT_LOCK (self);
+  if (self->obj.device)
+    block = block_duration (self);
+  num_blocks = self->obj.active.num_blocks;
+  GST_OBJECT_UNLOCK (self);
+  /* closed, or no rate: as any live source */
+  if (!GST_CLOCK_TIME_IS_VALID (block))
     return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
   /* a block is seen when complete; the device can run num-blocks ahead */
-  gst_query_set_latency (query, TRUE, block,
-      block * self->obj.active.num_blocks);
+  gst_query_set_latency (query, TRUE, block, block * num_blocks);
   return TRUE;
 }
 
@@ -788,6 +776,17 @@ offers_clock (GstIioDmabufSrc * self, GstStateChange transition)
   return self->clock_offered;
 }
 
+/* Caps can be asked for in READY: at the rate it will run at. */
+static void
+rate_in_ready (GstIioDmabufSrc * self)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->sampling_frequency)
+    self->obj.rate = self->sampling_frequency;
+  GST_OBJECT_UNLOCK (self);
+  gst_iio_dmabuf_object_update_offered (&self->obj);
+}
+
 static GstStateChangeReturn
 gst_iio_dmabuf_src_change_state (GstElement * element,
     GstStateChange transition)
@@ -799,9 +798,9 @@ gst_iio_dmabuf_src_change_state (GstElement * element,
       offers_clock (self, transition));
   ret = gst_iio_dmabuf_object_change_state (&self->obj, transition,
       GST_ELEMENT_CLASS (parent_class));
-  /* caps can be asked for in READY: the rate it will run at */
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->sampling_frequency)
-    self->obj.rate = self->sampling_frequency;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY
+      && ret != GST_STATE_CHANGE_FAILURE)
+    rate_in_ready (self);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY
       || transition == GST_STATE_CHANGE_READY_TO_NULL) {
     GST_OBJECT_LOCK (self);
@@ -1036,7 +1035,8 @@ gst_iio_dmabuf_src_class_init (GstIioDmabufSrcClass * klass)
 static void
 gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
 {
-  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), FALSE);
+  gst_iio_dmabuf_object_init (&self->obj, GST_ELEMENT (self), FALSE,
+      offered_caps);
   self->sampling_frequency = DEFAULT_SAMPLING_FREQUENCY;
   self->provide_clock = DEFAULT_PROVIDE_CLOCK;
   self->timeline = gst_iio_timeline_new ("GstIioDmabufSrcClock");

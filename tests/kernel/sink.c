@@ -2210,6 +2210,106 @@ GST_START_TEST (test_stats_from_another_thread)
 
 GST_END_TEST;
 
+/* An application thread (or another pipeline's streaming thread) asking a
+ * pad for its caps, and whether it takes @probe, until told to stop. */
+typedef struct
+{
+  GstPad *pad;
+  GstCaps *probe;
+  gint stop;
+  guint queries, accepted;
+} CapsAsker;
+
+static gpointer
+ask_caps_loop (gpointer data)
+{
+  CapsAsker *a = data;
+
+  while (!g_atomic_int_get (&a->stop)) {
+    GstCaps *caps = gst_pad_query_caps (a->pad, NULL);
+
+    fail_if (gst_caps_is_empty (caps), "no caps offered");
+    gst_caps_unref (caps);
+    a->accepted += gst_pad_query_accept_caps (a->pad, a->probe);
+    a->queries++;
+  }
+  return NULL;
+}
+
+/* One cycle NULL -> READY -> PLAYING -> NULL, the DAC and channels
+ * changed in NULL and the channels again in READY (the device opens anew
+ * at start), playing a moment. */
+static void
+cycle_with_other_settings (GstElement * pipeline, GRand * rand, guint i)
+{
+  static const gchar *dacs[] = { DAC, DAC2 };
+  static const gchar *channels[] = { NULL, "voltage1", "voltage0,voltage1" };
+  GstElement *sink = get_by_name (pipeline, "sink");
+
+  g_object_set (sink, "device", dacs[i % 2], "channels", channels[i % 3],
+      NULL);
+  change_state (pipeline, GST_STATE_READY, i);
+  g_object_set (sink, "channels", channels[(i + 1) % 3], NULL);
+  change_state (pipeline, GST_STATE_PLAYING, i);
+  g_usleep (g_rand_int_range (rand, 0, 40 * 1000));
+  if (i % 2)
+    change_state (pipeline, GST_STATE_READY, i);
+  change_state (pipeline, GST_STATE_NULL, i);
+  fail_on_bus_error (pipeline, i);
+}
+
+/* Caps queries from another thread while the sink opens, opens anew with
+ * another DAC and other channels and closes, again and again: they never
+ * read a device being closed or replaced, nor channels being selected
+ * (under AddressSanitizer too); what plays after is exact. */
+GST_START_TEST (test_caps_queries_during_state_changes)
+{
+  GstElement *pipeline = launch ("audiotestsrc is-live=true "
+      "samplesperbuffer=480 wave=saw ! audioconvert ! "
+      "audio/x-raw,format=S16LE,rate=48000 ! iiodmabufsink name=sink "
+      "samples-per-block=480 device=" DAC);
+  GRand *rand = g_rand_new_with_seed (22);
+  CapsAsker a = { NULL, };
+  GThread *thread;
+  Watchdog w;
+  Fnv sent;
+  guint i;
+
+  second_dac (TRUE);
+  sysfs_write (DAC2 "/buffer0/enable", "0");
+  tap_sink (pipeline, &sent);
+  a.pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"), "sink");
+  a.probe = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "layout=interleaved,channels=2,rate=48000,channel-mask=(bitmask)0");
+  thread = g_thread_new ("caps", ask_caps_loop, &a);
+  watchdog_start (&w, "state changes while caps are asked for");
+  for (i = 0; i < 150; i++) {
+    watchdog_tick (&w, i);
+    cycle_with_other_settings (pipeline, rand, i);
+  }
+
+  /* then, still asked, a stream whose every byte is checked */
+  watchdog_tick (&w, i);
+  g_object_set (get_by_name (pipeline, "sink"), "device", DAC, "channels",
+      "voltage0,voltage1", NULL);
+  play_live_to_eos (pipeline, &sent);
+  watchdog_stop (&w);
+  g_atomic_int_set (&a.stop, 1);
+  g_thread_join (thread);
+  second_dac (FALSE);
+
+  fail_unless (a.queries > 0 && a.accepted > 0);
+  g_print ("150 cycles of other DACs and channels with %u caps queries "
+      "(%u accepted) meanwhile; then %" G_GUINT64_FORMAT " bytes exact\n",
+      a.queries, a.accepted, sent.bytes);
+  gst_caps_unref (a.probe);
+  gst_object_unref (a.pad);
+  g_rand_free (rand);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* An application checking formats before linking (as decodebin and
  * playbin do): accept-caps says what set_caps will do, and a caps query
  * posts nothing. */
@@ -2630,6 +2730,7 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_import_busy_falls_back_to_copy);
   tcase_add_test (tc, test_every_state_order);
   tcase_add_test (tc, test_stats_from_another_thread);
+  tcase_add_test (tc, test_caps_queries_during_state_changes);
   tcase_add_test (tc, test_accept_caps_agrees);
   tcase_add_test (tc, test_loopback_allocates_no_unused_pool);
   tcase_add_test (tc, test_bounded_producer_pool);

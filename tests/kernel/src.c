@@ -1639,6 +1639,122 @@ GST_START_TEST (test_stats_from_another_thread)
 
 GST_END_TEST;
 
+/* An application thread (or another pipeline's streaming thread) asking a
+ * pad for its caps, and whether it takes @probe, until told to stop. */
+typedef struct
+{
+  GstPad *pad;
+  GstCaps *probe;
+  gint stop;
+  guint queries, accepted;
+} CapsAsker;
+
+static gpointer
+ask_caps_loop (gpointer data)
+{
+  CapsAsker *a = data;
+
+  while (!g_atomic_int_get (&a->stop)) {
+    GstCaps *caps = gst_pad_query_caps (a->pad, NULL);
+
+    fail_if (gst_caps_is_empty (caps), "no caps offered");
+    gst_caps_unref (caps);
+    a->accepted += gst_pad_query_accept_caps (a->pad, a->probe);
+    a->queries++;
+  }
+  return NULL;
+}
+
+/* Counts blocks; checks them too once @e has a block size. */
+static void
+on_handoff_once_expected (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    Expect * e)
+{
+  if (e->spb)
+    on_handoff (sink, buf, pad, e);
+  else
+    g_atomic_int_inc (&e->seen);
+}
+
+/* One cycle NULL -> READY -> PLAYING -> NULL, the device and channels
+ * changed in NULL and the channels again in READY (the device opens anew
+ * at start), one block captured. */
+static void
+cycle_with_other_settings (GstElement * pipeline, GstElement * src,
+    Expect * e, guint i)
+{
+  static const gchar *devices[] = { "iio-sim-adc", "iio-sim-adc12" };
+  static const gchar *channels[] = { "voltage0,voltage2", "voltage1", NULL };
+  gint target = g_atomic_int_get (&e->seen) + 1;
+
+  g_object_set (src, "device", devices[i % 2], "channels", channels[i % 3],
+      NULL);
+  set_state_checked (pipeline, GST_STATE_READY);
+  g_object_set (src, "channels", channels[(i + 1) % 3], NULL);
+  set_state_checked (pipeline, GST_STATE_PAUSED);
+  set_state_checked (pipeline, GST_STATE_PLAYING);
+  wait_count (pipeline, &e->seen, target);
+  if (i % 2)
+    set_state_checked (pipeline, GST_STATE_READY);
+  set_state_checked (pipeline, GST_STATE_NULL);
+}
+
+/* Caps queries from another thread while the source opens, opens anew
+ * with other settings and closes, again and again: they never read a
+ * device being closed or replaced, nor channels being selected (under
+ * AddressSanitizer too); the capture after is exact. */
+GST_START_TEST (test_caps_queries_during_state_changes)
+{
+  GstElement *pipeline, *src;
+  CapsAsker a = { NULL, };
+  GstStructure *stats;
+  GThread *thread;
+  Watchdog w;
+  Expect e;
+  guint i;
+
+  memset (&e, 0, sizeof e);
+  pipeline = make_pipeline_with ("device=iio-sim-adc samples-per-block=256 "
+      "sampling-frequency=25600 num-blocks=4",
+      G_CALLBACK (on_handoff_once_expected), &e);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  a.pad = gst_element_get_static_pad (src, "src");
+  a.probe = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "layout=interleaved,channels=2,rate=25600,channel-mask=(bitmask)0");
+  thread = g_thread_new ("caps", ask_caps_loop, &a);
+  watchdog_start (&w, "state changes while caps are asked for");
+  for (i = 0; i < 150; i++) {
+    watchdog_tick (&w, i);
+    cycle_with_other_settings (pipeline, src, &e, i);
+  }
+
+  /* then, still asked, a capture whose every sample is checked */
+  watchdog_tick (&w, i);
+  expect_init (&e, "voltage0,voltage2", 16, 0, 256);
+  g_object_set (src, "device", "iio-sim-adc", "channels", "voltage0,voltage2",
+      "num-buffers", 100, NULL);
+  stats = run_to_eos (pipeline, 120 * GST_SECOND, NULL);
+  watchdog_stop (&w);
+  g_atomic_int_set (&a.stop, 1);
+  g_thread_join (thread);
+
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless_equals_uint64 (e.blocks, 100);
+  fail_unless_equals_uint64 (e.data_next, 100 * 256);
+  fail_unless (a.queries > 0 && a.accepted > 0);
+  g_print ("150 cycles of other devices and channels with %u caps queries "
+      "(%u accepted) meanwhile; then %" G_GUINT64_FORMAT " samples exact\n",
+      a.queries, a.accepted, e.samples_checked);
+  gst_structure_free (stats);
+  gst_caps_unref (a.probe);
+  gst_object_unref (a.pad);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 /* --- settings ------------------------------------------------------------- */
 
 /* An application opens the device, then picks channels and block size. */
@@ -3609,6 +3725,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_pause_resume);
   tcase_add_test (tc, test_every_state_order);
   tcase_add_test (tc, test_stats_from_another_thread);
+  tcase_add_test (tc, test_caps_queries_during_state_changes);
   tcase_add_test (tc, test_settings_changed_in_ready);
   tcase_add_test (tc, test_size_overflow_refused);
   tcase_add_test (tc, test_fast_converter_no_false_failures);
