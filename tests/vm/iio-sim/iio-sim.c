@@ -83,7 +83,12 @@
  *
  * Observers: enable_count (buffer enables since load, never reset) and
  * queued_at_enable (transfers queued on the DMA channel when the buffer was
- * last enabled).
+ * last enabled). The DACs' sessions: one line for each of the last
+ * SIM_SESSIONS enables, oldest first, "RATE SCAN_BYTES CONSUMED_BYTES
+ * CHECKSUM" (what consumed_bytes and checksum were when the next enable
+ * reset them; the last line as they are now), so that a stream played
+ * across a disable, a new rate and an enable is checked whole; writing 0
+ * clears it.
  */
 
 #include <linux/delay.h>
@@ -116,6 +121,7 @@
 #define SIM_BOUNCE_SIZE		SZ_16K
 #define SIM_KFIFO_PERIOD_NS	(NSEC_PER_MSEC)
 #define SIM_KFIFO_MAX_BURST	65536
+#define SIM_SESSIONS		8
 #define FNV1A64_OFFSET		0xcbf29ce484222325ULL
 #define FNV1A64_PRIME		0x100000001b3ULL
 
@@ -139,6 +145,14 @@ struct sim_model {
 	bool on_demand;		/* not made at load (see second_dac) */
 	unsigned int default_frequency;
 	const struct iio_info *info;
+};
+
+/* What a DAC played between one enable and the next. */
+struct sim_session {
+	unsigned int frequency;
+	unsigned int scan_bytes;
+	u64 consumed_bytes;
+	u64 checksum;
 };
 
 struct sim_element {
@@ -181,6 +195,8 @@ struct sim_state {
 	u64 checksum;
 	u64 cyclic_repeats;
 	u64 underflows;
+	struct sim_session sessions[SIM_SESSIONS];	/* the last one open */
+	unsigned int n_sessions;
 	struct sim_element layout[SIM_MAX_SCAN_ELEMENTS];
 	unsigned int layout_len;
 	unsigned int scan_bytes;
@@ -641,6 +657,28 @@ static struct sim_state *sim_from_iio(struct iio_dev *indio_dev)
 	return *(struct sim_state **)iio_priv(indio_dev);
 }
 
+/* An enable: the session before it is closed with the counters it ends
+ * with, and a new one begins (the oldest is dropped when the log is full). */
+static void sim_log_session(struct sim_state *st)
+{
+	struct sim_session *last;
+
+	if (st->n_sessions) {
+		last = &st->sessions[st->n_sessions - 1];
+		last->consumed_bytes = st->consumed_bytes;
+		last->checksum = st->checksum;
+	}
+	if (st->n_sessions == SIM_SESSIONS) {
+		memmove(st->sessions, st->sessions + 1,
+			sizeof(st->sessions[0]) * (SIM_SESSIONS - 1));
+		st->n_sessions--;
+	}
+	st->sessions[st->n_sessions++] = (struct sim_session) {
+		.frequency = st->frequency,
+		.scan_bytes = st->scan_bytes,
+	};
+}
+
 /* Before mainline's enable submits the queued blocks: the clock restarts. */
 static int sim_dma_preenable(struct iio_dev *indio_dev)
 {
@@ -653,6 +691,8 @@ static int sim_dma_preenable(struct iio_dev *indio_dev)
 		return -EIO;
 	}
 	sim_compute_layout(st);
+	if (st->model->direction == IIO_BUFFER_DIRECTION_OUT)
+		sim_log_session(st);
 	sim_reset_counters(st);
 	st->running = true;
 	st->enabling = true;
@@ -1077,6 +1117,44 @@ static ssize_t fault_stall_store(struct device *dev,
 }
 static IIO_DEVICE_ATTR_RW(fault_stall, 0);
 
+static ssize_t sessions_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct sim_state *st = SIM_DEV(dev);
+	struct sim_session s;
+	ssize_t len = 0;
+	unsigned int i;
+
+	spin_lock_irq(&st->lock);
+	for (i = 0; i < st->n_sessions; i++) {
+		s = st->sessions[i];
+		if (i == st->n_sessions - 1) {
+			s.consumed_bytes = st->consumed_bytes;
+			s.checksum = st->checksum;
+		}
+		len += sysfs_emit_at(buf, len, "%u %u %llu 0x%016llx\n",
+				     s.frequency, s.scan_bytes,
+				     s.consumed_bytes, s.checksum);
+	}
+	spin_unlock_irq(&st->lock);
+	return len;
+}
+
+static ssize_t sessions_store(struct device *dev,
+			      struct device_attribute *attr,
+			      const char *buf, size_t len)
+{
+	struct sim_state *st = SIM_DEV(dev);
+
+	if (!sysfs_streq(buf, "0"))
+		return -EINVAL;
+	spin_lock_irq(&st->lock);
+	st->n_sessions = 0;
+	spin_unlock_irq(&st->lock);
+	return len;
+}
+static IIO_DEVICE_ATTR_RW(sessions, 0);
+
 /* For debugging hangs: the converter's view of its queue. */
 static ssize_t queue_state_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -1120,6 +1198,7 @@ static struct attribute *sim_dac_attrs[] = {
 	&iio_dev_attr_queued_at_enable.dev_attr.attr,
 	&iio_dev_attr_consumed_bytes.dev_attr.attr,
 	&iio_dev_attr_checksum.dev_attr.attr,
+	&iio_dev_attr_sessions.dev_attr.attr,
 	&iio_dev_attr_cyclic_repeats.dev_attr.attr,
 	&iio_dev_attr_cyclic_repeat.dev_attr.attr,
 	&iio_dev_attr_underflows.dev_attr.attr,
