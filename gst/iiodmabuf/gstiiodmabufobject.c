@@ -512,6 +512,16 @@ gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj)
   return configure_device (obj) && set_nonblocking (obj);
 }
 
+static void
+log_geometry (GstIioDmabufObject * obj)
+{
+  GST_INFO_OBJECT (ELEMENT (obj), "%s: %u channels, %u bytes a scan, %u "
+      "scans a block, length %u, %u Hz, %s", obj->device->name,
+      gst_iio_device_n_enabled (obj->device), obj->scan_bytes,
+      obj->active.samples_per_block, obj->device->length, obj->rate,
+      obj->use_dmabuf ? "DMABUF" : obj->output ? "write()" : "read()");
+}
+
 /**
  * gst_iio_dmabuf_object_configure:
  *
@@ -537,11 +547,24 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
   obj->origin = obj->use_dmabuf ?
       gst_iio_dmabuf_allocator_get_origin (obj->allocator) : "none";
   GST_OBJECT_UNLOCK (ELEMENT (obj));
-  GST_INFO_OBJECT (ELEMENT (obj), "%s: %u channels, %u bytes a scan, %u "
-      "scans a block, length %u, %u Hz, %s", obj->device->name,
-      gst_iio_device_n_enabled (obj->device), obj->scan_bytes,
-      obj->active.samples_per_block, obj->device->length, obj->rate,
-      obj->use_dmabuf ? "DMABUF" : obj->output ? "write()" : "read()");
+  log_geometry (obj);
+  return TRUE;
+}
+
+/**
+ * gst_iio_dmabuf_object_reconfigure:
+ *
+ * The enabled channels changed (the buffer disabled): sizes the blocks
+ * and writes the buffer's geometry again, in the I/O mode chosen at
+ * configure. Posts an error that says what to do.
+ */
+gboolean
+gst_iio_dmabuf_object_reconfigure (GstIioDmabufObject * obj)
+{
+  if (!compute_block_size (obj) || !fit_block_to_dma (obj)
+      || !configure_device (obj))
+    return FALSE;
+  log_geometry (obj);
   return TRUE;
 }
 
@@ -550,7 +573,8 @@ gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj)
  * @rate: Hz
  *
  * Sets the converter's sampling frequency (remembering the old one for
- * the stop) and checks it took it. Only while disabled.
+ * the stop) and checks it took it. Only while disabled (the kernel
+ * refuses it otherwise).
  */
 gboolean
 gst_iio_dmabuf_object_set_rate (GstIioDmabufObject * obj, guint rate)
@@ -559,12 +583,6 @@ gst_iio_dmabuf_object_set_rate (GstIioDmabufObject * obj, guint rate)
   gchar value[16];
   guint actual = 0;
 
-  if (obj->enabled) {
-    GST_ELEMENT_ERROR (ELEMENT (obj), CORE, NEGOTIATION, ("IIO device %s "
-            "is streaming: its rate can only change while stopped",
-            obj->device->name), (NULL));
-    return FALSE;
-  }
   g_snprintf (value, sizeof value, "%u", rate);
   if (!gst_iio_device_change_attr (obj->device, "sampling_frequency", value,
           &error)) {

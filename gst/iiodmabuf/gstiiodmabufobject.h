@@ -85,6 +85,7 @@ GstStateChangeReturn gst_iio_dmabuf_object_change_state (GstIioDmabufObject *
 
 gboolean gst_iio_dmabuf_object_start (GstIioDmabufObject * obj);
 gboolean gst_iio_dmabuf_object_configure (GstIioDmabufObject * obj);
+gboolean gst_iio_dmabuf_object_reconfigure (GstIioDmabufObject * obj);
 gboolean gst_iio_dmabuf_object_use_rw (GstIioDmabufObject * obj);
 void gst_iio_dmabuf_object_stop (GstIioDmabufObject * obj);
 gboolean gst_iio_dmabuf_object_set_rate (GstIioDmabufObject * obj,

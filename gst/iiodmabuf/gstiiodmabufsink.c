@@ -262,7 +262,8 @@ start_clock (GstIioDmabufSink * self)
 }
 
 /* DMABUF mode: blocks are held, then queued, and the converter started
- * once enough are; write() needs the kernel's own blocks, made at enable. */
+ * once enough are; write() mode: at the first write (the caps may set
+ * the rate until then). */
 static gboolean
 start_io (GstIioDmabufSink * self)
 {
@@ -271,7 +272,7 @@ start_io (GstIioDmabufSink * self)
   start_clock (self);
   if (!self->obj.use_dmabuf) {
     self->rw_partial = 0;
-    return gst_iio_dmabuf_object_enable (&self->obj);
+    return TRUE;
   }
   queue = gst_iio_out_queue_new (self->obj.device->buffer_fd,
       self->obj.active.num_blocks,
@@ -332,8 +333,9 @@ gst_iio_dmabuf_sink_stop (GstBaseSink * sink)
 /* --- negotiation ---------------------------------------------------------- */
 
 /* The caps of the enabled channels, at any rate the device offers in its
- * sampling_frequency_available (where it tells its rate). Made by the
- * thread that owns the device, for any to read. */
+ * sampling_frequency_available (where it tells its rate); without a
+ * channels property, of the first N of them too, all preferred. Made by
+ * the thread that owns the device, for any to read. */
 static GstCaps *
 offered_caps (GstElement * element)
 {
@@ -348,31 +350,21 @@ offered_caps (GstElement * element)
         "sampling_frequency_available", NULL);
   have_rates = available && gst_iio_dmabuf_rates_parse (available, &rates);
   caps = gst_iio_dmabuf_object_offered_caps (&self->obj,
-      have_rates ? &rates : NULL, FALSE);
+      have_rates ? &rates : NULL, TRUE);
   if (have_rates)
     g_value_unset (&rates);
   g_free (available);
   return gst_iio_dmabuf_caps_allow_positions (caps);
 }
 
-/* What the device offers (the template while closed), at @rate alone if
- * not 0. From any thread. */
+/* What the device offers (the template while closed). From any thread. */
 static GstCaps *
-device_caps (GstIioDmabufSink * self, guint rate)
+device_caps (GstIioDmabufSink * self)
 {
   GstCaps *caps = gst_iio_dmabuf_object_get_offered (&self->obj);
-  GValue value = G_VALUE_INIT;
 
-  if (!caps)
-    return gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD (self));
-  if (!rate)
-    return caps;
-  caps = gst_caps_make_writable (caps);
-  g_value_init (&value, G_TYPE_INT);
-  g_value_set_int (&value, rate);
-  gst_iio_dmabuf_caps_set_rates (caps, &value);
-  g_value_unset (&value);
-  return caps;
+  return caps ? caps : gst_pad_get_pad_template_caps (GST_BASE_SINK_PAD
+      (self));
 }
 
 /* For messages: the device's preferred caps, without the alternatives. */
@@ -415,25 +407,22 @@ gst_iio_dmabuf_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
 
-  return gst_iio_dmabuf_caps_filter (device_caps (self, 0), filter);
+  return gst_iio_dmabuf_caps_filter (device_caps (self), filter);
 }
 
-/* Accepts what set_caps would: the device's caps, at any rate it offers
- * while stopped. From any thread. */
+/* Accepts what set_caps takes: any caps the device offers, at any time
+ * (a new rate or channel count plays after what is queued). From any
+ * thread. */
 static gboolean
 gst_iio_dmabuf_sink_query (GstBaseSink * sink, GstQuery * query)
 {
   GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
   GstCaps *caps, *want;
-  guint rate;
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
     return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
   gst_query_parse_accept_caps (query, &caps);
-  GST_OBJECT_LOCK (self);
-  rate = self->obj.enabled ? self->obj.rate : 0;
-  GST_OBJECT_UNLOCK (self);
-  want = device_caps (self, rate);
+  want = device_caps (self);
   gst_query_set_accept_caps_result (query, gst_caps_is_fixed (caps)
       && gst_caps_can_intersect (caps, want));
   gst_caps_unref (want);
@@ -447,7 +436,7 @@ check_upstream_fits (GstIioDmabufSink * self)
 {
   GstPad *pad = GST_BASE_SINK_PAD (self);
   GstCaps *offered = gst_pad_peer_query_caps (pad, NULL);
-  GstCaps *want = device_caps (self, 0);
+  GstCaps *want = device_caps (self);
 
   if (!gst_caps_is_empty (offered) && !gst_caps_can_intersect (offered, want))
     warn_no_fit (self, offered, want);
@@ -455,36 +444,13 @@ check_upstream_fits (GstIioDmabufSink * self)
   gst_caps_unref (want);
 }
 
-/* The stream's rate becomes the converter's, where it differs. */
+/* Whether the device offers @caps; if not, an error says what it takes. */
 static gboolean
-set_rate (GstIioDmabufSink * self, GstCaps * caps)
+fits_device (GstIioDmabufSink * self, GstCaps * caps)
 {
-  guint rate = 0;
+  GstCaps *want = device_caps (self);
+  gboolean ok = gst_caps_can_intersect (caps, want);
 
-  if (!gst_iio_dmabuf_caps_parse_rate (caps, &rate) || !self->obj.rate
-      || rate == self->obj.rate)
-    return TRUE;
-  if (!gst_iio_dmabuf_object_set_rate (&self->obj, rate))
-    return FALSE;
-  if (self->queue)
-    gst_iio_out_queue_set_bytes_per_second (self->queue,
-        (guint64) self->obj.scan_bytes * self->obj.rate);
-  GST_DEBUG_OBJECT (self, "%s now runs at %u Hz", self->obj.device->name,
-      self->obj.rate);
-  return TRUE;
-}
-
-static gboolean
-gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
-{
-  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
-  GstCaps *want;
-  gboolean ok;
-
-  if (!set_rate (self, caps))
-    return FALSE;
-  want = device_caps (self, self->obj.rate);
-  ok = gst_caps_can_intersect (caps, want);
   if (!ok) {
     gchar *got = gst_caps_to_string (caps), *need = first_caps_string (want);
 
@@ -498,6 +464,75 @@ gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   }
   gst_caps_unref (want);
   return ok;
+}
+
+static GstFlowReturn drain (GstIioDmabufSink * self);
+
+/* The blocks now take @channels (the buffer disabled): the buffer's
+ * geometry is written again, and copies go to blocks of the new size. */
+static gboolean
+select_channels (GstIioDmabufSink * self, guint channels)
+{
+  gst_iio_device_select_first (self->obj.device, channels);
+  if (!gst_iio_dmabuf_object_reconfigure (&self->obj))
+    return FALSE;
+  if (self->copy_pool) {
+    gst_buffer_pool_set_active (self->copy_pool, FALSE);
+    gst_object_unref (self->copy_pool);
+    self->copy_pool = new_pool (self, NULL, self->obj.block_bytes);
+  }
+  return TRUE;
+}
+
+/* The stream's rate (if the converter tells its own) and channel count
+ * become the converter's: what is queued plays out first, at the old
+ * ones; the converter stops, takes the new ones, and starts again with
+ * the next block, as audio sinks do. A flush meanwhile drops what is
+ * queued, as it would anyway. */
+static gboolean
+renegotiate (GstIioDmabufSink * self, guint rate, guint channels)
+{
+  GST_DEBUG_OBJECT (self, "%s: from %u Hz, %u channels to %u Hz, %u "
+      "channels", self->obj.device->name, self->obj.rate,
+      gst_iio_device_n_enabled (self->obj.device), rate, channels);
+  if (drain (self) == GST_FLOW_ERROR) {
+    self->render_failed = TRUE;
+    return FALSE;
+  }
+  stop_converter (self);
+  if (rate != self->obj.rate
+      && !gst_iio_dmabuf_object_set_rate (&self->obj, rate))
+    return FALSE;
+  if (channels != gst_iio_device_n_enabled (self->obj.device)
+      && !select_channels (self, channels))
+    return FALSE;
+  if (self->queue)
+    gst_iio_out_queue_set_bytes_per_second (self->queue,
+        (guint64) self->obj.scan_bytes * self->obj.rate);
+  return TRUE;
+}
+
+static gboolean
+gst_iio_dmabuf_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstIioDmabufSink *self = GST_IIO_DMABUF_SINK (sink);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  guint n = gst_iio_device_n_enabled (self->obj.device), rate = 0;
+  gint channels = n;
+
+  if (self->cyclic_queued) {    /* it plays on; later buffers are dropped */
+    GST_INFO_OBJECT (self, "cyclic output plays on in its own caps");
+    return TRUE;
+  }
+  if (!fits_device (self, caps))
+    return FALSE;
+  /* a converter that tells no rate is left at it */
+  if (!self->obj.rate || !gst_iio_dmabuf_caps_parse_rate (caps, &rate))
+    rate = self->obj.rate;
+  gst_structure_get_int (s, "channels", &channels);
+  if (rate == self->obj.rate && (guint) channels == n)
+    return TRUE;
+  return renegotiate (self, rate, channels);
 }
 
 static gboolean
@@ -588,6 +623,9 @@ write_buffer (GstIioDmabufSink * self, GstBuffer * buf)
   GstFlowReturn ret;
   GstMapInfo map;
 
+  /* write() needs the kernel's own blocks, made at enable */
+  if (!self->obj.enabled && !gst_iio_dmabuf_object_enable (&self->obj))
+    return GST_FLOW_ERROR;
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer's "
             "memory"), (NULL));
@@ -609,6 +647,8 @@ drain_writes (GstIioDmabufSink * self)
   GstFlowReturn ret = GST_FLOW_OK;
   gchar *text;
 
+  if (!self->obj.enabled)       /* nothing was written */
+    return GST_FLOW_OK;
   if (self->rw_partial) {
     guint8 *zeros = g_malloc0 (block - self->rw_partial);
 
@@ -1067,8 +1107,6 @@ gst_iio_dmabuf_sink_event (GstBaseSink * sink, GstEvent * event)
       /* what the converter still holds belongs to before the flush */
       stop_converter (self);
       self->render_failed = FALSE;
-      if (!self->obj.use_dmabuf)
-        enable_converter (self, NULL);
       break;
     default:
       break;

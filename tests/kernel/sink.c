@@ -485,6 +485,241 @@ push (GstElement * pipeline, GstBuffer * buf)
               (pipeline, "in")), buf), GST_FLOW_OK);
 }
 
+/* What reached the sink under one caps: rate, bytes a scan and the bytes. */
+typedef struct
+{
+  guint rate, scan_bytes;
+  Fnv sent;
+} Segment;
+
+typedef struct
+{
+  Segment seg[8];
+  guint n;
+  gint buffers;                 /* read from other threads */
+} Segments;
+
+/* Hashes each buffer that reaches the sink into the segment of its caps
+ * (S16LE), a new one at each caps event that changes them. */
+static GstPadProbeReturn
+split_by_caps (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  Segments *s = user_data;
+  const GstStructure *st;
+  GstCaps *caps;
+  gint rate = 0, channels = 0;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    fail_unless (s->n > 0, "a buffer before caps");
+    g_atomic_int_inc (&s->buffers);
+    return hash_buffer (pad, info, &s->seg[s->n - 1].sent);
+  }
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (GST_PAD_PROBE_INFO_EVENT (info), &caps);
+  st = gst_caps_get_structure (caps, 0);
+  fail_unless (gst_structure_get_int (st, "rate", &rate)
+      && gst_structure_get_int (st, "channels", &channels), "caps %"
+      GST_PTR_FORMAT, caps);
+  if (s->n && s->seg[s->n - 1].rate == (guint) rate
+      && s->seg[s->n - 1].scan_bytes == (guint) channels * 2)
+    return GST_PAD_PROBE_OK;
+  if (s->n && !s->seg[s->n - 1].sent.bytes)     /* caps with no data */
+    s->n--;
+  fail_unless (s->n < G_N_ELEMENTS (s->seg));
+  s->seg[s->n].rate = rate;
+  s->seg[s->n].scan_bytes = channels * 2;
+  fnv_init (&s->seg[s->n++].sent);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+tap_segments (GstElement * pipeline, Segments * s)
+{
+  GstPad *pad = gst_element_get_static_pad (get_by_name (pipeline, "sink"),
+      "sink");
+
+  memset (s, 0, sizeof *s);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, split_by_caps, s, NULL);
+  gst_object_unref (pad);
+}
+
+/* The DAC played each segment in a session of its own (from one enable to
+ * the next, tests/vm/iio-sim), at its rate and scan size, every byte in
+ * order; write() pads each to a whole kernel block of @rw_block scans. */
+static void
+assert_sessions_played (const Segments * s, guint rw_block)
+{
+  static const guint8 zeros[4096];
+  gchar *text = sysfs_read (DAC "/sessions");
+  gchar **lines = g_strsplit (text, "\n", -1);
+  guint i;
+
+  fail_unless_equals_int (g_strv_length (lines), s->n);
+  for (i = 0; i < s->n; i++) {
+    Segment want = s->seg[i];
+    guint rate = 0, scan = 0;
+    Fnv got;
+
+    while (rw_block && want.sent.bytes % (rw_block * want.scan_bytes))
+      fnv_add (&want.sent, zeros, MIN (sizeof zeros, rw_block *
+              want.scan_bytes - want.sent.bytes % (rw_block *
+                  want.scan_bytes)));
+    fail_unless (sscanf (lines[i], "%u %u %" G_GUINT64_FORMAT " %"
+            G_GINT64_MODIFIER "x", &rate, &scan, &got.bytes, &got.hash) == 4,
+        "session %u: '%s'", i, lines[i]);
+    fail_unless (rate == want.rate && scan == want.scan_bytes, "session %u: "
+        "%u Hz, %u bytes a scan; sent at %u Hz, %u bytes a scan", i, rate,
+        scan, want.rate, want.scan_bytes);
+    fail_unless (got.bytes == want.sent.bytes && got.hash == want.sent.hash,
+        "session %u (%u Hz): played %" G_GUINT64_FORMAT " bytes, checksum "
+        "0x%016" G_GINT64_MODIFIER "x; sent %" G_GUINT64_FORMAT ", 0x%016"
+        G_GINT64_MODIFIER "x", i, rate, got.bytes, got.hash,
+        want.sent.bytes, want.sent.hash);
+  }
+  g_strfreev (lines);
+  g_free (text);
+}
+
+static void
+set_appsrc_caps (GstElement * pipeline, guint rate, guint channels)
+{
+  GstCaps *caps = gst_caps_new_simple ("audio/x-raw",
+      "format", G_TYPE_STRING, "S16LE", "layout", G_TYPE_STRING,
+      "interleaved", "rate", G_TYPE_INT, rate, "channels", G_TYPE_INT,
+      channels, "channel-mask", GST_TYPE_BITMASK, G_GUINT64_CONSTANT (0),
+      NULL);
+
+  g_object_set (get_by_name (pipeline, "in"), "caps", caps, NULL);
+  gst_caps_unref (caps);
+}
+
+/* A stream whose rate and channels change twice (44.1 kHz stereo, then
+ * 48 kHz, then 32 kHz on one channel), in DMABUF and write() mode: each
+ * part plays whole at its own rate, what was queued before a change at
+ * the old one; the DAC is put back at its rate after. (Before, write()
+ * mode refused any rate but the DAC's present one, and DMABUF mode any
+ * change after the first start.) */
+GST_START_TEST (test_caps_change_mid_stream)
+{
+  static const struct
+  {
+    guint rate, channels;
+  } parts[] = { {44100, 2}, {48000, 2}, {32000, 1} };
+  static const gchar *modes[] = { "dmabuf", "rw" };
+  gchar *before = sysfs_read (DAC "/sampling_frequency");
+  GRand *rand = g_rand_new_with_seed (22);
+  guint m, p, i;
+
+  for (m = 0; m < G_N_ELEMENTS (modes); m++) {
+    gchar *props = g_strdup_printf ("samples-per-block=480 io-mode=%s",
+        modes[m]);
+    GstElement *pipeline = appsrc_pipeline (props);
+    GstStructure *stats;
+    Segments s;
+
+    sysfs_write (DAC "/sessions", "0");
+    tap_segments (pipeline, &s);
+    for (p = 0; p < G_N_ELEMENTS (parts); p++) {
+      set_appsrc_caps (pipeline, parts[p].rate, parts[p].channels);
+      for (i = 0; i < 10; i++)
+        push (pipeline, pattern_buffer (rand, 480 * 2 * parts[p].channels,
+                1));
+      if (p == 0)
+        gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    }
+    gst_app_src_end_of_stream (GST_APP_SRC (get_by_name (pipeline, "in")));
+    stats = run_to_eos (pipeline, 120 * GST_SECOND);
+
+    fail_unless_equals_int (s.n, 3);
+    assert_sessions_played (&s, m == 1 ? 480 : 0);
+    fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
+        modes[m]);
+    fail_unless_equals_string (sysfs_read (DAC "/sampling_frequency"),
+        before);
+    g_print ("caps change mid-stream (%s): %" G_GUINT64_FORMAT " bytes at "
+        "44100 Hz, %" G_GUINT64_FORMAT " at 48000 Hz, %" G_GUINT64_FORMAT
+        " at 32000 Hz on one channel, each played whole in a session of its "
+        "own at its rate; the DAC back at %s Hz\n", modes[m],
+        s.seg[0].sent.bytes, s.seg[1].sent.bytes, s.seg[2].sent.bytes, before);
+    gst_structure_free (stats);
+    gst_object_unref (pipeline);
+    g_free (props);
+  }
+  g_rand_free (rand);
+  g_free (before);
+}
+
+GST_END_TEST;
+
+/* The issue's pipeline: a 44.1 kHz stream in write() mode to a 48 kHz DAC
+ * (refused before: the DAC was started at its own rate). */
+GST_START_TEST (test_write_mode_takes_stream_rate)
+{
+  Segments s;
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=20 "
+      "samplesperbuffer=441 wave=saw ! audio/x-raw,format=S16LE,channels=2,"
+      "rate=44100 ! iiodmabufsink name=sink io-mode=rw samples-per-block=441 "
+      "device=" DAC);
+  GstStructure *stats;
+
+  sysfs_write (DAC "/sessions", "0");
+  tap_segments (pipeline, &s);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND);
+  fail_unless_equals_int (s.n, 1);
+  fail_unless_equals_uint64 (s.seg[0].sent.bytes, 20 * 441 * DAC_SCAN);
+  assert_sessions_played (&s, 441);
+  g_print ("write() at 44100 Hz to a 48000 Hz DAC: %" G_GUINT64_FORMAT
+      " bytes played at 44100 Hz\n", s.seg[0].sent.bytes);
+  gst_structure_free (stats);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A capsfilter's caps changed while audiotestsrc writes into the sink's
+ * pool: the source negotiates 32 kHz mono, the sink plays what it queued
+ * at 48 kHz stereo, then the rest at 32 kHz on one channel, from a pool of
+ * the new size; nothing copied. */
+GST_START_TEST (test_capsfilter_changed_while_playing)
+{
+  GstElement *pipeline = launch ("audiotestsrc num-buffers=60 "
+      "samplesperbuffer=480 wave=saw ! capsfilter name=cf caps=audio/x-raw,"
+      "format=S16LE,channels=2,rate=48000 ! iiodmabufsink name=sink "
+      "samples-per-block=480 device=" DAC);
+  GstCaps *mono = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "channels=1,rate=32000");
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  GstStructure *stats;
+  Segments s;
+
+  sysfs_write (DAC "/sessions", "0");
+  tap_segments (pipeline, &s);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while (g_atomic_int_get (&s.buffers) < 20 && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  fail_unless (g_atomic_int_get (&s.buffers) >= 20, "no 20 buffers in 30 s");
+  g_object_set (get_by_name (pipeline, "cf"), "caps", mono, NULL);
+  stats = run_to_eos (pipeline, 60 * GST_SECOND);
+
+  fail_unless_equals_int (s.n, 2);
+  fail_unless_equals_uint64 (s.seg[0].sent.bytes / DAC_SCAN +
+      s.seg[1].sent.bytes / 2, 60 * 480);
+  assert_sessions_played (&s, 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "copies"), 0);
+  fail_unless_equals_uint64 (stat_u64 (stats, "pooled"), 60);
+  g_print ("capsfilter changed while playing: %" G_GUINT64_FORMAT " bytes "
+      "at 48000 Hz stereo, then %" G_GUINT64_FORMAT " at 32000 Hz mono, each "
+      "whole at its rate, 60 pooled, 0 copies\n", s.seg[0].sent.bytes,
+      s.seg[1].sent.bytes);
+  gst_structure_free (stats);
+  gst_caps_unref (mono);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* Through a conversion (S16 to S32 and back) the last audioconvert writes
  * the ADC's 2048-scan blocks into the DAC's pool, which is sized for them,
  * not for its own 256-scan blocks: every sample arrives. */
@@ -2549,6 +2784,7 @@ setup_devices (void)
   restore_nodes ();
   sysfs_lossless_inputs ();
   sysfs_write (DAC "/buffer0/enable", "0");
+  sysfs_write (DAC "/sampling_frequency", "48000");     /* as at load */
   sysfs_write (DAC "/cyclic_repeat", "0");      /* mainline's behaviour */
   sysfs_write (DAC "/contiguous_only", "0");
   sysfs_write (DAC "/fault_enable", "0");
@@ -2697,6 +2933,9 @@ iiodmabufsink_suite (void)
   tcase_add_test (tc, test_unforeseeable_sizes_copied);
   tcase_add_test (tc, test_slow_producer_underflows);
   tcase_add_test (tc, test_rate_follows_stream);
+  tcase_add_test (tc, test_caps_change_mid_stream);
+  tcase_add_test (tc, test_write_mode_takes_stream_rate);
+  tcase_add_test (tc, test_capsfilter_changed_while_playing);
   tcase_add_test (tc, test_loopback_adc_to_dac);
   tcase_add_test (tc, test_loopback_through_conversion);
   tcase_add_test (tc, test_plain_memory_is_copied);
