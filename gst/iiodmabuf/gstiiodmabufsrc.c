@@ -78,6 +78,7 @@ struct _GstIioDmabufSrc
   GstIioCapture *capture;       /* DMABUF mode; replaced under object lock */
   gboolean flushing;            /* object lock */
   gboolean configured;          /* the buffer is set up for the caps */
+  gboolean renegotiated;        /* stopped mid-stream for new caps */
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
   gint64 failed_warned_at;      /* g_get_monotonic_time(), or 0 */
@@ -238,6 +239,7 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->failed_unwarned = 0;
   self->overrun_warned_at = 0;
   self->overruns_unwarned = 0;
+  self->renegotiated = FALSE;
   if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
   if (apply_settings (self) && configure_stream (self))
@@ -326,7 +328,11 @@ gst_iio_dmabuf_src_fixate (GstBaseSrc * src, GstCaps * caps)
   return GST_BASE_SRC_CLASS (parent_class)->fixate (src, caps);
 }
 
-/* Downstream chose a rate or a channel count: reconfigure the buffer. */
+/* Downstream chose a rate or a channel count, at the start or later (a
+ * capsfilter's caps changed, another element linked): the converter stops
+ * (what it captured after the last buffer pushed is dropped), takes them,
+ * and starts again at the next create(). Its samples count from 0 again:
+ * the next buffer is DISCONT, stamped from the clock anew. */
 static gboolean
 gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
 {
@@ -339,13 +345,9 @@ gst_iio_dmabuf_src_set_caps (GstBaseSrc * src, GstCaps * caps)
   gst_structure_get_int (s, "channels", &channels);
   if (rate == (gint) self->obj.rate && channels == n && self->configured)
     return TRUE;
-  if (self->obj.enabled) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("IIO device %s is "
-            "capturing: its rate and channels can only change while stopped",
-            self->obj.device->name), (NULL));
-    return FALSE;
-  }
-  GST_DEBUG_OBJECT (self, "negotiated %d Hz, %d channels", rate, channels);
+  GST_DEBUG_OBJECT (self, "negotiated %d Hz, %d channels%s", rate, channels,
+      self->obj.enabled ? ": the converter starts again" : "");
+  self->renegotiated |= self->obj.enabled;
   stop_stream (self);
   if (rate != (gint) self->obj.rate
       && !gst_iio_dmabuf_object_set_rate (&self->obj, rate))
@@ -465,6 +467,13 @@ enable_device (GstIioDmabufSrc * self)
   gst_iio_timeline_start (self->timeline, self->obj.rate,
       self->obj.active.samples_per_block, self->obj.active.num_blocks,
       ts_offset, &ts_type, self->obj.scan_bytes);
+  /* after new caps the pipeline runs on, and so does the clock, from where
+   * it was: held until the first block, it would stamp that block before
+   * the end of the last one pushed */
+  if (self->renegotiated)
+    gst_iio_timeline_advance_clock (self->timeline, 0,
+        g_get_monotonic_time () * 1000);
+  self->renegotiated = FALSE;
   settle_reads_from (self);
 
   if (self->capture && !gst_iio_capture_queue_all (self->capture, &error)) {

@@ -1538,6 +1538,169 @@ GST_START_TEST (test_pause_resume)
 
 GST_END_TEST;
 
+/* A capture whose caps change: each part (a run of buffers in one caps)
+ * checked whole against the formula at its own channel count. */
+typedef struct
+{
+  Expect e;                     /* the part being checked */
+  guint parts;
+  gint rate, channels;          /* of the part */
+  guint64 blocks, samples;      /* of the parts before */
+  guint64 first_k[4], part_blocks[4];
+  gboolean rw;
+  GstClockTime last_end, step_back;     /* the largest step back */
+  gchar *bad;
+  gint seen;
+} Parts;
+
+/* Closes the part being checked, keeping its figures. */
+static void
+end_part (Parts * p)
+{
+  if (!p->parts)
+    return;
+  if (!p->bad && p->e.bad)
+    p->bad = g_strdup_printf ("part %u: %s", p->parts, p->e.bad);
+  if (!p->bad && p->e.data_gaps)
+    p->bad = g_strdup_printf ("part %u: %" G_GUINT64_FORMAT " samples "
+        "missing", p->parts, p->e.data_lost);
+  p->part_blocks[p->parts - 1] = p->e.blocks;
+  p->blocks += p->e.blocks;
+  p->samples += p->e.samples_checked;
+  expect_clear (&p->e);
+}
+
+/* A block in new caps: a new part, from the converter's restart, the
+ * converter at the caps' rate. */
+static void
+begin_part (Parts * p, GstBuffer * buf, gint rate, gint channels)
+{
+  static const gchar *firsts[] = { NULL, "voltage0", "voltage0,voltage1",
+    "voltage0,voltage1,voltage2", "voltage0,voltage1,voltage2,voltage3"
+  };
+  gchar *adc_rate = sysfs_read ("iio-sim-adc/sampling_frequency");
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+
+  end_part (p);
+  fail_unless (channels >= 1 && channels <= 4 && p->parts < 4);
+  if (p->parts && pts < p->last_end)
+    p->step_back = MAX (p->step_back, p->last_end - pts);
+  if (!p->bad && atoi (adc_rate) != rate)
+    p->bad = g_strdup_printf ("part %u at %d Hz, the ADC at %s", p->parts + 1,
+        rate, adc_rate);
+  if (!p->bad && GST_BUFFER_DURATION (buf) != gst_util_uint64_scale_int (256,
+          GST_SECOND, rate))
+    p->bad = g_strdup_printf ("part %u: blocks of %" GST_TIME_FORMAT,
+        p->parts + 1, GST_TIME_ARGS (GST_BUFFER_DURATION (buf)));
+  g_free (adc_rate);
+  expect_init (&p->e, firsts[channels], 16, 0, 256);
+  p->rate = rate;
+  p->channels = channels;
+  p->parts++;
+}
+
+static void
+on_handoff_parts (GstElement * sink, GstBuffer * buf, GstPad * pad, Parts * p)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint rate = 0, channels = 0;
+
+  fail_unless (gst_structure_get_int (s, "rate", &rate)
+      && gst_structure_get_int (s, "channels", &channels));
+  gst_caps_unref (caps);
+  if (!p->parts || rate != p->rate || channels != p->channels)
+    begin_part (p, buf, rate, channels);
+  on_handoff (sink, buf, pad, &p->e);
+  /* where the converter started again: at 0, or (read()) past the
+   * samples dropped after an enable, which OFFSET counts */
+  if (p->e.blocks == 1) {
+    p->first_k[p->parts - 1] = p->e.data_next - 256;
+    if (!p->bad && p->first_k[p->parts - 1] != (p->rw ?
+            GST_BUFFER_OFFSET (buf) : 0))
+      p->bad = g_strdup_printf ("part %u starts at sample %" G_GUINT64_FORMAT
+          ", OFFSET %" G_GUINT64_FORMAT, p->parts,
+          p->first_k[p->parts - 1], GST_BUFFER_OFFSET (buf));
+  }
+  p->last_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+  g_atomic_int_inc (&p->seen);
+}
+
+/* Downstream asks for other caps while the source captures (a capsfilter
+ * after it changed: 25.6 kHz stereo, then 12.8 kHz mono, then 51.2 kHz on
+ * three channels), in DMABUF and read() mode: the converter stops, takes
+ * the new rate and channels and starts again; each part is DISCONT at its
+ * start, the counter from the converter's restart (lossless), every sample
+ * checked, stamped a block of the new rate long and from where the last
+ * part ended, the ADC at that rate. (Before, the first change was an
+ * error.) */
+GST_START_TEST (test_caps_change_mid_capture)
+{
+  static const gchar *parts[] = {
+    "audio/x-raw,rate=25600,channels=2", "audio/x-raw,rate=12800,channels=1",
+    "audio/x-raw,rate=51200,channels=3"
+  };
+  static const gchar *modes[] = { "dmabuf", "rw" };
+  guint m, i;
+
+  for (m = 0; m < G_N_ELEMENTS (modes); m++) {
+    gchar *props = g_strdup_printf ("device=iio-sim-adc samples-per-block=256 "
+        "num-blocks=4 num-buffers=120 io-mode=%s ! capsfilter name=cf "
+        "caps=%s", modes[m], parts[0]);
+    GstElement *pipeline, *cf;
+    GstStructure *stats;
+    GstMessage *msg;
+    Parts p;
+
+    memset (&p, 0, sizeof p);
+    p.rw = m == 1;
+    pipeline = make_pipeline_with (props, G_CALLBACK (on_handoff_parts), &p);
+    cf = gst_bin_get_by_name (GST_BIN (pipeline), "cf");
+    set_state_checked (pipeline, GST_STATE_PLAYING);
+    for (i = 1; i < G_N_ELEMENTS (parts); i++) {
+      GstCaps *caps = gst_caps_from_string (parts[i]);
+
+      wait_count (pipeline, &p.seen, 40 * i);
+      g_object_set (cf, "caps", caps, NULL);
+      gst_caps_unref (caps);
+    }
+    msg = run (pipeline, 120 * GST_SECOND, NULL);
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s: %s",
+        modes[m], error_text (msg));
+    gst_message_unref (msg);
+    stats = get_stats (pipeline);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    end_part (&p);
+
+    fail_unless (p.bad == NULL, "%s: %s", modes[m], p.bad);
+    fail_unless_equals_int (p.parts, 3);
+    fail_unless_equals_uint64 (p.blocks, 120);
+    /* stamped from where the last part ended, within the jitter of when
+     * blocks are seen (before, a block earlier: the clock stood still) */
+    fail_unless (p.step_back < GST_MSECOND, "%s: a part began %"
+        GST_TIME_FORMAT " before the last ended", modes[m],
+        GST_TIME_ARGS (p.step_back));
+    fail_unless_equals_string (gst_structure_get_string (stats, "io-mode"),
+        modes[m]);
+    g_print ("caps change mid-capture (%s): %" G_GUINT64_FORMAT ", %"
+        G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " blocks at 25600 Hz x2, "
+        "12800 Hz x1, 51200 Hz x3, each DISCONT from sample %" G_GUINT64_FORMAT
+        ", %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "; %" G_GUINT64_FORMAT
+        " samples exact; a part began at most %" GST_TIME_FORMAT " before the "
+        "end of the last\n",
+        modes[m], p.part_blocks[0], p.part_blocks[1], p.part_blocks[2],
+        p.first_k[0], p.first_k[1], p.first_k[2], p.samples,
+        GST_TIME_ARGS (p.step_back));
+    gst_structure_free (stats);
+    gst_object_unref (cf);
+    gst_object_unref (pipeline);
+    g_free (p.bad);
+    g_free (props);
+  }
+}
+
+GST_END_TEST;
+
 /* An application drives the pipeline through any state in any order. */
 GST_START_TEST (test_every_state_order)
 {
@@ -3723,6 +3886,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_release_while_stopping);
   tcase_add_test (tc, test_flush_mid_capture);
   tcase_add_test (tc, test_pause_resume);
+  tcase_add_test (tc, test_caps_change_mid_capture);
   tcase_add_test (tc, test_every_state_order);
   tcase_add_test (tc, test_stats_from_another_thread);
   tcase_add_test (tc, test_caps_queries_during_state_changes);
