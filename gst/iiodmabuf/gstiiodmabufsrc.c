@@ -79,6 +79,7 @@ struct _GstIioDmabufSrc
   gboolean flushing;            /* object lock */
   gboolean configured;          /* the buffer is set up for the caps */
   gboolean renegotiated;        /* stopped mid-stream for new caps */
+  GstClockTime pts_end;         /* where the last buffer pushed ended */
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
   gint64 failed_warned_at;      /* g_get_monotonic_time(), or 0 */
@@ -240,6 +241,7 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->overrun_warned_at = 0;
   self->overruns_unwarned = 0;
   self->renegotiated = FALSE;
+  self->pts_end = GST_CLOCK_TIME_NONE;
   if (!gst_iio_dmabuf_object_start (&self->obj))
     return FALSE;
   if (apply_settings (self) && configure_stream (self))
@@ -437,6 +439,23 @@ settle_reads (GstIioDmabufSrc * self)
   return ret;
 }
 
+/* After new caps the pipeline runs on, and so does the clock: from where
+ * it was, and not before the end of the last buffer pushed. Held until
+ * the first new block, it would stamp that block before that end. From
+ * now on, as the converter samples from now on. */
+static void
+resume_clock (GstIioDmabufSrc * self)
+{
+  GstClock *clock = gst_iio_timeline_get_clock (self->timeline);
+  GstClockTime now = gst_clock_get_time (clock), end = self->pts_end;
+
+  if (GST_CLOCK_TIME_IS_VALID (end))
+    end += gst_element_get_base_time (GST_ELEMENT (self));
+  gst_iio_timeline_advance_clock (self->timeline,
+      GST_CLOCK_TIME_IS_VALID (end) && end > now ? end - now : 0,
+      g_get_monotonic_time () * 1000);
+}
+
 /* Blocks are queued only now, just before the converter starts: blocks
  * queued to a buffer that is never enabled keep their fences pending. */
 static GstFlowReturn
@@ -451,12 +470,8 @@ enable_device (GstIioDmabufSrc * self)
   gst_iio_timeline_start (self->timeline, self->obj.rate,
       self->obj.active.samples_per_block, self->obj.active.num_blocks,
       ts_offset, &ts_type, self->obj.scan_bytes);
-  /* after new caps the pipeline runs on, and so does the clock, from where
-   * it was: held until the first block, it would stamp that block before
-   * the end of the last one pushed */
   if (self->renegotiated)
-    gst_iio_timeline_advance_clock (self->timeline, 0,
-        g_get_monotonic_time () * 1000);
+    resume_clock (self);
   self->renegotiated = FALSE;
   settle_reads_from (self);
 
@@ -697,6 +712,8 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
     return ret;
 
   stamp (self, *out, &times);
+  if (GST_BUFFER_PTS_IS_VALID (*out) && GST_BUFFER_DURATION_IS_VALID (*out))
+    self->pts_end = GST_BUFFER_PTS (*out) + GST_BUFFER_DURATION (*out);
   GST_OBJECT_LOCK (self);
   self->stats.blocks++;
   self->stats.bytes += self->obj.block_bytes;
