@@ -33,7 +33,9 @@
  * transfers only: a prep the engine refuses (SIM_DMAC_REFUSE), a transfer it
  * aborts (SIM_DMAC_ABORT: axi-dmac never reports one; it stands for any
  * engine that does), an engine that takes only physically contiguous memory
- * (one vec per transfer, no scatter-gather).
+ * (one vec per transfer, no scatter-gather). Of any interrupt-driven
+ * engine: completions reported a set time after the transfer ended, as an
+ * interrupt serviced late on a busy system (irq_latency_us).
  *
  * What it cannot show: QEMU does not model caches, so user space that
  * skips DMA_BUF_IOCTL_SYNC around CPU access is not caught here.
@@ -109,6 +111,7 @@ struct sim_dmac_chan {
 	struct sim_dmac_desc *in_flight;
 	bool kick;
 	bool contiguous_only;
+	unsigned int irq_latency_us;
 	unsigned int faults[2];
 };
 
@@ -251,6 +254,13 @@ static void sim_dmac_move_head(struct sim_dmac_chan *c, struct sim_dmac_desc *d)
 	d->fetched = true;
 }
 
+/* When the head's end is reported: @due, late by the set interrupt
+ * latency. With c->lock held. */
+static ktime_t sim_dmac_reported(struct sim_dmac_chan *c, ktime_t due)
+{
+	return due == KTIME_MAX ? due : ktime_add_us(due, c->irq_latency_us);
+}
+
 /* Runs the head transfer's next step if it is due; with work_lock held. */
 static void sim_dmac_run(struct sim_dmac_chan *c)
 {
@@ -277,7 +287,7 @@ static void sim_dmac_run(struct sim_dmac_chan *c)
 			kfree(d);	/* never a marker: those move nothing */
 		return;
 	}
-	if (ktime_before(ktime_get(), due)) {
+	if (ktime_before(ktime_get(), sim_dmac_reported(c, due))) {
 		c->in_flight = NULL;
 		spin_unlock_irq(&c->lock);
 		return;
@@ -306,6 +316,8 @@ static ktime_t sim_dmac_next_due(struct sim_dmac_chan *c)
 		due = c->periph->due(c->ctx, d->bytes, d->issued);
 	if (d && sim_dmac_fetch_due(c, d, due))
 		due = 0;	/* read it now */
+	else
+		due = sim_dmac_reported(c, due);
 	spin_unlock_irq(&c->lock);
 	return due;
 }
@@ -661,6 +673,28 @@ bool sim_dmac_contiguous_only(struct device *periph)
 	return c && READ_ONCE(c->contiguous_only);
 }
 EXPORT_SYMBOL_GPL(sim_dmac_contiguous_only);
+
+void sim_dmac_set_irq_latency(struct device *periph, unsigned int us)
+{
+	struct sim_dmac_chan *c = sim_dmac_get(periph);
+	unsigned long flags;
+
+	if (!c)
+		return;
+	spin_lock_irqsave(&c->lock, flags);
+	c->irq_latency_us = us;
+	sim_dmac_kick_locked(c);
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+EXPORT_SYMBOL_GPL(sim_dmac_set_irq_latency);
+
+unsigned int sim_dmac_irq_latency(struct device *periph)
+{
+	struct sim_dmac_chan *c = sim_dmac_get(periph);
+
+	return c ? READ_ONCE(c->irq_latency_us) : 0;
+}
+EXPORT_SYMBOL_GPL(sim_dmac_irq_latency);
 
 /*
  * Queues a transfer of @bytes that moves nothing and calls @done when it

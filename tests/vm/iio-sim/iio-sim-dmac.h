@@ -50,6 +50,8 @@ void sim_dmac_arm(struct device *periph, enum sim_dmac_fault fault,
 unsigned int sim_dmac_armed(struct device *periph, enum sim_dmac_fault fault);
 void sim_dmac_set_contiguous_only(struct device *periph, bool only);
 bool sim_dmac_contiguous_only(struct device *periph);
+void sim_dmac_set_irq_latency(struct device *periph, unsigned int us);
+unsigned int sim_dmac_irq_latency(struct device *periph);
 int sim_dmac_queue_marker(struct device *periph, size_t bytes,
 			  void (*done)(void *data, int error), void *data);
 

@@ -55,6 +55,8 @@
  * bytes_used, which DMABUF blocks do not report, and ignores the result: the
  * block completes as a success, its memory untouched); contiguous_only=1 makes it
  * refuse transfers in more than one piece (no scatter-gather);
+ * irq_latency_us=N (the ADC) reports every transfer's end N microseconds
+ * after it ended, as an interrupt serviced late on a busy system;
  * fault_stall=1 stops the converter until cleared. Of our own:
  * fault_enable=N makes the next N buffer enables fail with -EIO in the
  * converter's preenable, as a driver whose converter does not start (a
@@ -291,11 +293,17 @@ static ktime_t sim_time_of(struct sim_state *st, u64 k)
 						    st->frequency));
 }
 
+/* Moves the timeline so that sample @k is due at @at. */
+static void sim_rebase_at(struct sim_state *st, u64 k, ktime_t at)
+{
+	st->t0 = ktime_sub_ns(at, mul_u64_u32_div(k, NSEC_PER_SEC,
+						  st->frequency));
+}
+
 /* Moves the timeline so that sample @k is due now. */
 static void sim_rebase(struct sim_state *st, u64 k)
 {
-	st->t0 = ktime_sub_ns(ktime_get(),
-			      mul_u64_u32_div(k, NSEC_PER_SEC, st->frequency));
+	sim_rebase_at(st, k, ktime_get());
 }
 
 /*
@@ -435,6 +443,21 @@ static void sim_periph_start(void *ctx)
 	spin_unlock(&st->lock);
 }
 
+/*
+ * A lossless input's clock waits for user space: a block issued after the
+ * one before it ended (the DMA worker only saw that one end later, as it
+ * may on a loaded host) starts when it was issued, never earlier. Counting
+ * it from the earlier end would complete it sooner than its own duration
+ * after its submit, which no converter can do (the plugin takes that for a
+ * failed submit). Called again with the same @issued, it changes nothing.
+ */
+static void sim_wait_for_block(struct sim_state *st, ktime_t issued)
+{
+	if (st->lossless && st->model->direction == IIO_BUFFER_DIRECTION_IN &&
+	    ktime_after(issued, sim_time_of(st, st->head_k)))
+		sim_rebase_at(st, st->head_k, issued);
+}
+
 static ktime_t sim_periph_due(void *ctx, size_t bytes, ktime_t issued)
 {
 	struct sim_state *st = ctx;
@@ -445,8 +468,10 @@ static ktime_t sim_periph_due(void *ctx, size_t bytes, ktime_t issued)
 		due = KTIME_MAX;
 	else if (st->unpaced)
 		due = ktime_add_us(issued, st->unpaced_us);
-	else
+	else {
+		sim_wait_for_block(st, issued);
 		due = sim_time_of(st, st->head_k + sim_scans(st, bytes));
+	}
 	spin_unlock(&st->lock);
 	return due;
 }
@@ -1089,6 +1114,28 @@ static ssize_t contiguous_only_store(struct device *dev,
 }
 static IIO_DEVICE_ATTR_RW(contiguous_only, 0);
 
+static ssize_t irq_latency_us_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", sim_dmac_irq_latency(SIM_DEV(dev)->dev));
+}
+
+static ssize_t irq_latency_us_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t len)
+{
+	unsigned int us;
+	int ret = kstrtouint(buf, 0, &us);
+
+	if (ret)
+		return ret;
+	if (us > USEC_PER_SEC)
+		return -EINVAL;
+	sim_dmac_set_irq_latency(SIM_DEV(dev)->dev, us);
+	return len;
+}
+static IIO_DEVICE_ATTR_RW(irq_latency_us, 0);
+
 static ssize_t fault_stall_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
@@ -1185,6 +1232,7 @@ static struct attribute *sim_adc_attrs[] = {
 	&iio_dev_attr_fault_enable.dev_attr.attr,
 	&iio_dev_attr_fault_stall.dev_attr.attr,
 	&iio_dev_attr_contiguous_only.dev_attr.attr,
+	&iio_dev_attr_irq_latency_us.dev_attr.attr,
 	&iio_dev_attr_unpaced.dev_attr.attr,
 	&iio_dev_attr_unpaced_us.dev_attr.attr,
 	NULL
