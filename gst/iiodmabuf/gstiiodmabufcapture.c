@@ -81,6 +81,10 @@ struct _GstIioCapture
   GQueue parked;                /* came back, refused by the kernel for now */
   GPtrArray *attached;          /* every GstIioBlock still attached */
   gboolean running;
+  gboolean aborted;             /* the kernel aborted a block (-EINTR): the
+                                 * buffer was disabled under us, so a block
+                                 * queued now would never run, its fence
+                                 * never signal: none is queued again */
   gboolean flushing;
   gint64 last_done_ns;          /* when the last dequeued block completed */
 };
@@ -178,11 +182,18 @@ reattach (GstIioCapture * capture, GstIioBlock * block)
  * another device still reads its DMABUF, or the kernel keeps it busy
  * after a failed submit, which only the streaming thread may mend by
  * @reattach); a failure of another kind shows when it reaches the head.
- * Never waits. Lock held. Returns whether it was parked. */
+ * Never waits. After an abort it is kept idle instead. Lock held.
+ * Returns whether it was parked. */
 static gboolean
 queue_block (GstIioCapture * capture, GstIioBlock * block, gboolean reattach_ok)
 {
-  gint err = block->detached ? -EBUSY : try_enqueue (capture, block);
+  gint err;
+
+  if (capture->aborted) {
+    g_queue_push_tail (&capture->idle, block);
+    return FALSE;
+  }
+  err = block->detached ? -EBUSY : try_enqueue (capture, block);
 
   if (err == -EBUSY && block->stuck && reattach_ok && reattach (capture, block))
     err = try_enqueue (capture, block);
@@ -530,13 +541,19 @@ wait_head (GstIioCapture * capture, GstIioBlock ** head, GError ** error)
   gint64 end = 0;
   Woken woken;
 
-  while ((*head = g_queue_pop_head (&capture->idle)))
+  while (!capture->aborted && (*head = g_queue_pop_head (&capture->idle)))
     queue_block (capture, *head, TRUE);
   for (;;) {
     retry_parked (capture);
     if (capture->flushing)
       return GST_FLOW_FLUSHING;
     *head = g_queue_peek_head (&capture->queued);
+    if (!*head && capture->aborted) {
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+          "The IIO buffer was disabled while capturing: another program "
+          "stopped the converter, or it was removed");
+      return GST_FLOW_ERROR;
+    }
     if (*head && ((*head)->error || (*head)->sync_fd < 0))
       return GST_FLOW_OK;
     if (!end || *head != waited) {
@@ -648,8 +665,10 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   time_head (capture, head, times);
   close_sync_fd (head);
   if (head->error) {
-    /* queued again only if the stream goes on: after an abort the device
-     * may be gone, and a block queued to it would never come back */
+    /* queued again only if the stream goes on: after an abort the buffer
+     * is disabled or the device gone, and a block queued to it would
+     * never come back */
+    capture->aborted |= head->error == -EINTR;
     *block_error = head->error;
     g_queue_push_tail (&capture->idle, head);
     ret = GST_IIO_CAPTURE_BLOCK_FAILED;

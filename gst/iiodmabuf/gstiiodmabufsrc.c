@@ -543,6 +543,18 @@ post_removed (GstIioDmabufSrc * self, const gchar * seen)
           "gone)", seen, self->obj.device->sysfs_dir));
 }
 
+/* The kernel aborts the blocks in flight only when the buffer is disabled:
+ * not by us while we capture, so by another program. */
+static void
+post_stopped (GstIioDmabufSrc * self)
+{
+  GST_ELEMENT_ERROR (self, RESOURCE, READ, ("IIO device %s was stopped by "
+          "another program while capturing: stop that program, then "
+          "restart the pipeline", self->obj.device->name), ("a block was "
+          "aborted (EINTR): %s/buffer%u/enable was set to 0",
+          self->obj.device->sysfs_dir, self->obj.device->buffer_index));
+}
+
 /* A failed transfer took its samples with it; a failed submit took none
  * (the converter went on to the next block). */
 static GstFlowReturn
@@ -553,6 +565,10 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
 
   if (err == -EINTR && device_gone (self)) {
     post_removed (self, "a block was aborted");
+    return GST_FLOW_ERROR;
+  }
+  if (err == -EINTR) {
+    post_stopped (self);
     return GST_FLOW_ERROR;
   }
   GST_OBJECT_LOCK (self);

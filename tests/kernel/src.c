@@ -3246,6 +3246,98 @@ GST_START_TEST (test_removed_while_capturing)
 
 GST_END_TEST;
 
+/* The DMABUFs attached to the converters' DMA device, as the kernel lists
+ * them (debugfs' dma_buf/bufinfo, mounted if need be). A block queued to a
+ * buffer that never runs again keeps its fence, so its DMABUF, for good. */
+static guint
+dmabufs_attached (void)
+{
+  const gchar *path = "/sys/kernel/debug/dma_buf/bufinfo";
+  gchar *text = NULL, **lines;
+  guint n = 0, i;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    fail_unless (system ("mount -t debugfs debugfs /sys/kernel/debug") == 0,
+        "cannot mount debugfs");
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL), "no %s", path);
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i]; i++)
+    n += g_str_equal (g_strstrip (lines[i]), "iio-sim-dmac");
+  g_strfreev (lines);
+  g_free (text);
+  return n;
+}
+
+/* How many transfers the ADC's DMA controller holds (its queue_state) */
+static guint
+adc_dma_queued (void)
+{
+  gchar *state = sysfs_read ("iio-sim-adc/queue_state");
+  guint n = 0;
+
+  fail_unless (sscanf (state, "queued %u", &n) == 1, "%s", state);
+  g_free (state);
+  return n;
+}
+
+/* Another program disables the ADC's buffer while the source waits on its
+ * blocks (the converter stalled, so all are queued but the one fakesink
+ * keeps as its last sample): the kernel aborts
+ * them. The error says so at once, and no block is queued again to the
+ * stopped buffer, where it would never run: the kernel would keep its
+ * DMABUF, pinned, for good. Every block before is exact. */
+GST_START_TEST (test_stopped_by_another_program)
+{
+  GstElement *pipeline;
+  GstBus *bus;
+  GstMessage *msg;
+  guint before, after, tries = 0;
+  gchar *text;
+  Expect e;
+
+  before = dmabufs_attached ();
+  expect_init (&e, "voltage0", 16, 0, 1024);
+  e.fault_at = 10;
+  e.fault_attr = "iio-sim-adc/fault_stall";
+  e.fault_n = "1";
+  pipeline = make_pipeline ("device=iio-sim-adc channels=voltage0 "
+      "samples-per-block=1024 num-blocks=6", &e);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((g_atomic_int_get (&e.seen) < 10 || adc_dma_queued () < 5)
+      && ++tries < 1000)
+    g_usleep (10 * 1000);
+  g_usleep (200 * 1000);
+  fail_unless (tries < 1000, "%d blocks, %u queued", g_atomic_int_get
+      (&e.seen), adc_dma_queued ());
+  sysfs_write ("iio-sim-adc/buffer0/enable", "0");
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_ERROR |
+      GST_MESSAGE_EOS);
+  fail_unless (msg != NULL, "no error within 60 s");
+  text = error_text (msg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  gst_object_unref (bus);
+  after = dmabufs_attached ();
+  sysfs_write ("iio-sim-adc/fault_stall", "0");
+
+  fail_unless (after == before, "%u DMABUFs attached to the DMA device, %u "
+      "before: blocks left queued to the stopped buffer (error: %s)", after,
+      before, text);
+  fail_unless (strstr (text, "iio-sim-adc")
+      && strstr (text, "stopped by another program"), "%s", text);
+  fail_unless (e.bad == NULL, "%s", e.bad);
+  fail_unless (e.blocks >= 10, "%" G_GUINT64_FORMAT " blocks", e.blocks);
+  g_print ("buffer disabled by another program: '%s'; %" G_GUINT64_FORMAT
+      " blocks exact before; DMABUFs attached to the DMA device: %u before, "
+      "%u after\n", text, e.blocks, before, after);
+  g_free (text);
+  expect_clear (&e);
+}
+
+GST_END_TEST;
+
 /* --- a DMABUF with many fences -------------------------------------------- */
 
 #define DAC "iio-sim-dac"
@@ -3857,6 +3949,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_triggered_by_hrtimer);
   tcase_add_test (tc, test_device_provider);
   tcase_add_test (tc, test_removed_while_capturing);
+  tcase_add_test (tc, test_stopped_by_another_program);
   tcase_add_test (tc, test_blocks_held_by_another_device);
   tcase_add_test (tc, test_signals_during_capture);
   tcase_add_test (tc, test_block_with_many_fences);
