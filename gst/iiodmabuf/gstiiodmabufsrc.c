@@ -456,6 +456,20 @@ resume_clock (GstIioDmabufSrc * self)
       g_get_monotonic_time () * 1000);
 }
 
+/* Whether the converter starts at all, tried with nothing queued: a block
+ * queued to a buffer whose enable then fails stays queued in the kernel,
+ * its fence pending and its DMABUF pinned, for good (Linux 6.12 aborts
+ * only the blocks it submitted; a DETACH or closing the buffer does not
+ * release them). */
+static gboolean
+converter_starts (GstIioDmabufSrc * self)
+{
+  if (!gst_iio_dmabuf_object_enable (&self->obj))
+    return FALSE;
+  gst_iio_dmabuf_object_disable (&self->obj);
+  return TRUE;
+}
+
 /* Blocks are queued only now, just before the converter starts: blocks
  * queued to a buffer that is never enabled keep their fences pending. */
 static GstFlowReturn
@@ -466,6 +480,8 @@ enable_device (GstIioDmabufSrc * self)
   gint ts_offset = gst_iio_device_timestamp_offset (self->obj.device,
       &ts_type);
 
+  if (self->capture && !converter_starts (self))
+    return GST_FLOW_ERROR;
   /* the converter counts from sample 0 again */
   gst_iio_timeline_start (self->timeline, self->obj.rate,
       self->obj.active.samples_per_block, self->obj.active.num_blocks,
@@ -479,8 +495,12 @@ enable_device (GstIioDmabufSrc * self)
     gst_iio_dmabuf_post_device_error (GST_ELEMENT (self), error);
     return GST_FLOW_ERROR;
   }
-  return gst_iio_dmabuf_object_enable (&self->obj) ? GST_FLOW_OK :
-      GST_FLOW_ERROR;
+  if (gst_iio_dmabuf_object_enable (&self->obj))
+    return GST_FLOW_OK;
+  if (self->capture)
+    GST_WARNING_OBJECT (self, "the converter did not start after a trial "
+        "start that did: its blocks stay queued in the kernel");
+  return GST_FLOW_ERROR;
 }
 
 static GstFlowReturn

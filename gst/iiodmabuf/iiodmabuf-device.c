@@ -609,6 +609,16 @@ write_file (const gchar * path, const gchar * text)
   return err;
 }
 
+static void
+write_error (const GstIioDevice * dev, const gchar * attr, const gchar * value,
+    gint err, gboolean read_only, GError ** error)
+{
+  g_set_error (error, GST_IIO_DEVICE_ERROR, read_only ?
+      GST_IIO_DEVICE_ERROR_INVALID : gst_iio_device_error_code_for_errno (err),
+      "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
+      dev->name, g_strerror (err), write_hint (err, read_only));
+}
+
 /**
  * gst_iio_device_write_attr:
  * @dev: a device
@@ -628,11 +638,7 @@ gst_iio_device_write_attr (const GstIioDevice * dev, const gchar * attr,
   gint err = read_only ? EACCES : write_file (path, *value ? value : "\n");
 
   if (err)
-    g_set_error (error, GST_IIO_DEVICE_ERROR,
-        read_only ? GST_IIO_DEVICE_ERROR_INVALID :
-        gst_iio_device_error_code_for_errno (err),
-        "Cannot write '%s' to %s of IIO device %s: %s; %s", value, attr,
-        dev->name, g_strerror (err), write_hint (err, read_only));
+    write_error (dev, attr, value, err, read_only, error);
   g_free (path);
   return err == 0;
 }
@@ -1083,7 +1089,28 @@ gboolean
 gst_iio_device_set_enabled (GstIioDevice * dev, gboolean enable,
     GError ** error)
 {
-  return gst_iio_device_write_attr (dev, "enable", enable ? "1" : "0", error);
+  gchar *path;
+  gint err;
+
+  if (!enable)
+    return gst_iio_device_write_attr (dev, "enable", "0", error);
+  path = attr_path (dev, "enable");
+  err = write_file (path, "1");
+  g_free (path);
+  if (err == 0)
+    return TRUE;
+  /* access and busy have their own advice; anything else is the driver's
+   * (a clock or PLL that does not lock, a trigger it lacks), which says
+   * why in the kernel log */
+  if (gst_iio_device_error_code_for_errno (err) == GST_IIO_DEVICE_ERROR_IO
+      || err == EINVAL)
+    g_set_error (error, GST_IIO_DEVICE_ERROR,
+        gst_iio_device_error_code_for_errno (err), "IIO device %s did not "
+        "start: its driver refused to enable the buffer (%s); the kernel log "
+        "(dmesg) says why", dev->name, g_strerror (err));
+  else
+    write_error (dev, "enable", "1", err, FALSE, error);
+  return FALSE;
 }
 
 static void

@@ -3338,6 +3338,40 @@ GST_START_TEST (test_stopped_by_another_program)
 
 GST_END_TEST;
 
+/* The converter refuses to start (its driver's preenable fails): the
+ * error says so, and no block is left queued to the buffer that never
+ * ran (the kernel would keep each DMABUF, pinned, for good); then the
+ * device captures as before, exact. */
+GST_START_TEST (test_failed_enable_leaves_no_block)
+{
+  GstElement *pipeline;
+  GstMessage *msg;
+  gchar *text;
+  guint before, after;
+
+  before = dmabufs_attached ();
+  sysfs_write ("iio-sim-adc/fault_enable", "1");
+  pipeline = gst_parse_launch ("iiodmabufsrc device=iio-sim-adc "
+      "channels=voltage0 samples-per-block=1024 num-blocks=6 ! fakesink", NULL);
+  msg = run (pipeline, 60 * GST_SECOND, NULL);
+  text = error_text (msg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  after = dmabufs_attached ();
+  sysfs_write ("iio-sim-adc/fault_enable", "0");
+
+  fail_unless (strstr (text, "iio-sim-adc") && strstr (text, "did not start")
+      && strstr (text, "dmesg"), "%s", text);
+  fail_unless_equals_int (after, before);
+  g_print ("enable refused: '%s'; DMABUFs attached to the DMA device %u "
+      "before, %u after\n", text, before, after);
+  g_free (text);
+  capture_exact ("voltage0", 1024, 48000, 20);
+}
+
+GST_END_TEST;
+
 /* --- a DMABUF with many fences -------------------------------------------- */
 
 #define DAC "iio-sim-dac"
@@ -3950,6 +3984,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_device_provider);
   tcase_add_test (tc, test_removed_while_capturing);
   tcase_add_test (tc, test_stopped_by_another_program);
+  tcase_add_test (tc, test_failed_enable_leaves_no_block);
   tcase_add_test (tc, test_blocks_held_by_another_device);
   tcase_add_test (tc, test_signals_during_capture);
   tcase_add_test (tc, test_block_with_many_fences);
