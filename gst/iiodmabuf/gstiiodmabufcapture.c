@@ -27,6 +27,7 @@
 #include "gstiiodmabufallocator.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
+#include "gstiiodmabufpoll.h"
 
 #include <gst/allocators/allocators.h>
 #include <errno.h>
@@ -484,10 +485,8 @@ wait_event (GstIioCapture * capture, GstIioBlock * head, gint64 end)
   first = &g_array_index (capture->watched, GstPollFD, 0);
   capture->waiting = !head;
   g_mutex_unlock (&capture->lock);
-  do {
-    ret = gst_poll_wait (capture->poll, timeout);
-    err = errno;
-  } while (ret < 0 && (err == EINTR || err == EAGAIN));
+  ret = gst_iio_poll_wait (capture->poll, timeout);
+  err = errno;
   g_mutex_lock (&capture->lock);
   capture->waiting = FALSE;
 

@@ -12,6 +12,7 @@
 #include "gstiiodmabufcaps.h"
 #include "gstiiodmabufelements.h"
 #include "iiodmabuf-dmabuf.h"
+#include "gstiiodmabufpoll.h"
 
 #include <gst/allocators/allocators.h>
 #include <errno.h>
@@ -648,10 +649,8 @@ wait_ready (GstIioDmabufObject * obj)
   gst_poll_add_fd (obj->poll, &pfd);
   gst_poll_fd_ctl_read (obj->poll, &pfd, !obj->output);
   gst_poll_fd_ctl_write (obj->poll, &pfd, obj->output);
-  do {
-    ret = gst_poll_wait (obj->poll, obj->active.timeout);
-    err = ret < 0 ? errno : 0;
-  } while (ret < 0 && (err == EINTR || err == EAGAIN));
+  ret = gst_iio_poll_wait (obj->poll, obj->active.timeout);
+  err = ret < 0 ? errno : 0;
   if (ret > 0 && gst_poll_fd_has_error (obj->poll, &pfd))
     ret = -1;
   gst_poll_remove_fd (obj->poll, &pfd);

@@ -25,6 +25,7 @@
 #include "gstiiodmabufoutqueue.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
+#include "gstiiodmabufpoll.h"
 
 #include <gst/allocators/allocators.h>
 #include <errno.h>
@@ -413,10 +414,8 @@ wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
   pfd.fd = sync_fd;
   gst_poll_add_fd (queue->poll, &pfd);
   gst_poll_fd_ctl_read (queue->poll, &pfd, TRUE);
-  do {
-    ret = gst_poll_wait (queue->poll, queue->timeout);
-    err = errno;
-  } while (ret < 0 && (err == EINTR || err == EAGAIN));
+  ret = gst_iio_poll_wait (queue->poll, queue->timeout);
+  err = errno;
   if (ret > 0 && gst_poll_fd_has_error (queue->poll, &pfd))
     ret = -1;
   gst_poll_remove_fd (queue->poll, &pfd);
@@ -739,7 +738,7 @@ head_signalled (GstIioOutQueue * queue, IioOutBlock * head)
   pfd.fd = head->sync_fd;
   gst_poll_add_fd (queue->keeper_poll, &pfd);
   gst_poll_fd_ctl_read (queue->keeper_poll, &pfd, TRUE);
-  ret = gst_poll_wait (queue->keeper_poll, 200 * GST_MSECOND);
+  ret = gst_iio_poll_wait (queue->keeper_poll, 200 * GST_MSECOND);
   gst_poll_remove_fd (queue->keeper_poll, &pfd);
   return ret > 0;
 }

@@ -42,6 +42,7 @@
 #include "gstiiodmabufoutqueue.h"
 #include "gstiiodmabuftimeline.h"
 #include "gstiiodmabufobject.h"
+#include "gstiiodmabufpoll.h"
 #include "iiodmabuf-device.h"
 #include "iiodmabuf-dmabuf.h"
 
@@ -661,7 +662,7 @@ drain_writes (GstIioDmabufSink * self)
     g_free (text);
     if (free_bytes >= idle)
       return GST_FLOW_OK;
-    if (gst_poll_wait (self->obj.poll, DRAIN_POLL_INTERVAL) < 0
+    if (gst_iio_poll_wait (self->obj.poll, DRAIN_POLL_INTERVAL) < 0
         && errno == EBUSY)
       return GST_FLOW_FLUSHING;
     waited += DRAIN_POLL_INTERVAL;
