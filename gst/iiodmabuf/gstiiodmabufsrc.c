@@ -83,12 +83,14 @@ struct _GstIioDmabufSrc
   GstIioTimeline *timeline;     /* offsets, timestamps, the clock */
   guint failed_in_a_row;
   gint64 failed_warned_at;      /* g_get_monotonic_time(), or 0 */
-  guint64 failed_unwarned;
+  guint64 failed_unwarned;      /* failed blocks not told yet ... */
+  gint failed_last;             /* ... and the last one's errno */
   gboolean clock_offered;       /* clock-provide posted at READY->PAUSED */
   gsize settle_bytes;           /* read() mode: to drop before a block */
   guint settle_scans;           /* how many scans that drop is in all */
   gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
-  guint64 overruns_unwarned;
+  guint64 overruns_unwarned;    /* overruns not told yet, and the last's */
+  guint64 overrun_last_lost, overrun_last_at;
   GstIioDmabufSrcStats stats;   /* object lock */
 };
 
@@ -575,13 +577,25 @@ post_stopped (GstIioDmabufSrc * self)
           self->obj.device->sysfs_dir, self->obj.device->buffer_index));
 }
 
+/* Tells the failed blocks not told yet, in one warning. */
+static void
+warn_failed (GstIioDmabufSrc * self)
+{
+  guint64 unwarned = self->failed_unwarned;
+
+  self->failed_unwarned = 0;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%" G_GUINT64_FORMAT " block(s) "
+          "of %u samples from %s failed (the last: %s) and were dropped; the "
+          "stream goes on", unwarned, self->obj.active.samples_per_block,
+          self->obj.device->name, g_strerror (-self->failed_last)), (NULL));
+}
+
 /* A failed transfer took its samples with it; a failed submit took none
  * (the converter went on to the next block). */
 static GstFlowReturn
 block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
 {
   guint lost = ran ? self->obj.active.samples_per_block : 0;
-  guint64 unwarned;
 
   if (err == -EINTR && device_gone (self)) {
     post_removed (self, "a block was aborted");
@@ -606,14 +620,10 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
         (NULL));
     return GST_FLOW_ERROR;
   }
-  unwarned = ++self->failed_unwarned;
-  if (!may_warn (&self->failed_warned_at))
-    return GST_FLOW_OK;
-  self->failed_unwarned = 0;
-  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%" G_GUINT64_FORMAT " block(s) "
-          "of %u samples from %s failed (the last: %s) and were dropped; the "
-          "stream goes on", unwarned, self->obj.active.samples_per_block,
-          self->obj.device->name, g_strerror (-err)), (NULL));
+  self->failed_unwarned++;
+  self->failed_last = err;
+  if (may_warn (&self->failed_warned_at))
+    warn_failed (self);
   return GST_FLOW_OK;
 }
 
@@ -679,13 +689,28 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
   return ret;
 }
 
+/* Tells the overruns not told yet, in one warning. */
+static void
+warn_overruns (GstIioDmabufSrc * self)
+{
+  guint64 unwarned = self->overruns_unwarned;
+
+  self->overruns_unwarned = 0;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("IIO device %s dropped "
+          "samples: %" G_GUINT64_FORMAT " overrun(s), the last of %"
+          G_GUINT64_FORMAT " samples. Downstream is slower than the "
+          "converter: raise num-blocks or samples-per-block, or lower the "
+          "sampling frequency", self->obj.device->name, unwarned,
+          self->overrun_last_lost), ("at sample %" G_GUINT64_FORMAT,
+          self->overrun_last_at));
+}
+
 /* The converter dropped @lost samples, from sample @at on: counted, one
  * element message each time, and a warning now and then. */
 static void
 report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
 {
   GstClockTime when = gst_iio_timeline_running_time (self->timeline, at);
-  guint64 unwarned;
 
   GST_OBJECT_LOCK (self);
   self->stats.overruns++;
@@ -700,16 +725,27 @@ report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
               "offset", G_TYPE_UINT64, at,
               "running-time", G_TYPE_UINT64, when, NULL)));
 
-  unwarned = ++self->overruns_unwarned;
-  if (!may_warn (&self->overrun_warned_at))
-    return;
-  self->overruns_unwarned = 0;
-  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("IIO device %s dropped "
-          "samples: %" G_GUINT64_FORMAT " overrun(s), the last of %"
-          G_GUINT64_FORMAT " samples. Downstream is slower than the "
-          "converter: raise num-blocks or samples-per-block, or lower the "
-          "sampling frequency", self->obj.device->name, unwarned, lost),
-      ("at sample %" G_GUINT64_FORMAT, at));
+  self->overruns_unwarned++;
+  self->overrun_last_lost = lost;
+  self->overrun_last_at = at;
+  if (may_warn (&self->overrun_warned_at))
+    warn_overruns (self);
+}
+
+/* At the end of the stream, what the warnings' rate limit held back:
+ * their counts add up to the stats. Streaming thread. */
+static GstPadProbeReturn
+tell_untold (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstIioDmabufSrc *self = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  if (self->failed_unwarned)
+    warn_failed (self);
+  if (self->overruns_unwarned)
+    warn_overruns (self);
+  return GST_PAD_PROBE_OK;
 }
 
 /* OFFSET, PTS and DISCONT from the converter's true sample index. */
@@ -1085,4 +1121,6 @@ gst_iio_dmabuf_src_init (GstIioDmabufSrc * self)
   /* GST_ELEMENT_FLAG_PROVIDE_CLOCK once the device's rate is known */
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_pad_add_probe (GST_BASE_SRC_PAD (self),
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, tell_untold, self, NULL);
 }
