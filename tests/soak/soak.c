@@ -2042,19 +2042,15 @@ act_sink_failing_blocks (void)
 
 /* A converter that will not start (its driver's enable fails): an error,
  * nothing left in the kernel, and then it streams exact. */
-/* KNOWN-BUG (issue 22, finding 6, the source's part, unfixed since 7f41e4d
- * reverted its fix): iiodmabufsrc queues its blocks before an enable that
- * then fails, and Linux keeps blocks queued to a buffer never enabled,
- * attached and pinned, for good (num-blocks DMABUFs). While they are, the
- * ADC's DMA buffer has no read() blocks, and the next io-mode=rw capture
- * (or iio_readdev) oopses the kernel in iio_dma_buffer_io() (a NULL block).
- * So the ADC's failing start is off; TRUE once fixed. */
-#define ADC_FAILING_ENABLE FALSE
+/* (iiodmabufsrc tries the converter's start with nothing queued: a block
+ * queued to a buffer whose enable fails would stay in the kernel, pinned,
+ * for good, and then the ADC's next read() capture oopses Linux 6.12 in
+ * iio_dma_buffer_io().) */
 
 static void
 act_failing_enable (void)
 {
-  gboolean adc = ADC_FAILING_ENABLE && chance (50);
+  gboolean adc = chance (50);
   const gchar *dev = adc ? ADC : DAC;
   guint before = dmabufs_attached (), after;
   const gchar *text;
