@@ -360,10 +360,12 @@ GST_START_TEST (test_slow_producer_underflows)
   fail_unless_equals_uint64 (sent.bytes, 20 * 480 * DAC_SCAN);
   assert_dac_played (&sent);
   /* every block after the first two finds the DAC idle; timing may blur a
-   * few, never most */
+   * few, never most. The two are queued only after the enable, one after
+   * the other: on a loaded emulated machine the second can come more than
+   * the first's 10 ms later, which the DAC counts and the sink cannot. */
   fail_unless (ours >= 9 && ours <= 18, "%" G_GUINT64_FORMAT " underflows",
       ours);
-  fail_unless (dacs >= 9 && dacs <= 18, "DAC: %" G_GUINT64_FORMAT, dacs);
+  fail_unless (dacs >= 9 && dacs <= 19, "DAC: %" G_GUINT64_FORMAT, dacs);
   g_print ("slow producer: %" G_GUINT64_FORMAT " underflows counted (the DAC "
       "saw %" G_GUINT64_FORMAT "), %" G_GUINT64_FORMAT " bytes exact\n", ours,
       dacs, sent.bytes);
