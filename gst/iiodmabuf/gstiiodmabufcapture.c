@@ -59,6 +59,10 @@ typedef struct
                                  * until attached again */
   gboolean detached;            /* that re-attach is still to be done */
   gboolean refused;             /* parked, its DMABUF free, refused anyway */
+  gboolean read;                /* its fence was read done (or failed) */
+  GstIioFenceState state;       /* ... with this, error code and time */
+  gint code;
+  gint64 done_ns;
 } GstIioBlock;
 
 struct _GstIioCapture
@@ -88,6 +92,10 @@ struct _GstIioCapture
                                  * never signal: none is queued again */
   gboolean flushing;
   gint64 last_done_ns;          /* when the last dequeued block completed */
+  gint64 wait_began_ns;         /* when the wait for the head began */
+  gboolean behind;              /* the last head had completed before it
+                                 * was waited for: the next is read before
+                                 * any wait */
 };
 
 static GQuark block_quark;
@@ -128,6 +136,7 @@ close_sync_fd (GstIioBlock * block)
   if (block->sync_fd >= 0)
     close (block->sync_fd);
   block->sync_fd = -1;
+  block->read = FALSE;
 }
 
 /* --- the kernel side ------------------------------------------------------ */
@@ -160,6 +169,7 @@ try_enqueue (GstIioCapture * capture, GstIioBlock * block)
   block->error = 0;
   block->never_ran = FALSE;
   block->stuck = FALSE;
+  block->read = FALSE;
   return 0;
 }
 
@@ -396,6 +406,7 @@ gst_iio_capture_queue_all (GstIioCapture * capture, GError ** error)
 
   g_mutex_lock (&capture->lock);
   capture->last_done_ns = -1;   /* all start together: none waited */
+  capture->behind = FALSE;
   while ((block = g_queue_pop_head (&capture->idle))) {
     queue_block (capture, block, FALSE);
     if (block->error && ok) {
@@ -528,6 +539,22 @@ set_timeout_error (GstIioCapture * capture, GstIioBlock * head, GError ** error)
         (capture->timeout));
 }
 
+/* Behind the converter (the last head had completed before it was waited
+ * for), the head is read at once, without a wait: one syscall per block
+ * instead of a poll and then the read, until a head is found pending.
+ * Lock held. */
+static gboolean
+read_head_first (GstIioCapture * capture, GstIioBlock * head)
+{
+  if (!capture->behind)
+    return FALSE;
+  head->state = gst_iio_fence_read (head->sync_fd, head->queued_us * 1000,
+      &head->code, &head->done_ns);
+  head->read = head->state != GST_IIO_FENCE_PENDING;
+  capture->behind = head->read;
+  return head->read;
+}
+
 /* Queues the blocks that failed, then waits, bounded by the timeout (the
  * whole of it for each head, and for a block to come back when none is
  * queued) and cancelled by flushing, until the head's fence has
@@ -555,9 +582,12 @@ wait_head (GstIioCapture * capture, GstIioBlock ** head, GError ** error)
     }
     if (*head && ((*head)->error || (*head)->sync_fd < 0))
       return GST_FLOW_OK;
+    if (*head && *head != waited && read_head_first (capture, *head))
+      return GST_FLOW_OK;
     if (!end || *head != waited) {
       waited = *head;
-      end = g_get_monotonic_time () + capture->timeout / GST_USECOND;
+      capture->wait_began_ns = g_get_monotonic_time () * 1000;
+      end = capture->wait_began_ns / 1000 + capture->timeout / GST_USECOND;
     }
     woken = wait_event (capture, *head, end);
     if (woken == WOKEN_HEAD)
@@ -609,9 +639,16 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
   times->queued_ns = head->queued_us * 1000;
   times->previous_done_ns = capture->last_done_ns;
   times->done_ns = -1;
-  if (!head->never_ran)
+  if (head->read) {
+    state = head->state;
+    code = head->code;
+    times->done_ns = head->done_ns;
+  } else if (!head->never_ran) {
     state = gst_iio_fence_read (head->sync_fd, times->queued_ns, &code,
         &times->done_ns);
+    capture->behind = times->done_ns >= 0
+        && times->done_ns < capture->wait_began_ns;
+  }
   if (state == GST_IIO_FENCE_STUB)
     check_stub (capture, head, code);
   else if (state == GST_IIO_FENCE_FAILED && !head->error)

@@ -89,6 +89,8 @@ struct _GstIioOutQueue
                                  * the queue was made */
   gint64 last_fence_ns;         /* the last completed fence's time; -1 if
                                  * it told none (a stub) */
+  gint64 own_done_ns;           /* ... if its sync_file held our fence
+                                 * alone (no other reader); else -1 */
   GstClockTime played;
 
   /* cyclic output the driver does not repeat: a thread queues it again */
@@ -140,6 +142,7 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
   g_mutex_init (&queue->counts_lock);
   queue->dry = TRUE;
   queue->last_done_ns = g_get_monotonic_time () * 1000;
+  queue->own_done_ns = -1;
   queue->last_fence_ns = -1;
   return queue;
 }
@@ -459,27 +462,37 @@ played (GstIioOutQueue * queue, IioOutBlock * block, gint64 done)
     queue->progress (queue->user_data, queue->played, done);
 }
 
-/* Retires the oldest block, waiting for it if @wait; else only if done. */
+/* Retires the oldest block, waiting for it if @wait; else only if done.
+ * Waiting, its fence is read once, after the wait (which ends at once for
+ * a fence already signalled); flushing, a block already done is still
+ * retired. */
 static GstFlowReturn
 complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
 {
   IioOutBlock *block = g_queue_peek_head (&queue->in_flight);
-  GstIioFenceState state;
-  GstFlowReturn ret;
+  GstIioFenceState state = GST_IIO_FENCE_FAILED;
+  GstFlowReturn ret = GST_FLOW_OK;
   gint code = block->error;
   gint64 done = -1;
+  guint fences = 0;
 
-  state = block->error ? GST_IIO_FENCE_FAILED :
-      gst_iio_fence_read (block->sync_fd, block->queued_ns, &code, &done);
-  if (state == GST_IIO_FENCE_PENDING && !wait)
-    return GST_FLOW_CUSTOM_SUCCESS;
-  if (state == GST_IIO_FENCE_PENDING) {
-    ret = wait_fence (queue, block->sync_fd, error);
-    if (ret != GST_FLOW_OK)
+  for (;;) {
+    if (wait && !block->error && block->sync_fd >= 0)
+      ret = wait_fence (queue, block->sync_fd, error);
+    if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
       return ret;
-    state = gst_iio_fence_read (block->sync_fd, block->queued_ns, &code, &done);
+    if (!block->error)
+      state = gst_iio_fence_read_counted (block->sync_fd, block->queued_ns,
+          &code, &done, &fences);
+    if (state != GST_IIO_FENCE_PENDING)
+      break;
+    if (!wait)
+      return GST_FLOW_CUSTOM_SUCCESS;
+    if (ret == GST_FLOW_FLUSHING)
+      return ret;
   }
   state = completed_state (queue, block, state, &code, done);
+  queue->own_done_ns = state == GST_IIO_FENCE_DONE && fences == 1 ? done : -1;
   if (state == GST_IIO_FENCE_FAILED)
     count_fence_error (queue, block, code);
   if (!block->error)
@@ -547,7 +560,26 @@ count_underflow (GstIioOutQueue * queue)
   GST_DEBUG ("the converter ran out of blocks");
 }
 
-/* Adds a block; queued to the kernel at once if the converter runs. */
+/* Whether the converter may have run dry: the oldest block in flight
+ * started no sooner than it was queued, nor than the block before it
+ * ended (as its own fence said: other readers' fences end later), and
+ * plays for its duration; until then it is not read (while the queue
+ * keeps the converter busy, the block added costs no fence read). */
+static gboolean
+may_be_dry (GstIioOutQueue * queue)
+{
+  IioOutBlock *head = g_queue_peek_head (&queue->in_flight);
+  gint64 duration_us;
+
+  if (!head || head->error)
+    return TRUE;
+  duration_us = block_us (queue, head->buffer);
+  return !duration_us || g_get_monotonic_time () * 1000 >=
+      MAX (head->queued_ns, queue->own_done_ns) + duration_us * 1000;
+}
+
+/* Adds a block; queued to the kernel at once if the converter runs. Had
+ * the converter run dry, it is counted. */
 static gboolean
 add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
     guint depth, gboolean cyclic, GError ** error)
@@ -559,7 +591,7 @@ add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
   block->cyclic = cyclic;
   block->sync_fd = -1;
   import->busy++;
-  if (queue->started) {
+  if (queue->started && may_be_dry (queue)) {
     retire_completed (queue);
     if (!queue->in_flight.length) {
       count_underflow (queue);

@@ -784,23 +784,33 @@ gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
   return earlier_pending || elapsed_us < block_us;
 }
 
-/* SYNC_IOC_FILE_INFO: the status, and unless pending each fence. A DMABUF
- * read by more than one device (two DACs, a GPU) gives a sync_file of as
- * many fences: the kernel is asked for their number first (num_fences 0),
- * since a call with room for fewer fails with EINVAL. */
+/* Fences a sync_file is read with in one call; a DMABUF read by more
+ * devices than that at once takes a second call. */
+#define FENCE_ROOM 8
+
+/* SYNC_IOC_FILE_INFO: the status and each fence, in one call with room
+ * for FENCE_ROOM fences (@room). A DMABUF read by more devices (DACs,
+ * GPUs) gives a sync_file of more fences, for which the kernel refuses a
+ * call with too little room (EINVAL): their number is then asked first
+ * (num_fences 0) and *@fences allocated; free it unless it is @room. */
 static gboolean
 read_file_info (gint sync_fd, struct sync_file_info *info,
-    struct sync_fence_info **fences)
+    struct sync_fence_info *room, struct sync_fence_info **fences)
 {
   guint n;
   gint err;
 
   memset (info, 0, sizeof *info);
-  *fences = NULL;
+  info->num_fences = FENCE_ROOM;
+  info->sync_fence_info = (guintptr) room;
+  *fences = room;
+  if (ioctl_restarting (sync_fd, SYNC_IOC_FILE_INFO, info) == 0)
+    return TRUE;
+  if (errno != EINVAL)
+    return FALSE;
+  memset (info, 0, sizeof *info);
   if (ioctl_restarting (sync_fd, SYNC_IOC_FILE_INFO, info) < 0)
     return FALSE;
-  if (info->status == 0 || info->num_fences == 0)
-    return TRUE;
   n = info->num_fences;
   *fences = g_new0 (struct sync_fence_info, n);
   memset (info, 0, sizeof *info);
@@ -809,9 +819,29 @@ read_file_info (gint sync_fd, struct sync_file_info *info,
   if (ioctl_restarting (sync_fd, SYNC_IOC_FILE_INFO, info) == 0)
     return TRUE;
   err = errno;
-  g_clear_pointer (fences, g_free);
+  g_free (*fences);
+  *fences = room;
   errno = err;
   return FALSE;
+}
+
+/* The sync_file's status from its fences, as its own fence (an array of
+ * them) would say: pending while any is, else the first failure. The
+ * kernel's status from a call with fences is the first one's that is not
+ * done, which may be a failure while another device still reads. */
+static gint
+fences_status (const struct sync_fence_info *fences, guint n)
+{
+  gint status = 1;
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    if (fences[i].status == 0)
+      return 0;
+    if (fences[i].status < 0 && status > 0)
+      status = fences[i].status;
+  }
+  return status;
 }
 
 /* Signalled before it was exported: by name in Linux 6.12; later kernels
@@ -848,7 +878,22 @@ GstIioFenceState
 gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
     gint64 * done_ns)
 {
-  struct sync_fence_info *fences;
+  return gst_iio_fence_read_counted (sync_fd, after_ns, error_code, done_ns,
+      NULL);
+}
+
+/**
+ * gst_iio_fence_read_counted:
+ * @n_fences: (out) (optional): how many fences the sync_file holds (0 if
+ *     it could not be read): with one, @done_ns is the block's own end
+ *
+ * gst_iio_fence_read(), and the number of fences.
+ */
+GstIioFenceState
+gst_iio_fence_read_counted (gint sync_fd, gint64 after_ns, gint * error_code,
+    gint64 * done_ns, guint * n_fences)
+{
+  struct sync_fence_info room[FENCE_ROOM], *fences;
   struct sync_file_info info;
   GstIioFenceState state;
   gint64 last = -1;
@@ -856,25 +901,31 @@ gst_iio_fence_read (gint sync_fd, gint64 after_ns, gint * error_code,
 
   if (done_ns)
     *done_ns = -1;
-  if (!read_file_info (sync_fd, &info, &fences)) {
+  if (n_fences)
+    *n_fences = 0;
+  if (!read_file_info (sync_fd, &info, room, &fences)) {
     if (error_code)
       *error_code = -errno;
     return GST_IIO_FENCE_FAILED;
   }
+  if (n_fences)
+    *n_fences = info.num_fences;
+  if (info.num_fences)
+    info.status = fences_status (fences, info.num_fences);
   if (error_code)
     *error_code = info.status < 0 ? info.status : 0;
   if (info.status == 0)
-    return GST_IIO_FENCE_PENDING;
-  if (fences && is_stub (&info, fences, after_ns)) {
-    g_free (fences);
-    return GST_IIO_FENCE_STUB;
-  }
-  for (i = 0; fences && i < info.num_fences; i++)
+    state = GST_IIO_FENCE_PENDING;
+  else if (is_stub (&info, fences, after_ns))
+    state = GST_IIO_FENCE_STUB;
+  else
+    state = info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
+  for (i = 0; state != GST_IIO_FENCE_PENDING && i < info.num_fences; i++)
     last = MAX (last, (gint64) fences[i].timestamp_ns);
-  if (done_ns && last >= after_ns)
+  if (done_ns && state != GST_IIO_FENCE_STUB && last >= after_ns)
     *done_ns = last;
-  state = info.status > 0 ? GST_IIO_FENCE_DONE : GST_IIO_FENCE_FAILED;
-  g_free (fences);
+  if (fences != room)
+    g_free (fences);
   return state;
 }
 

@@ -63,6 +63,8 @@ GstIioFenceState gst_iio_fence_state (gint sync_fd, gint * error_code);
 void gst_iio_fence_date_stub (gint dmabuf_fd);
 GstIioFenceState gst_iio_fence_read (gint sync_fd, gint64 after_ns,
     gint * error_code, gint64 * done_ns);
+GstIioFenceState gst_iio_fence_read_counted (gint sync_fd, gint64 after_ns,
+    gint * error_code, gint64 * done_ns, guint * n_fences);
 
 G_END_DECLS
 

@@ -3385,7 +3385,7 @@ GST_END_TEST;
 #define DAC "iio-sim-dac"
 #define FNV_OFFSET G_GUINT64_CONSTANT (0xcbf29ce484222325)
 #define FNV_PRIME G_GUINT64_CONSTANT (0x100000001b3)
-#define VGEM_FENCES 4
+#define VGEM_FENCES 8
 #define DRM_IOCTL_VGEM_FENCE_ATTACH \
   DRM_IOWR (DRM_COMMAND_BASE + 0x1, struct vgem_fence_attach)
 #define DRM_IOCTL_VGEM_FENCE_SIGNAL \
@@ -3408,6 +3408,7 @@ struct vgem_fence_signal
 typedef struct
 {
   gint vgem;
+  guint fences;                 /* each block gets, at most VGEM_FENCES */
   guint32 pending[VGEM_FENCES];
   guint n_pending;
   guint64 blocks;
@@ -3438,7 +3439,7 @@ readers_attach (Readers * r, GstBuffer * buf)
 
   fail_unless (ioctl (r->vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime) == 0,
       "PRIME_FD_TO_HANDLE: %s", g_strerror (errno));
-  for (i = 0; i < VGEM_FENCES; i++) {
+  for (i = 0; i < r->fences; i++) {
     struct vgem_fence_attach att = {.handle = prime.handle };
 
     fail_unless (ioctl (r->vgem, DRM_IOCTL_VGEM_FENCE_ATTACH, &att) == 0,
@@ -3462,14 +3463,15 @@ on_block_to_dac (GstPad * pad, GstPadProbeInfo * info, Readers * r)
   return GST_PAD_PROBE_OK;
 }
 
-/* ADC to DAC, zero-copy, while other readers (vgem fences) hold each block
- * too: the DAC's fence is read among 1 + 4 others, and no block is taken
- * for failed. The DAC plays the ADC's formula exact. */
-GST_START_TEST (test_block_with_many_fences)
+/* ADC to DAC, zero-copy, while @fences other readers (vgem fences) hold
+ * each block too: the DAC's fence is read among them, and no block is
+ * taken for failed. The DAC plays the ADC's formula exact. */
+static void
+play_beside_readers (guint fences)
 {
   const guint blocks = 60, spb = 1024;
   gchar *card = drm_card (), *desc;
-  Readers r = { 0, };
+  Readers r = {.fences = fences };
   GstElement *pipeline, *sink;
   GstStructure *stats;
   GstPad *pad;
@@ -3514,13 +3516,21 @@ GST_START_TEST (test_block_with_many_fences)
       (guint64) blocks * spb * 4);
   fail_unless_equals_uint64 (sysfs_read_u64 (DAC, "checksum"), want);
   g_print ("%u blocks, each also read by %u vgem fences: the DAC played "
-      "them exact, 0 fence errors\n", blocks, VGEM_FENCES);
+      "them exact, 0 fence errors\n", blocks, fences);
   gst_structure_free (stats);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   close (r.vgem);
   g_free (desc);
   g_free (card);
+}
+
+/* The sink reads a sync_file with room for 8 fences: 1 + 3 fit, 1 + 8
+ * take the count first, then the fences. */
+GST_START_TEST (test_block_with_many_fences)
+{
+  play_beside_readers (3);
+  play_beside_readers (VGEM_FENCES);
 }
 
 GST_END_TEST;
