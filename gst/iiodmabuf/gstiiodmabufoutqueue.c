@@ -2,10 +2,15 @@
 /*
  * Blocks in flight to an IIO output buffer.
  *
- * A DMABUF memory is attached to the IIO buffer the first time it is pushed;
- * the attachment is cached on the memory (qdata) and detached when the
- * memory is freed or the queue goes, whichever comes first. A memory
- * pushed to several queues (a tee to two DACs) has an attachment for each.
+ * A DMABUF is attached to the IIO buffer the first time it is pushed, and
+ * the attachment is kept for the DMABUF, not for the memory: producers
+ * that wrap the same DMABUFs in new memories (appsrc rings, decoders,
+ * v4l2 elements) reuse it. The DMABUF's identity is its inode, read once
+ * per memory. The queue keeps its own fd of each attached DMABUF (to
+ * detach it, as the kernel asks for an fd); those no block uses wait in
+ * a bounded cache, the least recently used detached first, so a
+ * producer of ever new DMABUFs keeps only a few alive. A memory pushed to
+ * several queues (a tee to two DACs) has an attachment for each.
  * Each pushed GstBuffer is held until the fence of its block signals, so a
  * producer's pool gets its buffer back only once the converter has read it.
  *
@@ -29,28 +34,32 @@
 
 #include <gst/allocators/allocators.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_iio_out_queue_debug);
 #define GST_CAT_DEFAULT gst_iio_out_queue_debug
 
-/* The attachments of one memory's DMABUF, one per queue: qdata on the
- * memory, set once (never replaced, so GStreamer never runs its destroy
- * notify but when the memory is freed) and freed with the memory. */
+/* A DMABUF's identity, as long as it lives: its inode. Qdata on each
+ * memory of it, set once under id_lock, freed with the memory. */
 typedef struct
 {
-  GList *imports;               /* IioImport; imports_lock */
-} IioImports;
+  dev_t dev;
+  ino_t ino;
+} IioDmabufId;
 
-/* The memory's DMABUF attached to one queue's IIO buffer: on both the
- * memory's list and the queue's, until the memory or the queue goes. */
+/* A DMABUF attached to one queue's IIO buffer, until it is evicted from
+ * the idle cache or the queue goes. Only the queue's streaming thread
+ * (and its stop, once that thread is done) touches it. */
 typedef struct
 {
-  GstIioOutQueue *queue;        /* imports_lock */
-  IioImports *owner;            /* the memory's list; imports_lock */
-  gint dmabuf_fd;
-  guint busy;                   /* blocks of it in flight (queue's thread) */
+  IioDmabufId id;               /* the key in the queue's table */
+  gint dmabuf_fd;               /* our own fd of it */
+  guint busy;                   /* blocks of it in flight */
   gboolean stuck;               /* a submit failed: busy in the kernel */
+  GList idle_link;              /* in queue->idle, if idle */
+  gboolean idle;
 } IioImport;
 
 typedef struct
@@ -78,7 +87,9 @@ struct _GstIioOutQueue
   GstPoll *poll;
   GQueue in_flight;             /* IioOutBlock, oldest first; before the
                                  * start, none is queued yet */
-  GList *imports;               /* IioImport; imports_lock */
+  GHashTable *imports;          /* IioDmabufId -> IioImport, owned */
+  GQueue idle;                  /* IioImport no block uses, oldest first */
+  guint max_idle;
   GMutex counts_lock;
   GstIioOutQueueCounts counts;
 
@@ -100,11 +111,14 @@ struct _GstIioOutQueue
   GstIioOutQueueFailedFunc cyclic_failed;
 };
 
-/* Memories outlive queues and die in any thread: one lock for all imports.
- * Never held while a memory may be freed (its notify takes it), nor while
- * qdata that could be replaced is set. */
-static GMutex imports_lock;
-static GQuark import_quark;
+/* A memory may be pushed to several queues from several threads: its
+ * identity is set once, under this lock. */
+static GMutex id_lock;
+static GQuark id_quark;
+
+static guint id_hash (gconstpointer key);
+static gboolean id_equal (gconstpointer a, gconstpointer b);
+static void import_free (gpointer data);
 
 /**
  * gst_iio_out_queue_new:
@@ -128,7 +142,7 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
   if (g_once_init_enter (&initialized)) {
     GST_DEBUG_CATEGORY_INIT (gst_iio_out_queue_debug, "iiodmabufoutqueue", 0,
         "Blocks in flight to an IIO output buffer");
-    import_quark = g_quark_from_static_string ("GstIioDmabufImport");
+    id_quark = g_quark_from_static_string ("GstIioDmabufId");
     g_once_init_leave (&initialized, 1);
   }
   queue->buffer_fd = buffer_fd;
@@ -139,6 +153,11 @@ gst_iio_out_queue_new (gint buffer_fd, guint depth, guint64 bytes_per_second,
   queue->user_data = user_data;
   queue->poll = gst_poll_new (TRUE);
   g_queue_init (&queue->in_flight);
+  queue->imports = g_hash_table_new_full (id_hash, id_equal, NULL,
+      import_free);
+  g_queue_init (&queue->idle);
+  /* enough for a producer's ring of the queue's depth and its spares */
+  queue->max_idle = MAX (8, 2 * queue->depth);
   g_mutex_init (&queue->counts_lock);
   queue->dry = TRUE;
   queue->last_done_ns = g_get_monotonic_time () * 1000;
@@ -174,53 +193,147 @@ count_idle (GstIioOutQueue * queue, IioOutBlock * block)
 
 /* --- attachments ---------------------------------------------------------- */
 
-/* The memory is being freed (in whatever thread dropped it last, with no
- * lock of ours held): its DMABUF leaves every queue's IIO buffer with it. */
-static void
-imports_gone (gpointer data)
+static guint
+id_hash (gconstpointer key)
 {
-  IioImports *imports = data;
-  GList *l;
+  const IioDmabufId *id = key;
 
-  g_mutex_lock (&imports_lock);
-  for (l = imports->imports; l; l = l->next) {
-    IioImport *import = l->data;
+  guint64 ino = id->ino;
 
-    gst_iio_block_detach (import->queue->buffer_fd, import->dmabuf_fd);
-    import->queue->imports = g_list_remove (import->queue->imports, import);
-    g_free (import);
-  }
-  g_list_free (imports->imports);
-  g_mutex_unlock (&imports_lock);
-  g_free (imports);
+  return (guint) (ino ^ (ino >> 32)) ^ (guint) id->dev;
 }
 
-/* The memory's attachments, made on first sight. With imports_lock held:
- * nothing else sets this qdata, so it is set only where there was none,
- * and no destroy notify runs. */
-static IioImports *
-imports_of (GstMemory * mem)
+static gboolean
+id_equal (gconstpointer a, gconstpointer b)
+{
+  const IioDmabufId *x = a, *y = b;
+
+  return x->ino == y->ino && x->dev == y->dev;
+}
+
+/* @mem's DMABUF's identity, read once for each memory; NULL if fstat()
+ * fails (then @error says why). */
+static const IioDmabufId *
+id_of (GstMemory * mem, GError ** error)
 {
   GstMiniObject *obj = GST_MINI_OBJECT_CAST (mem);
-  IioImports *imports = gst_mini_object_get_qdata (obj, import_quark);
+  IioDmabufId *id;
+  struct stat st;
 
-  if (!imports) {
-    imports = g_new0 (IioImports, 1);
-    gst_mini_object_set_qdata (obj, import_quark, imports, imports_gone);
+  g_mutex_lock (&id_lock);
+  id = gst_mini_object_get_qdata (obj, id_quark);
+  g_mutex_unlock (&id_lock);
+  if (id)
+    return id;
+  if (fstat (gst_dmabuf_memory_get_fd (mem), &st) < 0) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
+        "Cannot identify a DMABUF (fstat: %s)", g_strerror (errno));
+    return NULL;
   }
-  return imports;
+  g_mutex_lock (&id_lock);
+  id = gst_mini_object_get_qdata (obj, id_quark);
+  if (!id) {                    /* another queue's thread may have been first */
+    id = g_new (IioDmabufId, 1);
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    gst_mini_object_set_qdata (obj, id_quark, id, g_free);
+  }
+  g_mutex_unlock (&id_lock);
+  return id;
 }
 
-/* With imports_lock held. */
-static IioImport *
-find_import (IioImports * imports, GstIioOutQueue * queue)
+static void
+import_free (gpointer data)
 {
-  GList *l;
+  IioImport *import = data;
 
-  for (l = imports->imports; l; l = l->next)
-    if (((IioImport *) l->data)->queue == queue)
-      return l->data;
-  return NULL;
+  close (import->dmabuf_fd);
+  g_free (import);
+}
+
+static void
+count_attach (GstIioOutQueue * queue, gboolean attached)
+{
+  g_mutex_lock (&queue->counts_lock);
+  if (attached)
+    queue->counts.attaches++;
+  else
+    queue->counts.detaches++;
+  g_mutex_unlock (&queue->counts_lock);
+}
+
+/* No block uses @import any more: it waits in the idle cache, and the
+ * least recently used beyond its bound is detached. */
+static void
+import_idle (GstIioOutQueue * queue, IioImport * import)
+{
+  IioImport *oldest;
+
+  g_queue_push_tail_link (&queue->idle, &import->idle_link);
+  import->idle = TRUE;
+  while (queue->idle.length > queue->max_idle) {
+    oldest = g_queue_pop_head_link (&queue->idle)->data;
+    oldest->idle = FALSE;
+    GST_DEBUG ("detaching idle DMABUF %d", oldest->dmabuf_fd);
+    gst_iio_block_detach (queue->buffer_fd, oldest->dmabuf_fd);
+    count_attach (queue, FALSE);
+    g_hash_table_remove (queue->imports, &oldest->id);
+  }
+}
+
+/* @import is about to get a block: out of the idle cache, so that no
+ * eviction takes it while its push waits for room. */
+static void
+import_take (GstIioOutQueue * queue, IioImport * import)
+{
+  if (!import->idle)
+    return;
+  g_queue_unlink (&queue->idle, &import->idle_link);
+  import->idle = FALSE;
+}
+
+/* A push of @import taken got no block (flushing, an error). */
+static void
+import_untake (GstIioOutQueue * queue, IioImport * import)
+{
+  if (!import->busy && !import->idle)
+    import_idle (queue, import);
+}
+
+/* A block of @import is done with. */
+static void
+import_release (GstIioOutQueue * queue, IioImport * import)
+{
+  if (!--import->busy)
+    import_idle (queue, import);
+}
+
+/* Attaches @id's DMABUF (@fd) with an fd of our own. */
+static IioImport *
+attach_new (GstIioOutQueue * queue, const IioDmabufId * id, gint fd,
+    GError ** error)
+{
+  IioImport *import;
+  gint own = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+
+  if (own < 0) {
+    g_set_error (error, GST_IIO_DEVICE_ERROR, GST_IIO_DEVICE_ERROR_IO,
+        "Cannot duplicate a DMABUF fd: %s", g_strerror (errno));
+    return NULL;
+  }
+  if (!gst_iio_block_attach (queue->buffer_fd, own, error)) {
+    close (own);
+    return NULL;
+  }
+  GST_DEBUG ("attached DMABUF %d (inode %" G_GUINT64_FORMAT ") to IIO "
+      "buffer fd %d", own, (guint64) id->ino, queue->buffer_fd);
+  count_attach (queue, TRUE);
+  import = g_new0 (IioImport, 1);
+  import->id = *id;
+  import->dmabuf_fd = own;
+  import->idle_link.data = import;
+  g_hash_table_insert (queue->imports, &import->id, import);
+  return import;
 }
 
 /**
@@ -359,51 +472,38 @@ start_converter (GstIioOutQueue * queue, GError ** error)
   return TRUE;
 }
 
-/* Attaches the memory's DMABUF to this queue's IIO buffer unless it
- * already is. Only this queue's streaming thread adds its attachments,
- * and @mem (held by the caller) outlives the call, so the lock is not
- * needed across the ATTACH. Nothing is queued to a disabled buffer (see
- * above), so an attach drops nothing. */
+/* The attachment of @mem's DMABUF to this queue's IIO buffer, made on
+ * first sight, taken out of the idle cache: give it a block (busy) or
+ * import_untake() it. Nothing is queued to a disabled buffer (see above), so an
+ * attach drops nothing. */
 static IioImport *
 ensure_import (GstIioOutQueue * queue, GstMemory * mem, GError ** error)
 {
   gint fd = gst_dmabuf_memory_get_fd (mem);
-  IioImports *imports;
+  const IioDmabufId *id = id_of (mem, error);
   IioImport *import;
 
-  g_mutex_lock (&imports_lock);
-  imports = imports_of (mem);
-  import = find_import (imports, queue);
-  g_mutex_unlock (&imports_lock);
-  if (import)
+  if (!id)
+    return NULL;
+  import = g_hash_table_lookup (queue->imports, id);
+  if (import) {
+    import_take (queue, import);
     return import;
-
+  }
   /* before any block is queued: see gst_iio_fence_date_stub() */
   gst_iio_fence_date_stub (fd);
-  if (!gst_iio_block_attach (queue->buffer_fd, fd, error))
-    return NULL;
-  GST_DEBUG ("attached DMABUF %d to IIO buffer fd %d", fd, queue->buffer_fd);
-
-  import = g_new0 (IioImport, 1);
-  import->queue = queue;
-  import->owner = imports;
-  import->dmabuf_fd = fd;
-  g_mutex_lock (&imports_lock);
-  imports->imports = g_list_prepend (imports->imports, import);
-  queue->imports = g_list_prepend (queue->imports, import);
-  g_mutex_unlock (&imports_lock);
-  return import;
+  return attach_new (queue, id, fd, error);
 }
 
 /* --- completion ----------------------------------------------------------- */
 
 static void
-release_block (IioOutBlock * block)
+release_block (GstIioOutQueue * queue, IioOutBlock * block)
 {
   /* in Linux 6.12 the fence's lock is in the attachment: close first */
   if (block->sync_fd >= 0)
     close (block->sync_fd);
-  block->import->busy--;
+  import_release (queue, block->import);
   gst_buffer_unref (block->buffer);
   g_free (block);
 }
@@ -497,7 +597,7 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
     count_fence_error (queue, block, code);
   if (!block->error)
     played (queue, block, done);
-  release_block (g_queue_pop_head (&queue->in_flight));
+  release_block (queue, g_queue_pop_head (&queue->in_flight));
   return GST_FLOW_OK;
 }
 
@@ -639,6 +739,7 @@ gst_iio_out_queue_push (GstIioOutQueue * queue, GstBuffer * buffer,
     goto not_attached;
   ret = make_room (queue, import, depth, error);
   if (ret != GST_FLOW_OK) {
+    import_untake (queue, import);
     gst_buffer_unref (buffer);
     return ret;
   }
@@ -698,7 +799,7 @@ gst_iio_out_queue_abort (GstIioOutQueue * queue)
     if (block->sync_fd >= 0 && !block->error)
       completed_state (queue, block, gst_iio_fence_read (block->sync_fd,
               block->queued_ns, &code, &done), &code, done);
-    release_block (block);
+    release_block (queue, block);
   }
   queue->started = FALSE;
 }
@@ -712,21 +813,17 @@ gst_iio_out_queue_abort (GstIioOutQueue * queue)
 void
 gst_iio_out_queue_free (GstIioOutQueue * queue)
 {
-  GList *l;
+  GHashTableIter iter;
+  IioImport *import;
 
   gst_iio_out_queue_stop_cyclic (queue);
   gst_iio_out_queue_abort (queue);
-  /* the memories still alive keep their attachments to other queues */
-  g_mutex_lock (&imports_lock);
-  for (l = queue->imports; l; l = l->next) {
-    IioImport *import = l->data;
-
+  g_hash_table_iter_init (&iter, queue->imports);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & import)) {
     gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
-    import->owner->imports = g_list_remove (import->owner->imports, import);
-    g_free (import);
+    count_attach (queue, FALSE);
   }
-  g_list_free (g_steal_pointer (&queue->imports));
-  g_mutex_unlock (&imports_lock);
+  g_hash_table_destroy (queue->imports);
   gst_clear_object (&queue->producer_pool);
   gst_poll_free (queue->poll);
   g_mutex_clear (&queue->counts_lock);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Blocks in flight to an IIO output buffer: DMABUF memories attached once
- * (the attachment lives on the memory and goes when the memory goes),
- * enqueued in order, and held until their fences say the converter is done.
+ * Blocks in flight to an IIO output buffer: DMABUFs attached once (the
+ * attachment is kept for the DMABUF, whatever memory wraps it, in a bounded
+ * cache), enqueued in order, and held until their fences say the converter
+ * is done.
  */
 #ifndef __GST_IIO_DMABUF_OUT_QUEUE_H__
 #define __GST_IIO_DMABUF_OUT_QUEUE_H__
@@ -38,6 +39,8 @@ typedef struct
   gboolean cyclic_software;     /* the driver played a cyclic block once:
                                  * we queue it again */
   guint64 cyclic_requeues;      /* how often */
+  guint64 attaches;             /* DMABUFs attached to the IIO buffer */
+  guint64 detaches;             /* ... and detached again */
 } GstIioOutQueueCounts;
 
 GstIioOutQueue *gst_iio_out_queue_new (gint buffer_fd, guint depth,

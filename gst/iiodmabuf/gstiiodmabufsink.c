@@ -1189,6 +1189,8 @@ stats_structure (GstIioDmabufSink * self)
       "blocks", G_TYPE_UINT64, self->stats.blocks,
       "bytes", G_TYPE_UINT64, self->stats.bytes,
       "imports", G_TYPE_UINT64, self->stats.imports,
+      "attaches", G_TYPE_UINT64, counts.attaches,
+      "detaches", G_TYPE_UINT64, counts.detaches,
       "pooled", G_TYPE_UINT64, self->stats.pooled,
       "copies", G_TYPE_UINT64, self->stats.copies,
       "dropped", G_TYPE_UINT64, self->stats.dropped,
@@ -1290,7 +1292,10 @@ install_properties (GObjectClass * gobject_class)
   /**
    * GstIioDmabufSink:stats:
    *
-   * blocks, bytes, imports (upstream DMABUFs sent as they were), pooled
+   * blocks, bytes, imports (upstream DMABUFs sent as they were), attaches
+   * and detaches (DMABUFs attached to the IIO buffer and detached again:
+   * each DMABUF is attached once, whatever memory wraps it, and kept while
+   * it is in use or among the few most recently used), pooled
    * (upstream wrote into the offered DMABUFs), copies, dropped (after a
    * cyclic buffer), underflows (blocks that found the converter idle),
    * fence-errors, cyclic-mode (none; hardware: the driver repeats the
