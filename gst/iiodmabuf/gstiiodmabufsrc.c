@@ -39,6 +39,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_iio_dmabuf_src_debug);
 #define WARNING_INTERVAL_US (5 * G_USEC_PER_SEC)
 /* this many failed blocks in a row is a failed device, not a glitch */
 #define MAX_FAILED_IN_A_ROW 16
+/* blocks whose handling time is kept, to judge the pipeline's capacity */
+#define N_HANDLING 16
 
 enum
 {
@@ -91,6 +93,12 @@ struct _GstIioDmabufSrc
   gint64 overrun_warned_at;     /* g_get_monotonic_time(), or 0 */
   guint64 overruns_unwarned;    /* overruns not told yet, and the last's */
   guint64 overrun_last_lost, overrun_last_at;
+  /* what the pipeline takes per block, outside our wait for the converter
+   * (streaming thread) */
+  gint64 create_left_us;        /* when create() last returned, or 0 */
+  gint64 handling_us[N_HANDLING];
+  guint n_handled;
+  gboolean capacity_warned;     /* once per start */
   GstIioDmabufSrcStats stats;   /* object lock */
 };
 
@@ -242,6 +250,9 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->failed_unwarned = 0;
   self->overrun_warned_at = 0;
   self->overruns_unwarned = 0;
+  self->create_left_us = 0;
+  self->n_handled = 0;
+  self->capacity_warned = FALSE;
   self->renegotiated = FALSE;
   self->pts_end = GST_CLOCK_TIME_NONE;
   if (!gst_iio_dmabuf_object_start (&self->obj))
@@ -705,6 +716,67 @@ warn_overruns (GstIioDmabufSrc * self)
           self->overrun_last_at));
 }
 
+static gint
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The median time the pipeline took per block, of the last N_HANDLING;
+ * 0 until that many were seen. A stall now and then does not move it. */
+static gint64
+median_handling_us (GstIioDmabufSrc * self)
+{
+  gint64 sorted[N_HANDLING];
+
+  if (self->n_handled < N_HANDLING)
+    return 0;
+  memcpy (sorted, self->handling_us, sizeof sorted);
+  qsort (sorted, N_HANDLING, sizeof sorted[0], compare_gint64);
+  return sorted[N_HANDLING / 2];
+}
+
+/* The block size at which a pipeline that takes @handling_us per block
+ * keeps up with twice the margin: a power of two, so that it suits any
+ * alignment the DMA asks for. */
+static guint
+samples_per_block_for (guint rate, gint64 handling_us)
+{
+  guint64 want = gst_util_uint64_scale (rate, 2 * handling_us,
+      G_USEC_PER_SEC);
+  guint64 spb = 1;
+
+  while (spb < want && spb < G_MAXUINT / 2)
+    spb <<= 1;
+  return spb;
+}
+
+/* At an overrun: if the pipeline takes longer per block than a block
+ * lasts (not a stall now and then), no num-blocks can help: say once
+ * which block size would. */
+static void
+check_capacity (GstIioDmabufSrc * self)
+{
+  GstClockTime period = block_duration (self);
+  gint64 handling_us = median_handling_us (self);
+  guint spb = self->obj.active.samples_per_block;
+
+  if (self->capacity_warned || !handling_us || period == GST_CLOCK_TIME_NONE
+      || (GstClockTime) handling_us * GST_USECOND <= period)
+    return;
+  self->capacity_warned = TRUE;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("IIO device %s delivers "
+          "more blocks per second than this pipeline handles: set "
+          "samples-per-block to %u or more (or lower the sampling frequency)",
+          self->obj.device->name, samples_per_block_for (self->obj.rate,
+              handling_us)), ("a block of %u samples lasts %" G_GUINT64_FORMAT
+          " us at %u Hz; the pipeline takes %" G_GINT64_FORMAT " us per block "
+          "(median of the last %u)", spb, period / GST_USECOND,
+          self->obj.rate, handling_us, N_HANDLING));
+}
+
 /* The converter dropped @lost samples, from sample @at on: counted, one
  * element message each time, and a warning now and then. */
 static void
@@ -730,6 +802,7 @@ report_overrun (GstIioDmabufSrc * self, guint64 at, guint64 lost)
   self->overrun_last_at = at;
   if (may_warn (&self->overrun_warned_at))
     warn_overruns (self);
+  check_capacity (self);
 }
 
 /* At the end of the stream, what the warnings' rate limit held back:
@@ -762,12 +835,25 @@ stamp (GstIioDmabufSrc * self, GstBuffer * buf, const GstIioCaptureTimes * t)
     report_overrun (self, at, lost);
 }
 
+/* Notes how long the last block took downstream (from our last return
+ * to this call, @entered_us): what the pipeline takes per block, without
+ * our wait for the converter. */
+static void
+note_handling (GstIioDmabufSrc * self, gint64 entered_us)
+{
+  if (self->create_left_us)
+    self->handling_us[self->n_handled++ % N_HANDLING] =
+        entered_us - self->create_left_us;
+  self->create_left_us = g_get_monotonic_time ();
+}
+
 static GstFlowReturn
 gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
 {
   GstIioDmabufSrc *self = GST_IIO_DMABUF_SRC (src);
   GstIioCaptureTimes times = { -1, -1, -1, TRUE };
   GstFlowReturn ret = GST_FLOW_OK;
+  gint64 entered_us = g_get_monotonic_time ();
 
   /* the error that left it so was posted then: not-negotiated, no other */
   if (!self->configured)
@@ -782,6 +868,7 @@ gst_iio_dmabuf_src_create (GstPushSrc * src, GstBuffer ** out)
     ret = read_block (self, out);
   if (ret != GST_FLOW_OK)
     return ret;
+  note_handling (self, entered_us);
 
   stamp (self, *out, &times);
   if (GST_BUFFER_PTS_IS_VALID (*out) && GST_BUFFER_DURATION_IS_VALID (*out))

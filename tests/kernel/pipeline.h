@@ -19,13 +19,15 @@ is_overrun_warning (GstMessage * msg)
   gboolean overrun;
 
   gst_message_parse_warning (msg, &error, NULL);
-  overrun = strstr (error->message, "dropped samples") != NULL;
+  /* and the one capacity warning an overrun may bring */
+  overrun = strstr (error->message, "dropped samples") != NULL
+      || strstr (error->message, "more blocks per second") != NULL;
   g_error_free (error);
   return overrun;
 }
 
 /* Plays until EOS or error, within @limit; warnings are counted, but for
- * iiodmabufsrc's overrun warnings (a lossless simulator waits for a late
+ * iiodmabufsrc's overrun (and capacity) warnings (a lossless simulator waits for a late
  * reader, where the fences show a converter that ran dry: see its stats).
  * The first warning counted is kept in @error and @debug, when given. */
 static inline GstMessage *

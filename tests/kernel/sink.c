@@ -2718,23 +2718,31 @@ GST_START_TEST (test_accept_caps_agrees)
 
 GST_END_TEST;
 
+/* The DMABUFs this process has open: each once, however many fds it has
+ * of it (the sink keeps an fd of its own of each DMABUF it attached). */
 static guint
-count_dmabuf_fds (void)
+count_dmabufs (void)
 {
+  GHashTable *seen = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, NULL);
   GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
   const gchar *name;
-  guint n = 0;
+  struct stat st;
+  guint n;
 
   while ((name = g_dir_read_name (d))) {
     gchar *path = g_build_filename ("/proc/self/fd", name, NULL);
     gchar *target = g_file_read_link (path, NULL);
 
-    if (target && strstr (target, "dmabuf"))
-      n++;
+    if (target && strstr (target, "dmabuf") && stat (path, &st) == 0)
+      g_hash_table_add (seen, g_memdup2 (&(gint64) { st.st_ino },
+              sizeof (gint64)));
     g_free (target);
     g_free (path);
   }
   g_dir_close (d);
+  n = g_hash_table_size (seen);
+  g_hash_table_destroy (seen);
   return n;
 }
 
@@ -2754,7 +2762,7 @@ GST_START_TEST (test_loopback_allocates_no_unused_pool)
 
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (polls = 0; !msg && polls < 2400; polls++) {      /* 120 s */
-    most = MAX (most, count_dmabuf_fds ());
+    most = MAX (most, count_dmabufs ());
     msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND,
         GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   }

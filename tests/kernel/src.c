@@ -2578,6 +2578,122 @@ GST_START_TEST (test_overruns_measured)
 
 GST_END_TEST;
 
+/* Plays @pipeline (a source named "src") to EOS and frees it; returns the
+ * source's stats, and the samples-per-block named by its capacity
+ * warnings in @named (0 if none) and how many there were in @n_warned. */
+static GstStructure *
+run_for_capacity (GstElement * pipeline, guint * named, guint * n_warned)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  const gchar *prefix = "set samples-per-block to ", *at;
+  GstStructure *stats;
+  GstMessage *msg;
+  gchar *text;
+
+  *named = *n_warned = 0;
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+    fail_unless (msg != NULL, "no EOS within 120 s");
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_WARNING)
+      break;
+    text = error_text (msg);
+    at = strstr (text, prefix);
+    if (strstr (text, "more blocks per second") && at) {
+      (*n_warned)++;
+      *named = g_ascii_strtoull (at + strlen (prefix), NULL, 10);
+    }
+    g_free (text);
+    gst_message_unref (msg);
+  }
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s",
+      error_text (msg));
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  stats = get_stats (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  return stats;
+}
+
+/* 256-sample blocks at 48 kHz through a pipeline taking 21 ms a block. */
+static GstElement *
+slow_pipeline (guint samples_per_block, guint num_blocks, guint n_buffers)
+{
+  gchar *desc = g_strdup_printf ("iiodmabufsrc name=src device=iio-sim-adc "
+      "channels=voltage0 samples-per-block=%u sampling-frequency=48000 "
+      "num-blocks=%u num-buffers=%u ! identity sleep-time=21000 ! fakesink "
+      "sync=false", samples_per_block, num_blocks, n_buffers);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+
+  g_free (desc);
+  return pipeline;
+}
+
+static GstPadProbeReturn
+stall_once (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  guint *seen = data;
+
+  if (++*seen == 20)
+    g_usleep (400 * 1000);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A fast pipeline whose sink stalls once, for 400 ms, at its 20th block. */
+static GstElement *
+stalling_pipeline (guint * seen)
+{
+  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
+      "device=iio-sim-adc channels=voltage0 samples-per-block=1024 "
+      "sampling-frequency=48000 num-blocks=4 num-buffers=60 ! fakesink "
+      "name=sink sync=false", NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stall_once, seen, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  return pipeline;
+}
+
+/* A pipeline that takes 21 ms a block, of 256 samples at 48 kHz (5.3 ms):
+ * overruns, and one warning naming a block size, a power of two lasting
+ * at least twice 21 ms. With that size (and the same pipeline) nothing is
+ * lost and nothing is warned. A fast pipeline that stalls once overruns
+ * but gets no such warning: more blocks, not larger ones, are its cure. */
+GST_START_TEST (test_capacity_warning_names_block_size)
+{
+  guint named, warned, named2, warned2, named3, warned3, seen = 0;
+  GstStructure *slow, *sized, *stalled;
+
+  sysfs_write ("iio-sim-adc/lossless", "0");
+  slow = run_for_capacity (slow_pipeline (256, 4, 60), &named, &warned);
+  fail_unless (stat_u64 (slow, "overruns") > 0, "no overrun: not too slow");
+  fail_unless_equals_int (warned, 1);
+  fail_unless (named >= 2048 && (named & (named - 1)) == 0, "named %u: not "
+      "a power of two lasting twice 21 ms at 48 kHz", named);
+
+  sized = run_for_capacity (slow_pipeline (named, 8, 20), &named2, &warned2);
+  fail_unless_equals_int (warned2, 0);
+  fail_unless_equals_uint64 (stat_u64 (sized, "lost-samples"), 0);
+
+  stalled = run_for_capacity (stalling_pipeline (&seen), &named3, &warned3);
+  fail_unless (stat_u64 (stalled, "overruns") > 0, "the stall lost nothing");
+  fail_unless_equals_int (warned3, 0);
+  g_print ("capacity: 21 ms a block against 5.3 ms: %" G_GUINT64_FORMAT
+      " overruns, one warning naming samples-per-block=%u; with it nothing "
+      "lost, no warning; a 400 ms stall: %" G_GUINT64_FORMAT " overrun(s), "
+      "no capacity warning\n", stat_u64 (slow, "overruns"), named,
+      stat_u64 (stalled, "overruns"));
+  gst_structure_free (slow);
+  gst_structure_free (sized);
+  gst_structure_free (stalled);
+}
+
+GST_END_TEST;
+
 /* 1000 blocks with room to spare: no gap, and no DISCONT but the first. */
 GST_START_TEST (test_no_loss_no_discont)
 {
@@ -4026,6 +4142,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_buffer_left_enabled);
   tcase_add_test (tc, test_slow_consumer_real_time);
   tcase_add_test (tc, test_overruns_measured);
+  tcase_add_test (tc, test_capacity_warning_names_block_size);
   tcase_add_test (tc, test_no_loss_no_discont);
   tcase_add_test (tc, test_overruns_exact_with_timestamps);
   tcase_add_test (tc, test_clock_from_samples);
