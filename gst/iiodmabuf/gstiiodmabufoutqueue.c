@@ -9,7 +9,9 @@
  * per memory. The queue keeps its own fd of each attached DMABUF (to
  * detach it, as the kernel asks for an fd); those no block uses wait in
  * a bounded cache, the least recently used detached first, so a
- * producer of ever new DMABUFs keeps only a few alive. A memory pushed to
+ * producer of ever new DMABUFs keeps only a few alive; a flush or a stop
+ * empties it. (The attachment itself holds the
+ * DMABUF; the fd is only what a DETACH asks for.) A memory pushed to
  * several queues (a tee to two DACs) has an attachment for each.
  * Each pushed GstBuffer is held until the fence of its block signals, so a
  * producer's pool gets its buffer back only once the converter has read it.
@@ -262,16 +264,13 @@ count_attach (GstIioOutQueue * queue, gboolean attached)
   g_mutex_unlock (&queue->counts_lock);
 }
 
-/* No block uses @import any more: it waits in the idle cache, and the
- * least recently used beyond its bound is detached. */
+/* Detaches the least recently used idle DMABUFs until @keep are left. */
 static void
-import_idle (GstIioOutQueue * queue, IioImport * import)
+drop_idle (GstIioOutQueue * queue, guint keep)
 {
   IioImport *oldest;
 
-  g_queue_push_tail_link (&queue->idle, &import->idle_link);
-  import->idle = TRUE;
-  while (queue->idle.length > queue->max_idle) {
+  while (queue->idle.length > keep) {
     oldest = g_queue_pop_head_link (&queue->idle)->data;
     oldest->idle = FALSE;
     GST_DEBUG ("detaching idle DMABUF %d", oldest->dmabuf_fd);
@@ -281,8 +280,20 @@ import_idle (GstIioOutQueue * queue, IioImport * import)
   }
 }
 
+/* No block uses @import any more: it waits in the idle cache, and the
+ * least recently used beyond its bound is detached. */
+static void
+import_idle (GstIioOutQueue * queue, IioImport * import)
+{
+  g_assert (!import->idle && !import->busy);
+  g_queue_push_tail_link (&queue->idle, &import->idle_link);
+  import->idle = TRUE;
+  drop_idle (queue, queue->max_idle);
+}
+
 /* @import is about to get a block: out of the idle cache, so that no
- * eviction takes it while its push waits for room. */
+ * eviction takes it while its push waits for room. Called again before
+ * the block is added: that wait may have retired its last block. */
 static void
 import_take (GstIioOutQueue * queue, IioImport * import)
 {
@@ -690,6 +701,7 @@ add_block (GstIioOutQueue * queue, GstBuffer * buffer, IioImport * import,
   block->import = import;
   block->cyclic = cyclic;
   block->sync_fd = -1;
+  import_take (queue, import);
   import->busy++;
   if (queue->started && may_be_dry (queue)) {
     retire_completed (queue);
@@ -801,6 +813,9 @@ gst_iio_out_queue_abort (GstIioOutQueue * queue)
               block->queued_ns, &code, &done), &code, done);
     release_block (queue, block);
   }
+  /* what comes after a flush or a stop may be on other DMABUFs (a new
+   * cyclic waveform, a new pool): let go of these, which pin memory */
+  drop_idle (queue, 0);
   queue->started = FALSE;
 }
 
@@ -983,6 +998,7 @@ gst_iio_out_queue_play_cyclic (GstIioOutQueue * queue, GstBuffer ** blocks,
     block->import = import;
     block->cyclic = TRUE;
     block->sync_fd = -1;
+    import_take (queue, import);
     import->busy++;
     g_queue_push_tail (&queue->in_flight, block);
   }
