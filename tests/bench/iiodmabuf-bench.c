@@ -27,11 +27,14 @@
  *       pad. The "stats" of every element that has them are printed too.
  *       "benchsrc" is a GstBaseSrc that fills nothing into the buffers it
  *       takes from downstream's pool: a producer that costs nothing.
+ *       "benchdmabufsrc" is the same with a pool of its own, of DMABUFs
+ *       from the system heap: a sink downstream imports them.
  *
  * The raw modes enable channels voltage0 and voltage1 only.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -460,6 +463,150 @@ bench_src_init (BenchSrc * self)
 {
 }
 
+/* benchdmabufsrc: benchsrc with a pool of its own, DMABUF_POOL DMABUFs
+ * from the system heap (enough for a sink's num-blocks up to 7 and one in
+ * hand), so that a sink downstream imports every buffer. */
+#define DMABUF_POOL 8
+
+/* gst_dmabuf_allocator_new () and gst_dmabuf_allocator_alloc () of
+ * libgstallocators (the plugin's dependency), looked up at run time: the
+ * tool is built against GStreamer's core and base libraries only. */
+static GstAllocator *(*dmabuf_allocator_new) (void);
+static GstMemory *(*dmabuf_allocator_alloc) (GstAllocator *, gint, gsize);
+
+static void
+load_dmabuf_allocator (void)
+{
+  void *lib;
+
+  if (dmabuf_allocator_new)
+    return;
+  lib = dlopen ("libgstallocators-1.0.so.0", RTLD_NOW | RTLD_LOCAL);
+  errno = 0;
+  if (!lib)
+    die ("%s", dlerror ());
+  *(void **) &dmabuf_allocator_new = dlsym (lib, "gst_dmabuf_allocator_new");
+  *(void **) &dmabuf_allocator_alloc = dlsym (lib,
+      "gst_dmabuf_allocator_alloc");
+  if (!dmabuf_allocator_new || !dmabuf_allocator_alloc)
+    die ("no gst_dmabuf_allocator_new or _alloc in libgstallocators");
+}
+
+typedef struct
+{
+  GstBufferPool parent;
+  GstAllocator *allocator;
+  guint size;
+} BenchDmabufPool;
+typedef struct
+{
+  GstBufferPoolClass parent;
+} BenchDmabufPoolClass;
+
+static GType bench_dmabuf_pool_get_type (void);
+G_DEFINE_TYPE (BenchDmabufPool, bench_dmabuf_pool, GST_TYPE_BUFFER_POOL);
+
+static gboolean
+bench_dmabuf_pool_set_config (GstBufferPool * pool, GstStructure * config)
+{
+  BenchDmabufPool *self = (BenchDmabufPool *) pool;
+
+  if (!gst_buffer_pool_config_get_params (config, NULL, &self->size, NULL,
+          NULL) || !self->size)
+    return FALSE;
+  return GST_BUFFER_POOL_CLASS (bench_dmabuf_pool_parent_class)->set_config
+      (pool, config);
+}
+
+static GstFlowReturn
+bench_dmabuf_pool_alloc (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  BenchDmabufPool *self = (BenchDmabufPool *) pool;
+
+  *buffer = gst_buffer_new ();
+  gst_buffer_append_memory (*buffer, dmabuf_allocator_alloc (self->allocator,
+          alloc_dmabuf (self->size), self->size));
+  return GST_FLOW_OK;
+}
+
+static void
+bench_dmabuf_pool_finalize (GObject * object)
+{
+  gst_object_unref (((BenchDmabufPool *) object)->allocator);
+  G_OBJECT_CLASS (bench_dmabuf_pool_parent_class)->finalize (object);
+}
+
+static void
+bench_dmabuf_pool_class_init (BenchDmabufPoolClass * klass)
+{
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = bench_dmabuf_pool_finalize;
+  pool_class->set_config = bench_dmabuf_pool_set_config;
+  pool_class->alloc_buffer = bench_dmabuf_pool_alloc;
+}
+
+static void
+bench_dmabuf_pool_init (BenchDmabufPool * self)
+{
+  load_dmabuf_allocator ();
+  self->allocator = dmabuf_allocator_new ();
+}
+
+typedef struct
+{
+  BenchSrc parent;
+} BenchDmabufSrc;
+typedef struct
+{
+  BenchSrcClass parent;
+} BenchDmabufSrcClass;
+
+static GType bench_dmabuf_src_get_type (void);
+G_DEFINE_TYPE (BenchDmabufSrc, bench_dmabuf_src, bench_src_get_type ());
+
+/* Our pool, whatever downstream proposed. */
+static gboolean
+bench_dmabuf_src_decide_allocation (GstBaseSrc * src, GstQuery * query)
+{
+  GstBufferPool *pool = g_object_new (bench_dmabuf_pool_get_type (), NULL);
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  guint size = gst_base_src_get_blocksize (src);
+  GstCaps *caps;
+
+  gst_query_parse_allocation (query, &caps, NULL);
+  gst_buffer_pool_config_set_params (config, caps, size, DMABUF_POOL,
+      DMABUF_POOL);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    gst_object_unref (pool);
+    return FALSE;
+  }
+  if (gst_query_get_n_allocation_pools (query) > 0)
+    gst_query_set_nth_allocation_pool (query, 0, pool, size, DMABUF_POOL,
+        DMABUF_POOL);
+  else
+    gst_query_add_allocation_pool (query, pool, size, DMABUF_POOL,
+        DMABUF_POOL);
+  gst_object_unref (pool);
+  return TRUE;
+}
+
+static void
+bench_dmabuf_src_class_init (BenchDmabufSrcClass * klass)
+{
+  gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass),
+      "Bench DMABUF source", "Source/Audio",
+      "DMABUFs of its own pool, left unwritten", "gst-iiodmabuf");
+  GST_BASE_SRC_CLASS (klass)->decide_allocation =
+      bench_dmabuf_src_decide_allocation;
+}
+
+static void
+bench_dmabuf_src_init (BenchDmabufSrc * self)
+{
+}
+
 struct counter
 {
   uint64_t blocks, bytes, sum;
@@ -566,6 +713,8 @@ run_pipeline (uint64_t count, const char *description)
 
   gst_element_register (NULL, "benchsrc", GST_RANK_NONE,
       bench_src_get_type ());
+  gst_element_register (NULL, "benchdmabufsrc", GST_RANK_NONE,
+      bench_dmabuf_src_get_type ());
   pipeline = gst_parse_launch (description, &error);
   if (!pipeline)
     die ("%s: %s", description, error->message);
