@@ -818,7 +818,10 @@ run_handle (Run * r, GstMessage * msg)
       break;
     case GST_MESSAGE_WARNING:
       gst_message_parse_warning (msg, &error, &debug);
-      if (strstr (error->message, "dropped samples")) {
+      /* overruns, and the one capacity warning they may bring (a slow
+       * consumer is slower per block than a block lasts) */
+      if (strstr (error->message, "dropped samples")
+          || strstr (error->message, "more blocks per second")) {
         g_error_free (error);
         g_free (debug);
         return;
