@@ -2,13 +2,21 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The benchmark's driver, run as root in the test VM by scripts/bench:
 
-    bench.py TOOL OUTDIR [--repeats N] [--quick]
+    bench.py TOOL OUTDIR [--repeats N] [--quick] [--paths P,...]
+             [--no-strace] [--no-capacity | --capacity-only]
 
 TOOL is tests/bench's iiodmabuf-bench. Sets the simulated converters to
 their unpaced benchmark mode, then runs every case (path, block size,
 num-blocks) REPEATS times, round-robin so that noise hits all cases alike,
-then counts each path's syscalls under strace. Writes OUTDIR/runs.json;
-tests/bench/report.py turns it into tables and plots on the host.
+then counts each path's syscalls under strace, then (the capacity phase)
+finds for each path and block size the highest sample rate it sustains
+with nothing lost against converters running in real time. Writes
+OUTDIR/runs.json; tests/bench/report.py turns it into tables and plots on
+the host.
+
+The cases of WRITING run with the ADC paced at WRITING_RATE, writing every
+block as a converter does (the others: unpaced, nothing written), for what
+grows with the block size when the converter writes its blocks.
 
 The paths over libiio's network backend (IP_PATHS) have Debian's iiod
 serve the ADC on 127.0.0.1: it runs during their cases only, started
@@ -21,8 +29,10 @@ with its error, never averaged in.
 import argparse
 import glob
 import json
+import math
 import os
 import platform
+import select
 import subprocess
 import sys
 import time
@@ -46,6 +56,20 @@ SCAN = 4                            # voltage0 and voltage1, le:s16 each
 RATE = 1000000
 UNPACED_US = 300
 STRACE_UNPACED_US = 20000
+# The source catching up, under strace: each block completes
+# CATCHUP_UNPACED_US after it is queued, later than its fence is exported
+# (sooner would look like a failed submit) but before the source, slowed by
+# strace, comes back to it with the three blocks before it done. At
+# CATCHUP_RATE a block lasts longer than the source takes for one, so that
+# completions closer together than that (the queue's pace) are no overrun.
+CATCHUP_UNPACED_US = 5000
+CATCHUP_RATE = 250000
+# A converter that writes its blocks (unpaced=0): the ADC in real time at
+# WRITING_RATE, which the raw loop and the source sustain at both sizes
+# (their capacity at 16 KiB is 1.4 to 3 MS/s in the VM; a 16 KiB block
+# lasts 4 ms, a 1 MiB one 262 ms); WRITING_COUNT blocks a run, 4 and 13 s.
+WRITING_RATE = 1000000
+WRITING_COUNT = {16 * 1024: 1000, 1024 * 1024: 12}
 ADC, DAC = "iio-sim-adc", "iio-sim-dac"
 CHANNELS = "voltage0,voltage1"
 # Blocks per run: MAX_BLOCKS, or about VOLUME (at least MIN_BLOCKS) for the
@@ -80,10 +104,15 @@ PATHS = {
     "gst-floor": ("benchsrc ! fakesink (GStreamer alone)", "gst", "in"),
     "src-read": ("iiodmabufsrc ! reader (every byte)", "gst", "in"),
     "src-rw-read": ("iiodmabufsrc io-mode=rw ! reader", "gst", "in"),
+    "src-file": ("iiodmabufsrc ! filesink location=/dev/null", "gst", "in"),
+    "raw-in-w": ("raw ABI loop, capture, the ADC writing (floor)", "raw",
+                 "in"),
+    "src-w": ("iiodmabufsrc ! fakesink, the ADC writing", "gst", "in"),
     "raw-out": ("raw ABI loop, playback (floor)", "raw", "out"),
     "sink": ("benchsrc ! iiodmabufsink (its pool)", "gst", "out"),
     "sink-ats": ("audiotestsrc ! iiodmabufsink (its pool)", "gst", "out"),
     "sink-rw": ("benchsrc ! iiodmabufsink io-mode=rw", "gst", "out"),
+    "sink-import": ("benchdmabufsrc ! iiodmabufsink (imports)", "gst", "out"),
     "iio_writedev": ("iio_writedev < /dev/zero", "ext", "out"),
     "raw-loop": ("raw ABI loop, ADC -> DAC (floor)", "raw", "loop"),
     "loopback": ("iiodmabufsrc ! iiodmabufsink", "gst", "loop"),
@@ -95,11 +124,18 @@ RW_PATHS = {"src-rw", "src-rw-read", "iio_readdev", "sink-rw",
             "iio_writedev"} | IP_PATHS
 COPYING = RW_PATHS | {"memcpy", "src-read", "sink-ats"}
 VARIED = ["raw-in", "src", "raw-out", "sink", "raw-loop", "loopback"]
+# the ADC paced and writing its blocks, at the sizes of WRITING_COUNT only
+WRITING = {"raw-in-w": "raw-in", "src-w": "src"}
+# syscall counts only: the source behind the converter (see CATCHUP_*)
+SYSCALL_ONLY = {"src-behind": ("iiodmabufsrc ! fakesink, catching up",
+                               "gst", "in")}
 
 
 def blocks_for(path, size):
     """Blocks in a run: the zero-copy paths touch no data (the converters
     are unpaced), so large blocks cost them no more than small ones."""
+    if path in WRITING:
+        return WRITING_COUNT[size]
     if path not in COPYING:
         return MAX_BLOCKS
     volume = IP_VOLUME if path in IP_PATHS else VOLUME
@@ -109,10 +145,16 @@ def blocks_for(path, size):
 
 # --- the devices ----------------------------------------------------------
 
+DEVICES = {}    # name: sysfs directory (the converters stay for the run)
+
+
 def sysfs(name):
+    if name in DEVICES:
+        return DEVICES[name]
     for d in glob.glob("/sys/bus/iio/devices/iio:device*"):
         with open(d + "/name") as f:
             if f.read().strip() == name:
+                DEVICES[name] = d
                 return d
     sys.exit(f"bench: no IIO device {name}")
 
@@ -127,18 +169,21 @@ def read_attr(dev, attr):
         return f.read().strip()
 
 
-def setup_devices():
-    """Unpaced: each block completes UNPACED_US after it was queued, without
-    the CPU moving its data, so what is measured is user space and the ABI.
-    The rate only matters to the elements' timing judgements (see RATE)."""
-    for name in (ADC, DAC):
+def setup_devices(paced=False, rate=RATE, unpaced_us=UNPACED_US,
+                  names=(ADC, DAC)):
+    """Unpaced: each block completes @unpaced_us after it was queued,
+    without the CPU moving its data, so what is measured is user space and
+    the ABI; the rate only matters to the elements' timing judgements (see
+    RATE). Paced: the converters in real time at @rate, the ADC writing
+    every block. Never lossless: a late reader loses samples."""
+    for name in names:
         dev = sysfs(name)
         write_attr(dev, "buffer0/enable", 0)
-        write_attr(dev, "unpaced", 1)
-        write_attr(dev, "unpaced_us", UNPACED_US)
+        write_attr(dev, "unpaced", 0 if paced else 1)
+        write_attr(dev, "unpaced_us", unpaced_us)
         if os.path.exists(dev + "/lossless"):
             write_attr(dev, "lossless", 0)
-        write_attr(dev, "sampling_frequency", RATE)
+        write_attr(dev, "sampling_frequency", rate)
 
 
 def reset_devices():
@@ -208,15 +253,23 @@ def iiod_cpu():
 FAKESINK = "fakesink sync=false enable-last-sample=false"
 
 
-def src_desc(size, nb, count, io_mode, sink=FAKESINK):
+# filesink writes each buffer at once (buffer-mode=unbuffered: its default
+# holds buffers up to 64 KiB, blocks the source would then copy); /dev/null
+# takes the write without reading the bytes: the map and the write(), no
+# copy (a file would add the page cache's, and fill the VM's memory).
+FILESINK = ("filesink location=/dev/null buffer-mode=unbuffered sync=false "
+            "enable-last-sample=false")
+
+
+def src_desc(size, nb, count, io_mode, sink=FAKESINK, rate=RATE):
     return (f"iiodmabufsrc name=src device={ADC} channels={CHANNELS} "
-            f"sampling-frequency={RATE} samples-per-block={size // SCAN} "
+            f"sampling-frequency={rate} samples-per-block={size // SCAN} "
             f"num-blocks={nb} num-buffers={count} io-mode={io_mode} ! {sink}")
 
 
-def sink_desc(producer, size, nb, io_mode):
+def sink_desc(producer, size, nb, io_mode, rate=RATE):
     return (f"{producer} ! audio/x-raw,format=S16LE,layout=interleaved,"
-            f"rate={RATE},channels=2 ! iiodmabufsink name=sink sync=false "
+            f"rate={rate},channels=2 ! iiodmabufsink name=sink sync=false "
             f"device={DAC} channels={CHANNELS} samples-per-block={size // SCAN} "
             f"num-blocks={nb} io-mode={io_mode}")
 
@@ -229,9 +282,20 @@ def loop_sink_blocks(nb):
     return max(1, nb // 2 - 1)
 
 
-def command(path, size, nb, count):
-    """The command line of a run of @count blocks."""
+def rate_of(path):
+    """The nominal rate a case runs at (the converter's, when paced)."""
+    return WRITING_RATE if path in WRITING else RATE
+
+
+def command(path, size, nb, count, rate=None):
+    """The command line of a run of @count blocks at @rate (the path's
+    own by default; the raw loops and Debian's tools take the converter's
+    as it is set)."""
     tool = ARGS.tool
+    rate = rate or rate_of(path)
+    path = WRITING.get(path, path)
+    if path == "src-behind":
+        path = "src"
     if path in ("raw-in", "raw-out"):
         return [tool, path, ADC if path == "raw-in" else DAC, str(size),
                 str(nb), str(count)]
@@ -248,24 +312,30 @@ def command(path, size, nb, count):
         return ["iio_writedev", "-b", str(size // SCAN), "-s",
                 str(count * size // SCAN), DAC, "voltage0", "voltage1"]
     bench_src = f"benchsrc name=src blocksize={size} num-buffers={count}"
+    dmabuf_src = (f"benchdmabufsrc name=src blocksize={size} "
+                  f"num-buffers={count}")
     desc = {
-        "src": lambda: src_desc(size, nb, count, "dmabuf"),
-        "src-rw": lambda: src_desc(size, nb, count, "rw"),
+        "src": lambda: src_desc(size, nb, count, "dmabuf", rate=rate),
+        "src-rw": lambda: src_desc(size, nb, count, "rw", rate=rate),
         "src-read": lambda: src_desc(size, nb, count, "dmabuf",
-                                     FAKESINK + " name=reader"),
+                                     FAKESINK + " name=reader", rate),
         "src-rw-read": lambda: src_desc(size, nb, count, "rw",
-                                        FAKESINK + " name=reader"),
-        "sink": lambda: sink_desc(bench_src, size, nb, "dmabuf"),
+                                        FAKESINK + " name=reader", rate),
+        "src-file": lambda: src_desc(size, nb, count, "dmabuf",
+                                     FILESINK, rate),
+        "sink": lambda: sink_desc(bench_src, size, nb, "dmabuf", rate),
+        "sink-import": lambda: sink_desc(dmabuf_src, size, nb, "dmabuf",
+                                         rate),
         "sink-ats": lambda: sink_desc(
             f"audiotestsrc name=src wave=silence samplesperbuffer="
-            f"{size // SCAN} num-buffers={count}", size, nb, "dmabuf"),
-        "sink-rw": lambda: sink_desc(bench_src, size, nb, "rw"),
+            f"{size // SCAN} num-buffers={count}", size, nb, "dmabuf", rate),
+        "sink-rw": lambda: sink_desc(bench_src, size, nb, "rw", rate),
         "gst-floor": lambda: (f"{bench_src} ! audio/x-raw,format=S16LE,"
-                              f"rate={RATE},channels=2 ! {FAKESINK}"),
+                              f"rate={rate},channels=2 ! {FAKESINK}"),
         "loopback": lambda: src_desc(
             size, nb, count, "dmabuf",
             f"iiodmabufsink name=sink sync=false device={DAC} "
-            f"channels={CHANNELS} num-blocks={loop_sink_blocks(nb)}"),
+            f"channels={CHANNELS} num-blocks={loop_sink_blocks(nb)}", rate),
         "iiosrc-ip": lambda: (
             f"iiosrc name=src uri={URI} device={ADC} channels={CHANNELS} "
             f"samples-per-block={size // SCAN} num-buffers={count} "
@@ -367,8 +437,8 @@ def check(path, size, count, res):
              "copies": 0}
         if path in ("sink", "sink-ats"):
             e["pooled"] = count      # the producer wrote into its pool
-        if path == "loopback":
-            e["imports"] = count     # the ADC's DMABUFs played as they are
+        if path in ("loopback", "sink-import"):
+            e["imports"] = count     # the producer's DMABUFs played as they are
         expect["sink"] = e
         soft["sink"] = {"fence-errors": 0}
     for element, fields in expect.items():
@@ -378,6 +448,9 @@ def check(path, size, count, res):
         for k, v in fields.items():
             if s.get(k) != v:
                 return f"{element}: {k} {s.get(k)}, not {v}", []
+    if path == "sink-import" and stats["sink"].get("attaches", 0) > 8:
+        # benchdmabufsrc's pool holds 8 DMABUFs: one attach each
+        return f"sink: {stats['sink']['attaches']} attaches, not 8", []
     # Blocks the element took for failed submits: their fence had
     # signalled when it looked, sooner than the block's duration at the
     # rate; an unpaced converter does that (see report.py's notes).
@@ -395,6 +468,7 @@ def run_case(path, size, nb, rep):
     try:
         iiod_for(path)
         reset_devices()
+        converters_for(path)
         if kind == "ext":
             row.update(run_external(path, size, nb, count))
         else:
@@ -418,10 +492,29 @@ def run_case(path, size, nb, rep):
             if problem:
                 row["error"] = problem
                 return row
+        if path in WRITING:     # the samples the ADC lost meanwhile, if any
+            row["lost_samples"] = int(read_attr(sysfs(ADC), "lost_samples"))
         row["ok"] = "error" not in row
     except Exception as e:   # a broken run is reported, not fatal
         row["error"] = f"{type(e).__name__}: {e}"
     return row
+
+
+converter_mode = None     # what converters_for() last set
+
+
+def converters_for(path):
+    """The ADC paced and writing for the cases of WRITING, else both
+    converters unpaced; written only when that changes."""
+    global converter_mode
+    mode = "writing" if path in WRITING else "unpaced"
+    if mode == converter_mode:
+        return
+    if mode == "writing":
+        setup_devices(paced=True, rate=WRITING_RATE, names=(ADC,))
+    else:
+        setup_devices()
+    converter_mode = mode
 
 
 def few_blocks(count):
@@ -485,10 +578,13 @@ def last_line(err):
 # --- syscalls -----------------------------------------------------------------
 
 def strace_counts(cmd, stdin):
-    """Runs @cmd under strace -f -c: {syscall: calls}, or an error."""
-    out = "/run/bench-strace.txt"
+    """Runs @cmd under strace -f -c: ({syscall: calls}, the elements'
+    stats the tool printed or {}), or (None, an error)."""
+    out, printed = "/run/bench-strace.txt", "/run/bench-stdout"
+    open(printed, "w").close()
     status, err, _, _, _ = spawn_rusage(
-        [STRACE, "-f", "-c", "-o", out] + cmd, stdin, os.devnull)
+        [STRACE, "-f", "-c", "-o", out] + cmd, stdin,
+        printed if cmd[0] == ARGS.tool else os.devnull)
     if status != 0:
         return None, last_line(err) or f"exit status {status}"
     calls = {}
@@ -498,25 +594,379 @@ def strace_counts(cmd, stdin):
             # % time, seconds, usecs/call, calls, [errors,] syscall
             if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
                 calls[parts[-1]] = int(parts[3])
-    return calls, None
+    with open(printed) as f:
+        lines = f.read().strip().splitlines()
+    stats = json.loads(lines[-1]).get("stats", {}) if lines else {}
+    return calls, stats
 
 
-def syscalls_per_block(path, size, nb):
-    """strace with two block counts; the difference per block."""
-    many, few = 120, 20
+# the paths of the syscall targets: more blocks, so that the calls of other
+# threads (a bus message more or less) weigh less than 0.01 a block
+SYSCALL_BLOCKS = {"sink-import": 520, "src-behind": 520}
+
+
+def syscalls_per_block(path, size, nb, rate=None):
+    """strace with two block counts; the difference per block, and the
+    elements' stats of the longer run."""
+    many, few = SYSCALL_BLOCKS.get(path, 120), 20
     stdin = "/dev/zero" if path == "iio_writedev" else os.devnull
     counts = []
     for n in (many, few):
-        calls, error = strace_counts(command(path, size, nb, n), stdin)
-        if error:
-            return {"error": error}
+        calls, stats = strace_counts(command(path, size, nb, n, rate), stdin)
+        if calls is None:
+            return {"error": stats}
         counts.append(calls)
+        if n == many:
+            kept = stats
     per_call = {k: (counts[0].get(k, 0) - counts[1].get(k, 0)) / (many - few)
                 for k in set(counts[0]) | set(counts[1])}
     per_call = {k: round(v, 2) for k, v in per_call.items() if abs(v) >= 0.005}
     # noise (a futex more or less) can make a tiny total negative
     return {"per_block": max(0.0, round(sum(per_call.values()), 2)),
-            "by_call": dict(sorted(per_call.items(), key=lambda kv: -kv[1]))}
+            "by_call": dict(sorted(per_call.items(), key=lambda kv: -kv[1])),
+            "stats": kept, "blocks": [many, few]}
+
+
+# --- capacity ------------------------------------------------------------------
+#
+# For each path and block size, the highest sampling rate it sustains: a
+# run of CAP_SECONDS after its start-up (CAP_WARMUP_S from the converter's
+# enable) that loses nothing against converters running in real time
+# (unpaced=0, lossless=0: the ADC writes every block at the rate, the DAC
+# plays in real time), at num-blocks NUM_BLOCKS, the GStreamer sinks with
+# sync=false so that the converter sets the pace. The start-up is left
+# out, and what it lost kept apart (startup_lost): iiodmabufsrc enables
+# the converter before its streaming thread takes the first block, tens of
+# ms in the emulated guest, which a queue of a few small blocks does not
+# cover at any rate worth measuring. A run fails when, after its start-up:
+#  - capture: the ADC's lost_samples grew (samples that passed while no
+#    block was queued; reset at the buffer's enable, so a look counts only
+#    once enable_count has moved). iiodmabufsrc's own lost-samples and
+#    overruns (from the fences) include the start-up's: kept, not judged;
+#  - playback: the DAC's underflows grew (a block that came after the DAC
+#    ran dry; the first block never counts, nor the stream's end, where no
+#    block comes), or the DAC played other than the bytes sent
+#    (consumed_bytes);
+#  - the converter fell behind real time: the simulator's CPU did not keep
+#    up (it moves every byte in the emulated guest), so its blocks ended
+#    later than the rate says. Seen in its queue_state while the run goes
+#    (the head block overdue by more than the queue holds, at least
+#    CAP_LAG_S), and in the run's own wall time (more than
+#    CAP_WALL_SLACK above its blocks' time at the rate);
+#  - the run itself failed: the checks of check() (blocks, bytes, no
+#    copies, imports), a block dropped as failed (src failed-blocks, sink
+#    fence-errors).
+# The converter is looked at every CAP_POLL_S (one pread() per counter): a
+# run that lost is stopped there, so failing probes are short. The rates:
+# CAP_LADDER, searched from a guess (the path's result at the size below,
+# or the floor's at this size) upwards or downwards, then bisected, then
+# refined CAP_REFINE times by the geometric mean of the last pass and the
+# first fail (two significant digits).
+CAP_SIZES = [4 * KIB, 16 * KIB, 64 * KIB, 1 * MIB]
+CAP_QUICK_SIZES = [16 * KIB, 1 * MIB]
+CAP_SECONDS, CAP_QUICK_SECONDS = 10, 3
+CAP_LADDER = [100000, 200000, 500000, 1000000, 2000000, 5000000, 10000000,
+              20000000, 50000000, 100000000]
+CAP_REFINE, CAP_QUICK_REFINE = 2, 1
+CAP_MIN_BLOCKS = 2 * NUM_BLOCKS     # each block queued at least twice
+CAP_POLL_S = 0.5
+CAP_WARMUP_S = 0.5
+CAP_LAG_S = 0.1
+CAP_WALL_SLACK = 0.01
+# A run that lost samples is run again, once: a stall of the emulated guest
+# (a timer, the host's other work) longer than the queue decides a single
+# run, and is rarely the path's own. Falling behind real time is the
+# simulator's, and not tried again.
+CAP_RETRIES = 1
+# the floors first: their results are the other paths' first guesses
+CAP_PATHS = ["raw-in", "src", "src-read", "src-file", "src-rw", "iio_readdev",
+             "raw-out", "sink", "sink-import", "iio_writedev"]
+CAP_FLOOR = {"in": "raw-in", "out": "raw-out"}
+
+
+WATCHED = {}    # (device, attribute): an fd kept open, read with pread
+
+
+def watch_attr(name, attr):
+    """A counter read while a run goes: one pread() (a look costs the
+    emulated guest little, so that it disturbs the run little)."""
+    key = (name, attr)
+    if key not in WATCHED:
+        WATCHED[key] = os.open(f"{sysfs(name)}/{attr}", os.O_RDONLY)
+    return os.pread(WATCHED[key], 4096, 0).decode().strip()
+
+
+def enable_count(name):
+    return int(watch_attr(name, "enable_count"))
+
+
+def overdue_s(name, size, rate):
+    """How long ago the converter's head block was due to end (negative:
+    not yet), or None while it is stopped or has nothing queued."""
+    words = watch_attr(name, "queue_state").split()
+    q = dict(zip(words[0::2], words[1::2]))
+    if q.get("running") != "1" or q.get("queued") == "0":
+        return None
+    return (int(q["now_k"]) - int(q["head_k"]) - size // SCAN) / rate
+
+
+class CapWatch:
+    """A capacity run's converter, watched while the run goes: its counter
+    of losses (the ADC's lost_samples, the DAC's underflows) as it was once
+    the start-up was over (CAP_WARMUP_S after the converter was seen
+    started), and how late it ran."""
+
+    def __init__(self, direction, size, rate):
+        self.name = ADC if direction == "in" else DAC
+        self.counter = "lost_samples" if direction == "in" else "underflows"
+        self.size, self.rate = size, rate
+        self.enables = enable_count(self.name)
+        self.started = None     # when the enable was seen
+        self.base = None        # the counter then plus CAP_WARMUP_S
+
+    def count(self):
+        return int(watch_attr(self.name, self.counter))
+
+    def warm(self):
+        return self.base is not None
+
+    def what(self, n):
+        return (f"the ADC lost {n} samples" if self.name == ADC
+                else f"the DAC ran dry {n} times")
+
+    def look(self):
+        """What went wrong so far, or None."""
+        if self.started is None:
+            if enable_count(self.name) == self.enables:
+                return None     # not started: the last run's counters
+            self.started = time.monotonic()
+        if self.base is None:
+            if time.monotonic() - self.started < CAP_WARMUP_S:
+                return None
+            self.base = self.count()
+        lost = self.count() - self.base
+        if lost:
+            return self.what(lost)
+        late = overdue_s(self.name, self.size, self.rate)
+        limit = max(CAP_LAG_S, NUM_BLOCKS * self.size / SCAN / self.rate)
+        if late is not None and late > limit:
+            return (f"the converter fell {late * 1e3:.0f} ms behind real "
+                    f"time (the simulator's CPU)")
+        return None
+
+    def end(self, row):
+        """After the run: what it lost once warm, or None; the start-up's
+        losses in @row."""
+        if enable_count(self.name) == self.enables:
+            return "the converter was never started"
+        total = self.count()
+        row["startup_lost"] = self.base if self.warm() else None
+        lost = total - (self.base or 0)
+        return self.what(lost) if lost else None
+
+
+def cap_probe(path, size, rate, seconds):
+    """One capacity run: {rate, count, ok, seconds, error or None, ...}."""
+    direction = PATHS[path][2]
+    block_s = size / SCAN / rate
+    count = max(CAP_MIN_BLOCKS,
+                math.ceil((seconds + CAP_WARMUP_S) / block_s))
+    row = {"rate": rate, "count": count, "ok": False, "error": None}
+    iiod_for(path)
+    setup_devices(paced=True, rate=rate)
+    watch = CapWatch(direction, size, rate)
+    cmd = command(path, size, NUM_BLOCKS, count, rate)
+    tool = PATHS[path][1] != "ext"
+    if not tool:    # libiio's 1 s timeout: shorter than a block at low rates
+        cmd[1:1] = ["-T", "0"]
+    with open("/run/cap-stdout", "wb") as fout, \
+            open("/run/cap-stderr", "wb") as ferr, \
+            open("/dev/zero" if path == "iio_writedev" else os.devnull,
+                 "rb") as fin:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=fin, stderr=ferr,
+                             stdout=fout if tool else subprocess.DEVNULL)
+        limit = count * block_s * 1.5 + 30
+        # woken by its exit or for a look (Popen.wait's timeout would
+        # poll every few ms, which costs the emulated guest)
+        ended = select.poll()
+        pidfd = os.pidfd_open(p.pid)
+        ended.register(pidfd, select.POLLIN)
+        while True:
+            # often until the start-up is over, so that it ends on time
+            every = CAP_POLL_S if watch.warm() else CAP_WARMUP_S / 5
+            if ended.poll(every * 1000):
+                p.wait()
+                break
+            problem = watch.look()
+            if not problem and time.monotonic() - t0 > limit:
+                problem = f"no end within {limit:.0f} s"
+            if problem:
+                p.kill()
+                p.wait()
+                row["error"] = (f"{problem} by "
+                                f"{time.monotonic() - t0:.1f} s: stopped")
+                break
+        os.close(pidfd)
+        wall = time.monotonic() - t0
+    row["seconds"] = round(wall, 2)
+    reset_devices()
+    if row["error"] is None:
+        row["error"] = cap_verdict(path, size, rate, count, p.returncode,
+                                   wall, row) or watch.end(row)
+    row["ok"] = row["error"] is None
+    row["lost"] = (row["error"] or "").startswith(("the ADC lost",
+                                                   "the DAC ran dry"))
+    return row
+
+
+def cap_verdict(path, size, rate, count, status, wall, row):
+    """What makes a capacity run that ended a failure, but for the
+    converter's counters (CapWatch.end()), or None."""
+    with open("/run/cap-stderr", "rb") as f:
+        err = f.read()
+    if status != 0:
+        return last_line(err) or f"exit status {status}"
+    if b"Unable to" in err:     # libiio's tools: an error, but exit status 0
+        return last_line(err)
+    block_s = size / SCAN / rate
+    if PATHS[path][1] != "ext":
+        with open("/run/cap-stdout") as f:
+            res = json.loads(f.read().strip().splitlines()[-1])
+        problem, _ = check(path, size, count, res)
+        if problem:
+            return problem
+        stats = res.get("stats", {})
+        row["stats"] = stats
+        # blocks dropped as failed (benchsrc has no stats); the source's
+        # lost-samples and overruns include the start-up's: kept in @row
+        for element, k in (("src", "failed-blocks"),
+                           ("sink", "fence-errors")):
+            if stats.get(element, {}).get(k):
+                return f"{element}: {k} {stats[element][k]}"
+        wall, slack = res["wall"], 0.05     # its first block to its last
+    else:
+        slack = 2.0     # the process's whole life: start-up and teardown
+    if wall > count * block_s * (1 + CAP_WALL_SLACK) + slack:
+        return (f"{wall:.2f} s for {count * block_s:.2f} s of samples: the "
+                f"converter fell behind real time (the simulator's CPU)")
+    if PATHS[path][2] == "out":
+        played, sent = dac_consumed(), count * size
+        # iio_writedev leaves the DAC at its exit without waiting for the
+        # kernel's buffer (read()/write() blocks, each half of it) to play,
+        # and a block it has half filled is never submitted: the last
+        # buffer's worth may not play
+        short = 0
+        if path == "iio_writedev":
+            short = int(read_attr(sysfs(DAC), "buffer0/length")) * SCAN
+        if not sent - short <= played <= sent:
+            return f"the DAC played {played} bytes, not {sent}"
+    return None
+
+
+def sig2(x):
+    """@x rounded to two significant digits."""
+    digits = 10 ** max(0, len(str(int(x))) - 2)
+    return int(round(x / digits) * digits)
+
+
+def cap_search(path, size, guess, seconds, refine):
+    """The highest rate of the ladder @path sustains at @size, from the
+    ladder's index @guess, then refined: a result row."""
+    ladder, probes = CAP_LADDER, []
+    t0 = time.monotonic()
+
+    def passes(rate):
+        for attempt in range(1 + CAP_RETRIES):
+            probe = cap_probe(path, size, rate, seconds)
+            probe["attempt"] = attempt + 1
+            probes.append(probe)
+            print(f"bench: capacity {path} {size} B {rate / 1e6:g} MS/s: "
+                  f"{'ok' if probe['ok'] else probe['error']}",
+                  file=sys.stderr)
+            if probe["ok"] or not probe.get("lost"):
+                break
+        return probe["ok"]
+
+    lo, hi, step = -1, len(ladder), 1   # highest pass, lowest fail
+    while hi - lo > 1:
+        if lo < 0 and hi == len(ladder):
+            i = guess
+        elif lo < 0:                    # downwards, faster and faster
+            i, step = max(0, hi - step), step * 2
+        elif hi == len(ladder):         # upwards
+            i, step = min(len(ladder) - 1, lo + step), step * 2
+        else:
+            i = (lo + hi) // 2
+        if passes(ladder[i]):
+            lo = i
+        else:
+            hi = i
+    best = ladder[lo] if lo >= 0 else None
+    fail = ladder[hi] if hi < len(ladder) else None
+    for _ in range(refine):
+        if best is None or fail is None:
+            break
+        mid = sig2(math.sqrt(best * fail))
+        if not best < mid < fail:
+            break
+        if passes(mid):
+            best = mid
+        else:
+            fail = mid
+    return {"path": path, "block_bytes": size, "num_blocks": NUM_BLOCKS,
+            "seconds": seconds, "sustained": best, "failed_at": fail,
+            "probes": probes, "elapsed": round(time.monotonic() - t0, 1)}
+
+
+def ladder_index(rate, above=False):
+    """The index of the highest rung at most @rate (@above: the lowest
+    above it)."""
+    at = max([i for i, r in enumerate(CAP_LADDER) if r <= rate] or [0])
+    return min(at + 1, len(CAP_LADDER) - 1) if above else at
+
+
+def capacity(result, save):
+    """The capacity phase: result["capacity"] filled search by search."""
+    global converter_mode
+    converter_mode = None
+    quick = ARGS.quick
+    sizes = CAP_QUICK_SIZES if quick else CAP_SIZES
+    seconds = CAP_QUICK_SECONDS if quick else CAP_SECONDS
+    refine = CAP_QUICK_REFINE if quick else CAP_REFINE
+    paths = [p for p in CAP_PATHS
+             if not ARGS.paths or p in ARGS.paths.split(",")]
+    todo = [(p, s) for p in paths for s in sizes if not skipped(p, s, NUM_BLOCKS)]
+    # about 3 probes a search to find the rung, then the refinements; a
+    # passing probe lasts its run and the start-up, a failing one a second
+    # or two (stopped once it lost), twice
+    estimate = len(todo) * (3 + refine) * (0.55 * (seconds + 2.5) + 0.45 * 5)
+    print(f"bench: capacity phase: {len(todo)} searches, about "
+          f"{estimate / 60:.0f} min", file=sys.stderr)
+    t0 = time.monotonic()
+    found = {}
+    rows = result.setdefault("capacity", [])
+    result["meta"].update({"capacity_seconds": seconds,
+                           "capacity_ladder": CAP_LADDER,
+                           "capacity_refine": refine,
+                           "capacity_estimate": round(estimate)})
+    for path, size in todo:
+        before = [found[(path, s)] for s in sizes
+                  if s < size and found.get((path, s))]
+        floor = found.get((CAP_FLOOR[PATHS[path][2]], size))
+        if before:      # larger blocks: at least as fast, usually
+            guess = ladder_index(before[-1], above=True)
+        elif floor:     # the floor's rate: the most a path can do
+            guess = ladder_index(floor)
+        else:
+            guess = ladder_index(1000000)
+        row = cap_search(path, size, guess, seconds, refine)
+        found[(path, size)] = row["sustained"]
+        rows.append(row)
+        save()
+    result["meta"]["capacity_elapsed"] = round(time.monotonic() - t0)
+    print(f"bench: capacity phase took {(time.monotonic() - t0) / 60:.1f} "
+          f"min (estimated {estimate / 60:.0f})", file=sys.stderr)
 
 
 # --- the whole run --------------------------------------------------------------
@@ -524,7 +974,7 @@ def syscalls_per_block(path, size, nb):
 def cases():
     out = []
     for path in PATHS:
-        for size in SIZES:
+        for size in WRITING_COUNT if path in WRITING else SIZES:
             out.append((path, size, NUM_BLOCKS))
     for path in VARIED:
         for size in VARIED_SIZES:
@@ -569,6 +1019,10 @@ def main():
     ap.add_argument("--no-strace", action="store_true")
     ap.add_argument("--paths", help="comma-separated paths to run, e.g. "
                     "raw-in,src (default: all)")
+    ap.add_argument("--no-capacity", action="store_true",
+                    help="leave out the capacity phase")
+    ap.add_argument("--capacity-only", action="store_true",
+                    help="the capacity phase alone (development)")
     ARGS = ap.parse_args()
     t_start = time.monotonic()
 
@@ -576,7 +1030,7 @@ def main():
     # GStreamer's registry, outside any timing
     spawn([ARGS.tool, "gst", "2", src_desc(16 * KIB, 4, 2, "dmabuf")])
 
-    todo = cases()
+    todo = [] if ARGS.capacity_only else cases()
     runs, skips = [], []
     for path, size, nb in todo:
         why = skipped(path, size, nb)
@@ -593,10 +1047,14 @@ def main():
             "min_blocks": MIN_BLOCKS,
             "max_blocks": MAX_BLOCKS, "ext_factor": EXT_FACTOR,
             "copying": sorted(COPYING),
-            "paths": {k: v[0] for k, v in PATHS.items()},
-            "directions": {k: v[2] for k, v in PATHS.items()},
+            "writing_rate": WRITING_RATE, "writing": WRITING,
+            "strace_unpaced_us": STRACE_UNPACED_US,
+            "catchup_rate": CATCHUP_RATE,
+            "catchup_unpaced_us": CATCHUP_UNPACED_US,
+            "paths": {k: v[0] for k, v in (PATHS | SYSCALL_ONLY).items()},
+            "directions": {k: v[2] for k, v in (PATHS | SYSCALL_ONLY).items()},
         },
-        "runs": runs, "skipped": skips, "syscalls": [],
+        "runs": runs, "skipped": skips, "syscalls": [], "capacity": [],
     }
     out_json = os.path.join(ARGS.outdir, "runs.json")
 
@@ -608,12 +1066,15 @@ def main():
 
     try:
         run_rounds(todo, runs, save, t_start)
-        if not ARGS.no_strace:
+        if not ARGS.no_strace and not ARGS.capacity_only:
             result["syscalls"] += count_syscalls()
             print(f"bench: syscalls counted, "
                   f"{time.monotonic() - t_start:.0f} s", file=sys.stderr)
+        if not ARGS.no_capacity:
+            capacity(result, save)
     finally:
         stop_iiod()
+        reset_devices()
     save()
 
 
@@ -633,13 +1094,22 @@ def run_rounds(todo, runs, save, t_start):
 
 
 def count_syscalls():
-    for name in (ADC, DAC):
-        write_attr(sysfs(name), "unpaced_us", STRACE_UNPACED_US)
+    """Every path but memcpy and the writing cases, with the converters
+    unpaced and slow enough for strace (STRACE_UNPACED_US): the elements
+    wait for each block. Then the source catching up (src-behind, see
+    CATCHUP_UNPACED_US): each block done before the source looks at it."""
+    global converter_mode
+    converter_mode = None
+    setup_devices(unpaced_us=STRACE_UNPACED_US)
     rows = []
-    for path in PATHS:
-        if path == "memcpy" or (ARGS.paths and
-                                path not in ARGS.paths.split(",")):
+    todo = [(p, None) for p in PATHS if p != "memcpy" and p not in WRITING]
+    todo += [("src-behind", CATCHUP_RATE)]
+    for path, rate in todo:
+        if ARGS.paths and path not in ARGS.paths.split(",") and not (
+                path == "src-behind" and "src" in ARGS.paths.split(",")):
             continue
+        if path == "src-behind":
+            setup_devices(rate=CATCHUP_RATE, unpaced_us=CATCHUP_UNPACED_US)
         for size in SYSCALL_SIZES:
             if skipped(path, size, NUM_BLOCKS):
                 continue
@@ -647,7 +1117,7 @@ def count_syscalls():
                    "num_blocks": NUM_BLOCKS}
             try:
                 iiod_for(path)
-                row.update(syscalls_per_block(path, size, NUM_BLOCKS))
+                row.update(syscalls_per_block(path, size, NUM_BLOCKS, rate))
             except Exception as e:
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)
