@@ -14,7 +14,7 @@ with nothing lost against converters running in real time. Writes
 OUTDIR/runs.json; tests/bench/report.py turns it into tables and plots on
 the host.
 
-The cases of WRITING run with the ADC paced at WRITING_RATE, writing every
+The cases of WRITING run with the ADC paced (WRITING_CASES), writing every
 block as a converter does (the others: unpaced, nothing written), for what
 grows with the block size when the converter writes its blocks.
 
@@ -64,12 +64,16 @@ STRACE_UNPACED_US = 20000
 # completions closer together than that (the queue's pace) are no overrun.
 CATCHUP_UNPACED_US = 5000
 CATCHUP_RATE = 250000
-# A converter that writes its blocks (unpaced=0): the ADC in real time at
-# WRITING_RATE, which the raw loop and the source sustain at both sizes
-# (their capacity at 16 KiB is 1.4 to 3 MS/s in the VM; a 16 KiB block
-# lasts 4 ms, a 1 MiB one 262 ms); WRITING_COUNT blocks a run, 4 and 13 s.
-WRITING_RATE = 1000000
-WRITING_COUNT = {16 * 1024: 1000, 1024 * 1024: 12}
+# A converter that writes its blocks (unpaced=0): the ADC in real time, at
+# each size at the rate that makes a block last WRITING_BLOCK_S, so that
+# the sizes differ in the bytes the converter writes only (iiodmabufsrc's
+# CPU per block grows with the block's duration as well: at 16 KiB 240 µs
+# a block at 1 ms, 505 µs at 4 ms, in the VM). 65.5 ms: 1 MiB at 4 MHz,
+# well within what every path sustains; 16 KiB at 62.5 kHz. block size:
+# (rate, blocks a run: 5 s).
+WRITING_BLOCK_S = 0.065536
+WRITING_CASES = {size: (round(size / 4 / WRITING_BLOCK_S), 80)
+                 for size in (16 * 1024, 1024 * 1024)}
 ADC, DAC = "iio-sim-adc", "iio-sim-dac"
 CHANNELS = "voltage0,voltage1"
 # Blocks per run: MAX_BLOCKS, or about VOLUME (at least MIN_BLOCKS) for the
@@ -124,7 +128,7 @@ RW_PATHS = {"src-rw", "src-rw-read", "iio_readdev", "sink-rw",
             "iio_writedev"} | IP_PATHS
 COPYING = RW_PATHS | {"memcpy", "src-read", "sink-ats"}
 VARIED = ["raw-in", "src", "raw-out", "sink", "raw-loop", "loopback"]
-# the ADC paced and writing its blocks, at the sizes of WRITING_COUNT only
+# the ADC paced and writing its blocks, at the sizes of WRITING_CASES only
 WRITING = {"raw-in-w": "raw-in", "src-w": "src"}
 # syscall counts only: the source behind the converter (see CATCHUP_*)
 SYSCALL_ONLY = {"src-behind": ("iiodmabufsrc ! fakesink, catching up",
@@ -135,7 +139,7 @@ def blocks_for(path, size):
     """Blocks in a run: the zero-copy paths touch no data (the converters
     are unpaced), so large blocks cost them no more than small ones."""
     if path in WRITING:
-        return WRITING_COUNT[size]
+        return WRITING_CASES[size][1]
     if path not in COPYING:
         return MAX_BLOCKS
     volume = IP_VOLUME if path in IP_PATHS else VOLUME
@@ -282,9 +286,9 @@ def loop_sink_blocks(nb):
     return max(1, nb // 2 - 1)
 
 
-def rate_of(path):
+def rate_of(path, size):
     """The nominal rate a case runs at (the converter's, when paced)."""
-    return WRITING_RATE if path in WRITING else RATE
+    return WRITING_CASES[size][0] if path in WRITING else RATE
 
 
 def command(path, size, nb, count, rate=None):
@@ -292,7 +296,7 @@ def command(path, size, nb, count, rate=None):
     own by default; the raw loops and Debian's tools take the converter's
     as it is set)."""
     tool = ARGS.tool
-    rate = rate or rate_of(path)
+    rate = rate or rate_of(path, size)
     path = WRITING.get(path, path)
     if path == "src-behind":
         path = "src"
@@ -468,7 +472,7 @@ def run_case(path, size, nb, rep):
     try:
         iiod_for(path)
         reset_devices()
-        converters_for(path)
+        converters_for(path, size)
         if kind == "ext":
             row.update(run_external(path, size, nb, count))
         else:
@@ -503,15 +507,15 @@ def run_case(path, size, nb, rep):
 converter_mode = None     # what converters_for() last set
 
 
-def converters_for(path):
+def converters_for(path, size):
     """The ADC paced and writing for the cases of WRITING, else both
     converters unpaced; written only when that changes."""
     global converter_mode
-    mode = "writing" if path in WRITING else "unpaced"
+    mode = ("writing", size) if path in WRITING else "unpaced"
     if mode == converter_mode:
         return
-    if mode == "writing":
-        setup_devices(paced=True, rate=WRITING_RATE, names=(ADC,))
+    if path in WRITING:
+        setup_devices(paced=True, rate=rate_of(path, size), names=(ADC,))
     else:
         setup_devices()
     converter_mode = mode
@@ -974,7 +978,7 @@ def capacity(result, save):
 def cases():
     out = []
     for path in PATHS:
-        for size in WRITING_COUNT if path in WRITING else SIZES:
+        for size in WRITING_CASES if path in WRITING else SIZES:
             out.append((path, size, NUM_BLOCKS))
     for path in VARIED:
         for size in VARIED_SIZES:
@@ -1047,7 +1051,7 @@ def main():
             "min_blocks": MIN_BLOCKS,
             "max_blocks": MAX_BLOCKS, "ext_factor": EXT_FACTOR,
             "copying": sorted(COPYING),
-            "writing_rate": WRITING_RATE, "writing": WRITING,
+            "writing_cases": WRITING_CASES, "writing": WRITING,
             "strace_unpaced_us": STRACE_UNPACED_US,
             "catchup_rate": CATCHUP_RATE,
             "catchup_unpaced_us": CATCHUP_UNPACED_US,
@@ -1093,6 +1097,15 @@ def run_rounds(todo, runs, save, t_start):
               f"{time.monotonic() - t_start:.0f} s", file=sys.stderr)
 
 
+def strace_rate(size):
+    """The elements' nominal rate under strace: a block lasts as long as
+    the unpaced converter takes for it (STRACE_UNPACED_US), so that their
+    judgements from the fences hold (a sink that finds a block older than
+    it lasts reads its fence once more, for an underflow; a source takes
+    completions further apart than that for overruns)."""
+    return int(size / SCAN * 1e6 / STRACE_UNPACED_US)
+
+
 def count_syscalls():
     """Every path but memcpy and the writing cases, with the converters
     unpaced and slow enough for strace (STRACE_UNPACED_US): the elements
@@ -1102,9 +1115,10 @@ def count_syscalls():
     converter_mode = None
     setup_devices(unpaced_us=STRACE_UNPACED_US)
     rows = []
-    todo = [(p, None) for p in PATHS if p != "memcpy" and p not in WRITING]
-    todo += [("src-behind", CATCHUP_RATE)]
-    for path, rate in todo:
+    todo = [(p, strace_rate) for p in PATHS
+            if p != "memcpy" and p not in WRITING]
+    todo += [("src-behind", lambda size: CATCHUP_RATE)]
+    for path, rate_at in todo:
         if ARGS.paths and path not in ARGS.paths.split(",") and not (
                 path == "src-behind" and "src" in ARGS.paths.split(",")):
             continue
@@ -1117,7 +1131,8 @@ def count_syscalls():
                    "num_blocks": NUM_BLOCKS}
             try:
                 iiod_for(path)
-                row.update(syscalls_per_block(path, size, NUM_BLOCKS, rate))
+                row.update(syscalls_per_block(path, size, NUM_BLOCKS,
+                                              rate_at(size)))
             except Exception as e:
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

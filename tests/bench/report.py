@@ -375,15 +375,25 @@ WRITING_NOTE = (
 
 
 def writing_intro(meta):
-    rate = meta.get("writing_rate", 1)
-    return (f"The ADC paced at {rate / 1e6:g} MHz and writing every block "
-            f"(unpaced=0), as a converter does; the cases above and below "
-            f"run it unpaced. The raw loop and iiodmabufsrc ! fakesink at "
-            f"16 KiB ({16 * KIB / SCAN / rate * 1e3:.3g} ms a block) and "
-            f"1 MiB ({MIB / SCAN / rate * 1e3:.3g} ms), for the target on "
-            f"what grows with the block size (see the targets). The "
-            f"simulator's writes take the guest's one vCPU too, in a kernel "
-            f"thread: not in these figures.")
+    cases = {int(k): v for k, v in meta.get("writing_cases", {}).items()}
+    each = "; ".join(f"{size_name(size)} at {rate / 1e3:g} kHz"
+                     for size, (rate, _) in sorted(cases.items()))
+    block = (f"{min(cases) / SCAN / cases[min(cases)][0] * 1e3:.1f} ms"
+             if cases else "–")
+    return (f"The ADC paced and writing every block (unpaced=0), as a "
+            f"converter does, at each size at the rate that makes a block "
+            f"last {block} ({each}), so that the sizes differ in the bytes "
+            f"the converter writes only; the cases above and below run it "
+            f"unpaced. For the target on what grows with the block size "
+            f"(see the targets). The simulator's writes take the guest's "
+            f"one vCPU too, in a kernel thread: not in these figures.")
+
+
+def strace_rates(meta):
+    us = meta.get("strace_unpaced_us", 20000)
+    rates = [(size, size / SCAN / us * 1e6) for size in (4 * KIB, MIB)]
+    return ", ".join((f"{r / 1e3:g} kHz" if r < 1e6 else f"{r / 1e6:g} MHz")
+                     + f" at {size_name(size)}" for size, r in rates)
 
 
 def rate_name(rate):
@@ -640,7 +650,8 @@ def write_markdown(outdir, data, cases):
                 odd = [f"{k} {stats[k]}" for k in ("failed-blocks", "overruns")
                        if stats.get(k)]
                 if odd:
-                    text += f" (iiodmabufsrc {', '.join(odd)} in 120 blocks)"
+                    text += (f" (iiodmabufsrc {', '.join(odd)} in "
+                             f"{sc.get('blocks', [120])[0]} blocks)")
             lines.append(f"| {labels[c.path]} | {size_name(c.size)} | {text} |")
     lines += ["", f"*{labels.get('src-behind', 'catching up')}*: the "
               f"converters unpaced, each block complete "
@@ -648,8 +659,11 @@ def write_markdown(outdir, data, cases):
               f"(later than its fence is exported), at a nominal "
               f"{meta.get('catchup_rate', 0) / 1e3:g} kHz: the source, slowed "
               f"by strace, finds every block done when it comes to it (no "
-              f"poll). The others wait for each block "
-              f"({meta.get('strace_unpaced_us', 20000)} µs a block).", ""]
+              f"poll). The others wait for each block: it completes "
+              f"{meta.get('strace_unpaced_us', 20000)} µs after it is "
+              f"queued, and the elements run at the nominal rate at which "
+              f"a block lasts that long ({strace_rates(meta)}), so that "
+              f"their judgements from the fences hold.", ""]
 
     lines += ["## Notes", "",
               "- Paths: *raw ABI loop*: tests/bench/iiodmabuf-bench, "
