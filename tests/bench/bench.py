@@ -59,11 +59,15 @@ STRACE_UNPACED_US = 20000
 # The source catching up, under strace: each block completes
 # CATCHUP_UNPACED_US after it is queued, later than its fence is exported
 # (sooner would look like a failed submit) but before the source, slowed by
-# strace, comes back to it with the three blocks before it done. At
-# CATCHUP_RATE a block lasts longer than the source takes for one, so that
-# completions closer together than that (the queue's pace) are no overrun.
+# strace, comes back to it with the blocks before it done: with
+# CATCHUP_NUM_BLOCKS, seven of them, each taking the source more than a
+# ms under strace (with 4 the source caught up now and then, and waited).
+# At CATCHUP_RATE a block lasts longer than the source takes for one, so
+# that completions closer together than that (the queue's pace) are no
+# overrun.
 CATCHUP_UNPACED_US = 5000
 CATCHUP_RATE = 250000
+CATCHUP_NUM_BLOCKS = 8
 # A converter that writes its blocks (unpaced=0): the ADC in real time, at
 # each size at the rate that makes a block last WRITING_BLOCK_S, so that
 # the sizes differ in the bytes the converter writes only (iiodmabufsrc's
@@ -1055,6 +1059,7 @@ def main():
             "strace_unpaced_us": STRACE_UNPACED_US,
             "catchup_rate": CATCHUP_RATE,
             "catchup_unpaced_us": CATCHUP_UNPACED_US,
+            "catchup_num_blocks": CATCHUP_NUM_BLOCKS,
             "paths": {k: v[0] for k, v in (PATHS | SYSCALL_ONLY).items()},
             "directions": {k: v[2] for k, v in (PATHS | SYSCALL_ONLY).items()},
         },
@@ -1115,24 +1120,22 @@ def count_syscalls():
     converter_mode = None
     setup_devices(unpaced_us=STRACE_UNPACED_US)
     rows = []
-    todo = [(p, strace_rate) for p in PATHS
+    todo = [(p, strace_rate, NUM_BLOCKS) for p in PATHS
             if p != "memcpy" and p not in WRITING]
-    todo += [("src-behind", lambda size: CATCHUP_RATE)]
-    for path, rate_at in todo:
+    todo += [("src-behind", lambda size: CATCHUP_RATE, CATCHUP_NUM_BLOCKS)]
+    for path, rate_at, nb in todo:
         if ARGS.paths and path not in ARGS.paths.split(",") and not (
                 path == "src-behind" and "src" in ARGS.paths.split(",")):
             continue
         if path == "src-behind":
             setup_devices(rate=CATCHUP_RATE, unpaced_us=CATCHUP_UNPACED_US)
         for size in SYSCALL_SIZES:
-            if skipped(path, size, NUM_BLOCKS):
+            if skipped(path, size, nb):
                 continue
-            row = {"path": path, "block_bytes": size,
-                   "num_blocks": NUM_BLOCKS}
+            row = {"path": path, "block_bytes": size, "num_blocks": nb}
             try:
                 iiod_for(path)
-                row.update(syscalls_per_block(path, size, NUM_BLOCKS,
-                                              rate_at(size)))
+                row.update(syscalls_per_block(path, size, nb, rate_at(size)))
             except Exception as e:
                 row["error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

@@ -231,7 +231,7 @@ def ratio_row(what, x, y, limit, unit, names, remark=""):
             verdict(r <= limit), remark)
 
 
-def targets(cases, capacity):
+def targets(cases, capacity, syscalls):
     """Issue 23's targets, then the earlier ones: (what, measured, limit,
     verdict, remark) each; a figure missing is "not measured", never a
     pass."""
@@ -273,10 +273,10 @@ def targets(cases, capacity):
             1 / 5, cpu, ("src", other), "unpaced converters"))
     out.append(syscall_row(
         "iiodmabufsink importing (benchdmabufsrc ! iiodmabufsink): "
-        "syscalls per block ≤ 5", cases, "sink-import", 5))
+        "syscalls per block ≤ 5", syscalls, "sink-import", 5))
     out.append(syscall_row(
         "iiodmabufsrc catching up (each block done when it looks): "
-        "syscalls per block ≤ 4", cases, "src-behind", 4))
+        "syscalls per block ≤ 4", syscalls, "src-behind", 4))
     out += capacity_rows(capacity)
 
     later = ("io-mode=rw and iio_readdev cannot run 16 MiB blocks here (see "
@@ -312,12 +312,11 @@ def targets(cases, capacity):
     return out, rows
 
 
-def syscall_row(what, cases, path, limit):
+def syscall_row(what, syscalls, path, limit):
     """A limit on syscalls per block at every size counted: the largest
     count, to a tenth (a call every ten blocks), decides."""
-    counted = sorted((c.size, c.syscalls) for c in cases.values()
-                     if c.path == path and c.nb == NB and c.syscalls
-                     and "error" not in c.syscalls)
+    counted = sorted((sc["block_bytes"], sc) for sc in syscalls
+                     if sc["path"] == path and "error" not in sc)
     if not counted:
         return not_measured(what, f"≤ {limit}", path)
     worst = max(round(sc["per_block"], 1) for _, sc in counted)
@@ -611,7 +610,7 @@ def write_markdown(outdir, data, cases):
 
     capacity = data.get("capacity", [])
     lines += capacity_section(meta, capacity)
-    issue, earlier = targets(cases, capacity)
+    issue, earlier = targets(cases, capacity, data["syscalls"])
     lines += ["## Targets", "",
               "Issue 23's targets, from this run: ratios of medians (CPU), "
               "strace counts (syscalls: the largest count at any size, to "
@@ -633,7 +632,7 @@ def write_markdown(outdir, data, cases):
     lines += ["## Syscalls per block by call", "",
               "`strace -f -c`, difference of 120 and 20 blocks (520 and 20 "
               "for the targets' paths: the sink importing, the source "
-              "catching up), at num-blocks 4 (one run each); calls under "
+              "catching up), at num-blocks 4 (the source catching up: 8; one run each); calls under "
               "0.05 a block left out:", "",
               "| path | block | syscalls per block |", "|---|---|---|"]
     for title, paths in SECTIONS + [("", SYSCALL_ONLY)]:
@@ -657,7 +656,8 @@ def write_markdown(outdir, data, cases):
               f"converters unpaced, each block complete "
               f"{meta.get('catchup_unpaced_us', 0)} µs after it is queued "
               f"(later than its fence is exported), at a nominal "
-              f"{meta.get('catchup_rate', 0) / 1e3:g} kHz: the source, slowed "
+              f"{meta.get('catchup_rate', 0) / 1e3:g} kHz and num-blocks "
+              f"{meta.get('catchup_num_blocks', NB)}: the source, slowed "
               f"by strace, finds every block done when it comes to it (no "
               f"poll). The others wait for each block: it completes "
               f"{meta.get('strace_unpaced_us', 20000)} µs after it is "
