@@ -945,10 +945,11 @@ def capacity(result, save):
     paths = [p for p in CAP_PATHS
              if not ARGS.paths or p in ARGS.paths.split(",")]
     todo = [(p, s) for p in paths for s in sizes if not skipped(p, s, NUM_BLOCKS)]
-    # about 3 probes a search to find the rung, then the refinements; a
-    # passing probe lasts its run and the start-up, a failing one a second
-    # or two (stopped once it lost), twice
-    estimate = len(todo) * (3 + refine) * (0.55 * (seconds + 2.5) + 0.45 * 5)
+    # as measured: about 4 probes a search to find the rung, then the
+    # refinements; half pass, lasting their run, the start-up and 0.7 s,
+    # half fail, 2.5 s (stopped once they lost; some twice)
+    estimate = len(todo) * (3.9 + refine) * (
+        0.48 * (seconds + CAP_WARMUP_S + 0.7) + 0.52 * 2.5)
     print(f"bench: capacity phase: {len(todo)} searches, about "
           f"{estimate / 60:.0f} min", file=sys.stderr)
     t0 = time.monotonic()
