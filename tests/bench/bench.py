@@ -32,6 +32,7 @@ import json
 import math
 import os
 import platform
+import re
 import select
 import subprocess
 import sys
@@ -585,54 +586,92 @@ def last_line(err):
 
 # --- syscalls -----------------------------------------------------------------
 
-def strace_counts(cmd, stdin):
-    """Runs @cmd under strace -f -c: ({syscall: calls}, the elements'
-    stats the tool printed or {}), or (None, an error)."""
-    out, printed = "/run/bench-strace.txt", "/run/bench-stdout"
+def strace_counts(cmd, stdin, threads=False):
+    """Runs @cmd under strace -f -c, or with @threads under strace -ff (a
+    file per thread, each call a line): ([{syscall: calls}, one per thread
+    or one in all], the elements' stats the tool printed or {}), or (None,
+    an error)."""
+    out, printed = "/run/bench-strace", "/run/bench-stdout"
     open(printed, "w").close()
+    for old in glob.glob(out + "*"):
+        os.unlink(old)
+    how = ["-ff", "-o", out] if threads else ["-f", "-c", "-o", out]
     status, err, _, _, _ = spawn_rusage(
-        [STRACE, "-f", "-c", "-o", out] + cmd, stdin,
+        [STRACE] + how + cmd, stdin,
         printed if cmd[0] == ARGS.tool else os.devnull)
     if status != 0:
         return None, last_line(err) or f"exit status {status}"
-    calls = {}
-    with open(out) as f:
-        for line in f:
-            parts = line.split()
-            # % time, seconds, usecs/call, calls, [errors,] syscall
-            if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
-                calls[parts[-1]] = int(parts[3])
+    counted = []
+    for name in sorted(glob.glob(out + "*")):
+        calls = {}
+        with open(name) as f:
+            for line in f:
+                if threads:     # "ioctl(3, ...) = 0"; not signals, exits
+                    call = re.match(r"([a-z_0-9]+)\(", line)
+                    if call:
+                        calls[call[1]] = calls.get(call[1], 0) + 1
+                    continue
+                parts = line.split()
+                # % time, seconds, usecs/call, calls, [errors,] syscall
+                if len(parts) >= 5 and parts[0][0].isdigit() and \
+                        parts[-1] != "total":
+                    calls[parts[-1]] = int(parts[3])
+        counted.append(calls)
     with open(printed) as f:
         lines = f.read().strip().splitlines()
     stats = json.loads(lines[-1]).get("stats", {}) if lines else {}
-    return calls, stats
+    return counted, stats
 
 
-# the paths of the syscall targets: more blocks, so that the calls of other
-# threads (a bus message more or less) weigh less than 0.01 a block
+# The paths of the syscall targets: more blocks, and counted per thread:
+# the streaming thread's calls (the one that queues the blocks: the most
+# ioctl()s) are the path's per block, exactly; the others' (a bus message
+# more or less, a futex) are told apart.
 SYSCALL_BLOCKS = {"sink-import": 520, "src-behind": 520}
 
 
+def per_block(longer, shorter, blocks):
+    """{call: per block} of the difference of two counts."""
+    per_call = {k: (longer.get(k, 0) - shorter.get(k, 0)) / blocks
+                for k in set(longer) | set(shorter)}
+    per_call = {k: round(v, 2) for k, v in per_call.items() if abs(v) >= 0.005}
+    return dict(sorted(per_call.items(), key=lambda kv: -kv[1]))
+
+
+def total(calls):
+    """All calls a block; noise (a futex more or less) can make a tiny
+    total negative."""
+    return max(0.0, round(sum(calls.values()), 2))
+
+
 def syscalls_per_block(path, size, nb, rate=None):
-    """strace with two block counts; the difference per block, and the
+    """strace with two block counts; the difference per block (of the
+    streaming thread too, for the paths of SYSCALL_BLOCKS), and the
     elements' stats of the longer run."""
     many, few = SYSCALL_BLOCKS.get(path, 120), 20
+    threads = path in SYSCALL_BLOCKS
     stdin = "/dev/zero" if path == "iio_writedev" else os.devnull
-    counts = []
+    runs = []
     for n in (many, few):
-        calls, stats = strace_counts(command(path, size, nb, n, rate), stdin)
-        if calls is None:
+        counted, stats = strace_counts(command(path, size, nb, n, rate),
+                                       stdin, threads)
+        if counted is None:
             return {"error": stats}
-        counts.append(calls)
+        runs.append(counted)
         if n == many:
             kept = stats
-    per_call = {k: (counts[0].get(k, 0) - counts[1].get(k, 0)) / (many - few)
-                for k in set(counts[0]) | set(counts[1])}
-    per_call = {k: round(v, 2) for k, v in per_call.items() if abs(v) >= 0.005}
-    # noise (a futex more or less) can make a tiny total negative
-    return {"per_block": max(0.0, round(sum(per_call.values()), 2)),
-            "by_call": dict(sorted(per_call.items(), key=lambda kv: -kv[1])),
-            "stats": kept, "blocks": [many, few]}
+    every = [{k: sum(c.get(k, 0) for c in counted)
+              for k in set().union(*counted)} for counted in runs]
+    calls = per_block(every[0], every[1], many - few)
+    row = {"per_block": total(calls), "by_call": calls, "stats": kept,
+           "blocks": [many, few]}
+    if threads:
+        streaming = [max(counted, key=lambda c: c.get("ioctl", 0))
+                     for counted in runs]
+        calls = per_block(streaming[0], streaming[1], many - few)
+        row.update({"thread_per_block": total(calls),
+                    "thread_by_call": calls})
+    return row
 
 
 # --- capacity ------------------------------------------------------------------
