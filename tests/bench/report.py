@@ -820,7 +820,8 @@ def plot(outdir, data, cases, key, ylabel, filename, title):
         ax.set_xlabel("block size")
         ax.set_title(section)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=9, loc="best")
+        if ax.get_legend_handles_labels()[0]:   # a section run at all
+            ax.legend(fontsize=9, loc="best")
     axes[0].set_ylabel(ylabel)
     axes[0].yaxis.set_tick_params(labelleft=True)
     fig.suptitle(f"{title} (num-blocks {NB}; median, bars min–max; "
