@@ -720,10 +720,10 @@ CAP_POLL_S = 0.5
 CAP_WARMUP_S = 0.5
 CAP_LAG_S = 0.1
 CAP_WALL_SLACK = 0.01
-# A run that lost samples is run again, once: a stall of the emulated guest
-# (a timer, the host's other work) longer than the queue decides a single
-# run, and is rarely the path's own. Falling behind real time is the
-# simulator's, and not tried again.
+# A run that lost samples (or dropped a block as failed) is run again,
+# once: a stall of the emulated guest (a timer, the host's other work)
+# longer than the queue decides a single run, and is rarely the path's
+# own. Falling behind real time is the simulator's, and not tried again.
 CAP_RETRIES = 1
 # the floors first: their results are the other paths' first guesses
 CAP_PATHS = ["raw-in", "src", "src-read", "src-file", "src-rw", "iio_readdev",
@@ -862,8 +862,10 @@ def cap_probe(path, size, rate, seconds):
         row["error"] = cap_verdict(path, size, rate, count, p.returncode,
                                    wall, row) or watch.end(row)
     row["ok"] = row["error"] is None
-    row["lost"] = (row["error"] or "").startswith(("the ADC lost",
-                                                   "the DAC ran dry"))
+    # lost samples, or a block dropped as failed: tried again
+    row["lost"] = (row["error"] or "").startswith((
+        "the ADC lost", "the DAC ran dry", "src: failed-blocks",
+        "sink: fence-errors"))
     return row
 
 

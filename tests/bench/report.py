@@ -407,17 +407,22 @@ def rate_name(rate):
     return "< lowest tried" if rate is None else f"{rate / 1e6:.3g} MS/s"
 
 
+def failed_probes(row):
+    """The runs at the rate the search found too high (one, or two when
+    the first lost), the deciding one last."""
+    return [p for p in row["probes"]
+            if p["rate"] == row["failed_at"] and not p["ok"]]
+
+
 def failed_probe(row):
-    """The probe at the rate the search found too high, or None."""
-    return next((p for p in row["probes"]
-                 if p["rate"] == row["failed_at"] and not p["ok"]), None)
+    return (failed_probes(row) or [None])[-1]
 
 
 def ceiling(row):
     """Whether the next rate failed because the simulator could not keep
     real time (then the path's own limit lies higher)."""
-    p = failed_probe(row)
-    return bool(p and "behind real time" in (p["error"] or ""))
+    return any("behind real time" in (p["error"] or "")
+               for p in failed_probes(row))
 
 
 def capacity_cell(row):
@@ -495,8 +500,8 @@ def capacity_section(meta, capacity):
                 row = found.get((path, size))
                 if not row:
                     continue
-                p = failed_probe(row)
-                why = (p["error"] if p else "–").replace("|", "/")
+                why = "; then ".join(p["error"] for p in failed_probes(row))
+                why = (why or "–").replace("|", "/")
                 ok = next((q for q in row["probes"]
                            if q["ok"] and q["rate"] == row["sustained"]), {})
                 start = ok.get("startup_lost")
