@@ -160,7 +160,7 @@ try_enqueue (GstIioCapture * capture, GstIioBlock * block)
   gint err;
 
   block->sync_fd = gst_iio_block_enqueue (capture->buffer_fd,
-      block->dmabuf_fd, capture->block_bytes, FALSE, FALSE, &queued_at, NULL);
+      block->dmabuf_fd, capture->block_bytes, FALSE, &queued_at, NULL);
   err = block->sync_fd < 0 ? -errno : 0;
   block->queued_us = queued_at;
   block->exported_us = g_get_monotonic_time ();
@@ -182,10 +182,12 @@ reattach (GstIioCapture * capture, GstIioBlock * block)
 {
   if (!capture->running || !dmabuf_free (block))
     return FALSE;
-  if (!block->detached)
-    gst_iio_block_detach (capture->buffer_fd, block->dmabuf_fd);
-  block->detached = !gst_iio_block_attach (capture->buffer_fd,
-      block->dmabuf_fd, NULL);
+  if (block->detached)
+    block->detached = !gst_iio_block_attach (capture->buffer_fd,
+        block->dmabuf_fd, NULL);
+  else
+    block->detached = !gst_iio_block_reattach (capture->buffer_fd,
+        block->dmabuf_fd, NULL);
   return !block->detached;
 }
 

@@ -382,23 +382,49 @@ block_us (GstIioOutQueue * queue, GstBuffer * buffer)
       queue->bytes_per_second);
 }
 
+/* A block on @import's DMABUF failed (@code), found at its fence or, for
+ * a failed submit that passed for a block done, later. */
+static void
+count_fence_error (GstIioOutQueue * queue, IioImport * import, gint code)
+{
+  GST_WARNING ("block on DMABUF %d failed: %s", import->dmabuf_fd,
+      g_strerror (-code));
+  g_mutex_lock (&queue->counts_lock);
+  queue->counts.fence_errors++;
+  queue->counts.last_error = code;
+  g_mutex_unlock (&queue->counts_lock);
+}
+
 /* Queues @block (already in in_flight): ENQUEUE and the fence's export,
  * nothing more. A submit that failed inside the kernel shows when the
- * block completes (see judge_stub()). */
+ * block completes (see judge_stub()), or, if it passed for a block done,
+ * at its DMABUF's next ENQUEUE: the kernel keeps that DMABUF busy (EBUSY;
+ * our buffer fd blocks, so no other device's fence does that) until it is
+ * attached again, which is done here while the converter runs. */
 static gboolean
 enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
 {
+  IioImport *import = block->import;
+  gsize size = gst_buffer_get_size (block->buffer);
   gint64 queued_at = 0;
 
-  block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd,
-      block->import->dmabuf_fd, gst_buffer_get_size (block->buffer),
-      block->cyclic, queue->started, &queued_at, error);
+  block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd,
+      size, block->cyclic, &queued_at, error);
+  if (block->sync_fd < 0 && errno == EBUSY && queue->started) {
+    g_clear_error (error);
+    if (!import->stuck)
+      count_fence_error (queue, import, -EIO);
+    if (!gst_iio_block_reattach (queue->buffer_fd, import->dmabuf_fd, error))
+      return FALSE;
+    block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd,
+        import->dmabuf_fd, size, block->cyclic, &queued_at, error);
+  }
   if (block->sync_fd < 0)
     return FALSE;
   block->queued_ns = queued_at * 1000;
   block->exported_ns = g_get_monotonic_time () * 1000;
   count_idle (queue, block);
-  block->import->stuck = FALSE;
+  import->stuck = FALSE;
   return TRUE;
 }
 
@@ -452,8 +478,7 @@ reattach_stuck (GstIioOutQueue * queue, GError ** error)
 
     if (!import->stuck)
       continue;
-    gst_iio_block_detach (queue->buffer_fd, import->dmabuf_fd);
-    if (!gst_iio_block_attach (queue->buffer_fd, import->dmabuf_fd, error))
+    if (!gst_iio_block_reattach (queue->buffer_fd, import->dmabuf_fd, error))
       return FALSE;
     import->stuck = FALSE;
   }
@@ -545,17 +570,6 @@ wait_fence (GstIioOutQueue * queue, gint sync_fd, GError ** error)
   return GST_FLOW_ERROR;
 }
 
-static void
-count_fence_error (GstIioOutQueue * queue, IioOutBlock * block, gint code)
-{
-  GST_WARNING ("block on DMABUF %d failed: %s", block->import->dmabuf_fd,
-      g_strerror (-code));
-  g_mutex_lock (&queue->counts_lock);
-  queue->counts.fence_errors++;
-  queue->counts.last_error = code;
-  g_mutex_unlock (&queue->counts_lock);
-}
-
 /* The converter was done with @block at @done (-1: unknown): tell how
  * far it has played. */
 static void
@@ -605,7 +619,7 @@ complete_oldest (GstIioOutQueue * queue, gboolean wait, GError ** error)
   state = completed_state (queue, block, state, &code, done);
   queue->own_done_ns = state == GST_IIO_FENCE_DONE && fences == 1 ? done : -1;
   if (state == GST_IIO_FENCE_FAILED)
-    count_fence_error (queue, block, code);
+    count_fence_error (queue, block->import, code);
   if (!block->error)
     played (queue, block, done);
   release_block (queue, g_queue_pop_head (&queue->in_flight));
@@ -936,7 +950,7 @@ keep_cyclic (gpointer data)
     if (head->error || completed_state (queue, head,
             gst_iio_fence_read (head->sync_fd, head->queued_ns, &code, &done),
             &code, done) == GST_IIO_FENCE_FAILED) {
-      count_fence_error (queue, head, head->error ? head->error : code);
+      count_fence_error (queue, head->import, head->error ? head->error : code);
       if (++failed >= CYCLIC_MAX_FAILED)
         return give_up (queue, g_error_new (GST_IIO_DEVICE_ERROR,
                 GST_IIO_DEVICE_ERROR_IO, "%u cyclic blocks in a row failed "

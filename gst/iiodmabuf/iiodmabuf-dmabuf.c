@@ -714,43 +714,49 @@ enqueue_once (gint buffer_fd, gint dmabuf_fd, gsize bytes, gboolean cyclic)
 }
 
 /**
+ * gst_iio_block_reattach:
+ * @buffer_fd: an IIO buffer fd
+ * @dmabuf_fd: an attached DMABUF the kernel keeps busy
+ * @error: (nullable): why the kernel refused the attach
+ *
+ * A DMABUF whose submit failed inside the kernel stays busy there (its
+ * next ENQUEUE fails with EBUSY) until it is attached again. Only while
+ * the buffer is enabled: an attach drops the blocks queued to a disabled
+ * buffer.
+ */
+gboolean
+gst_iio_block_reattach (gint buffer_fd, gint dmabuf_fd, GError ** error)
+{
+  gst_iio_block_detach (buffer_fd, dmabuf_fd);
+  return gst_iio_block_attach (buffer_fd, dmabuf_fd, error);
+}
+
+/**
  * gst_iio_block_enqueue:
  * @buffer_fd: an IIO buffer fd
  * @dmabuf_fd: an attached DMABUF
  * @bytes: how many of its bytes to transfer
  * @cyclic: repeat it until the buffer is disabled (output buffers only)
- * @reattach: whether a DMABUF the kernel keeps busy may be attached again
- *     (only while the buffer is enabled: an attach drops the blocks queued
- *     to a disabled buffer)
  * @queued_at: (out) (optional): g_get_monotonic_time() just before the
  *     block went to the kernel (see gst_iio_block_never_transferred())
  * @error: (nullable): why the kernel refused
  *
- * A DMABUF whose earlier submit failed inside the kernel stays busy there
- * (EBUSY) until it is attached again: with @reattach that is done here,
- * once. On a buffer fd opened O_NONBLOCK the kernel does not wait for the
- * fences already on the DMABUF (another device reading it): EBUSY at once.
+ * EBUSY: the kernel keeps the DMABUF busy after a failed submit (see
+ * gst_iio_block_reattach()), or, on a buffer fd opened O_NONBLOCK, other
+ * fences are still on the DMABUF (another device reading it).
  *
  * Returns: a sync_file fd for the block's fence (see gst_iio_fence_state()),
  * or -1 with errno set
  */
 gint
 gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
-    gboolean cyclic, gboolean reattach, gint64 * queued_at, GError ** error)
+    gboolean cyclic, gint64 * queued_at, GError ** error)
 {
   gint sync_fd, err;
 
   if (queued_at)
     *queued_at = g_get_monotonic_time ();
   sync_fd = enqueue_once (buffer_fd, dmabuf_fd, bytes, cyclic);
-  if (sync_fd < 0 && errno == EBUSY && reattach) {
-    gst_iio_block_detach (buffer_fd, dmabuf_fd);
-    if (!gst_iio_block_attach (buffer_fd, dmabuf_fd, error))
-      return -1;
-    if (queued_at)
-      *queued_at = g_get_monotonic_time ();
-    sync_fd = enqueue_once (buffer_fd, dmabuf_fd, bytes, cyclic);
-  }
   if (sync_fd >= 0)
     return sync_fd;
   err = errno;

@@ -54,8 +54,10 @@ gchar *gst_iio_dmabuf_source_take_passed_over (GstIioDmabufSource * source);
 
 gboolean gst_iio_block_attach (gint buffer_fd, gint dmabuf_fd, GError ** error);
 void gst_iio_block_detach (gint buffer_fd, gint dmabuf_fd);
+gboolean gst_iio_block_reattach (gint buffer_fd, gint dmabuf_fd,
+    GError ** error);
 gint gst_iio_block_enqueue (gint buffer_fd, gint dmabuf_fd, gsize bytes,
-    gboolean cyclic, gboolean reattach, gint64 * queued_at, GError ** error);
+    gboolean cyclic, gint64 * queued_at, GError ** error);
 gboolean gst_iio_block_never_transferred (gint64 elapsed_us, gint64 block_us,
     gboolean earlier_pending);
 
