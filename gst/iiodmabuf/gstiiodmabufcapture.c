@@ -96,6 +96,7 @@ struct _GstIioCapture
   gboolean behind;              /* the last head had completed before it
                                  * was waited for: the next is read before
                                  * any wait */
+  guint stale;                  /* see found_stale(), not told yet */
 };
 
 static GQuark block_quark;
@@ -191,6 +192,19 @@ reattach (GstIioCapture * capture, GstIioBlock * block)
   return !block->detached;
 }
 
+/* A block dequeued as done whose DMABUF the kernel still keeps busy: its
+ * submit had failed after all, its stub fence taken for a transfer that
+ * ended before the export (the thread stalled longer than a block in
+ * between, see gst_iio_block_never_transferred()). Its stale content went
+ * downstream: told at the next dequeue. Lock held. */
+static void
+found_stale (GstIioCapture * capture, GstIioBlock * block)
+{
+  GST_WARNING ("block on DMABUF %d was never transferred, found late",
+      block->dmabuf_fd);
+  capture->stale++;
+}
+
 /* Queues a block, or parks it if the kernel refuses it for now (EBUSY:
  * another device still reads its DMABUF, or the kernel keeps it busy
  * after a failed submit, which only the streaming thread may mend by
@@ -208,8 +222,12 @@ queue_block (GstIioCapture * capture, GstIioBlock * block, gboolean reattach_ok)
   }
   err = block->detached ? -EBUSY : try_enqueue (capture, block);
 
-  if (err == -EBUSY && block->stuck && reattach_ok && reattach (capture, block))
+  if (err == -EBUSY && block->stuck && reattach_ok
+      && reattach (capture, block)) {
+    if (!block->error)
+      found_stale (capture, block);
     err = try_enqueue (capture, block);
+  }
   if (err == -EBUSY) {
     GST_LOG ("DMABUF %d is busy: parked", block->dmabuf_fd);
     block->refused = FALSE;
@@ -671,7 +689,7 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
  * @capture: a running capture
  * @block: (out) (transfer full): the oldest block, once complete
  * @times: (out): when it was queued and completed, and when the block
- *     before it completed
+ *     before it completed; how many blocks dequeued before proved stale
  * @block_error: (out): with GST_IIO_CAPTURE_BLOCK_FAILED, the negative
  *     errno the transfer failed with (the block is queued again at the
  *     next dequeue); -EINTR when the buffer was disabled under it (by
@@ -701,6 +719,8 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   /* its state and time; a failed transfer took its time too (a failed
    * submit none) */
   time_head (capture, head, times);
+  times->stale = capture->stale;
+  capture->stale = 0;
   close_sync_fd (head);
   if (head->error) {
     /* queued again only if the stream goes on: after an abort the buffer

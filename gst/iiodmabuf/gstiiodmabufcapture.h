@@ -26,6 +26,9 @@ typedef struct
   gint64 queued_ns;
   gint64 done_ns;
   gboolean ran;                 /* FALSE: its submit failed, it never ran */
+  guint stale;                  /* blocks dequeued before as done that
+                                 * proved never transferred since: their
+                                 * submit had failed */
 } GstIioCaptureTimes;
 
 GstIioCapture *gst_iio_capture_new (GstAllocator * allocator, gint buffer_fd,

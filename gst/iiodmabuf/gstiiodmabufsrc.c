@@ -601,6 +601,22 @@ warn_failed (GstIioDmabufSrc * self)
           self->obj.device->name, g_strerror (-self->failed_last)), (NULL));
 }
 
+/* Blocks pushed as captured turned out never transferred: their submit
+ * had failed inside the kernel, which showed only at their next enqueue.
+ * Counted as failed, and told at once: what they held was stale. */
+static void
+blocks_found_stale (GstIioDmabufSrc * self, guint stale)
+{
+  GST_OBJECT_LOCK (self);
+  self->stats.failed_blocks += stale;
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%u block(s) from %s already "
+          "passed on held stale data: the kernel failed their transfer "
+          "without telling in time. The converter's driver or DMA engine "
+          "is failing; the kernel log (dmesg) may say why", stale,
+          self->obj.device->name), ("found at the DMABUF's next enqueue"));
+}
+
 /* A failed transfer took its samples with it; a failed submit took none
  * (the converter went on to the next block). */
 static GstFlowReturn
@@ -680,7 +696,10 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
   gint err = 0;
 
   for (;;) {
+    times->stale = 0;
     ret = gst_iio_capture_dequeue (self->capture, &block, times, &err, &error);
+    if (times->stale)
+      blocks_found_stale (self, times->stale);
     if (ret == GST_FLOW_OK) {
       self->failed_in_a_row = 0;
       return maybe_copy (self, block, out);
