@@ -170,6 +170,7 @@ try_enqueue (GstIioCapture * capture, GstIioBlock * block)
   block->error = 0;
   block->never_ran = FALSE;
   block->stuck = FALSE;
+  block->refused = FALSE;
   block->read = FALSE;
   return 0;
 }
@@ -189,13 +190,18 @@ reattach (GstIioCapture * capture, GstIioBlock * block)
   else
     block->detached = !gst_iio_block_reattach (capture->buffer_fd,
         block->dmabuf_fd, NULL);
-  return !block->detached;
+  if (block->detached)
+    return FALSE;
+  block->stuck = FALSE;
+  return TRUE;
 }
 
-/* A block dequeued as done whose DMABUF the kernel still keeps busy: its
- * submit had failed after all, its stub fence taken for a transfer that
- * ended before the export (the thread stalled longer than a block in
- * between, see gst_iio_block_never_transferred()). Its stale content went
+/* A block dequeued as done whose DMABUF the kernel keeps busy, refused
+ * twice while free (another thread holding its reservation lock lets go
+ * within RETRY_SOON): its submit had failed after all, its stub fence
+ * taken for a transfer that ended before the export (the thread stalled
+ * longer than a block in between, or blocks shorter than a microsecond:
+ * see gst_iio_block_never_transferred()). Its stale content went
  * downstream: told at the next dequeue. Lock held. */
 static void
 found_stale (GstIioCapture * capture, GstIioBlock * block)
@@ -222,8 +228,8 @@ queue_block (GstIioCapture * capture, GstIioBlock * block, gboolean reattach_ok)
   }
   err = block->detached ? -EBUSY : try_enqueue (capture, block);
 
-  if (err == -EBUSY && block->stuck && reattach_ok
-      && reattach (capture, block)) {
+  if (err == -EBUSY && block->stuck && (block->error || block->refused)
+      && reattach_ok && reattach (capture, block)) {
     if (!block->error)
       found_stale (capture, block);
     err = try_enqueue (capture, block);
@@ -689,7 +695,8 @@ time_head (GstIioCapture * capture, GstIioBlock * head,
  * @capture: a running capture
  * @block: (out) (transfer full): the oldest block, once complete
  * @times: (out): when it was queued and completed, and when the block
- *     before it completed; how many blocks dequeued before proved stale
+ *     before it completed; whatever the return, how many blocks dequeued
+ *     before proved stale since the last dequeue
  * @block_error: (out): with GST_IIO_CAPTURE_BLOCK_FAILED, the negative
  *     errno the transfer failed with (the block is queued again at the
  *     next dequeue); -EINTR when the buffer was disabled under it (by
@@ -719,8 +726,6 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
   /* its state and time; a failed transfer took its time too (a failed
    * submit none) */
   time_head (capture, head, times);
-  times->stale = capture->stale;
-  capture->stale = 0;
   close_sync_fd (head);
   if (head->error) {
     /* queued again only if the stream goes on: after an abort the buffer
@@ -734,6 +739,8 @@ gst_iio_capture_dequeue (GstIioCapture * capture, GstMemory ** block,
     *block = head->mem;
   }
 out:
+  times->stale = capture->stale;
+  capture->stale = 0;
   g_mutex_unlock (&capture->lock);
   return ret;
 }

@@ -60,6 +60,9 @@ typedef struct
   gint dmabuf_fd;               /* our own fd of it */
   guint busy;                   /* blocks of it in flight */
   gboolean stuck;               /* a submit failed: busy in the kernel */
+  gboolean played_stub;         /* its last block's fence was signalled at
+                                 * its export, judged played: its submit
+                                 * may have failed */
   GList idle_link;              /* in queue->idle, if idle */
   gboolean idle;
 } IioImport;
@@ -397,10 +400,11 @@ count_fence_error (GstIioOutQueue * queue, IioImport * import, gint code)
 
 /* Queues @block (already in in_flight): ENQUEUE and the fence's export,
  * nothing more. A submit that failed inside the kernel shows when the
- * block completes (see judge_stub()), or, if it passed for a block done,
- * at its DMABUF's next ENQUEUE: the kernel keeps that DMABUF busy (EBUSY;
- * our buffer fd blocks, so no other device's fence does that) until it is
- * attached again, which is done here while the converter runs. */
+ * block completes (see judge_stub()), or, if it passed for a block played
+ * (played_stub), at its DMABUF's next ENQUEUE: the kernel keeps that
+ * DMABUF busy (EBUSY) until it is attached again, which is done here while
+ * the converter runs. An EBUSY of another DMABUF is the kernel's 5 s wait
+ * for another device's fences on it: an error. */
 static gboolean
 enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
 {
@@ -410,7 +414,8 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
 
   block->sync_fd = gst_iio_block_enqueue (queue->buffer_fd, import->dmabuf_fd,
       size, block->cyclic, &queued_at, error);
-  if (block->sync_fd < 0 && errno == EBUSY && queue->started) {
+  if (block->sync_fd < 0 && errno == EBUSY && queue->started
+      && (import->stuck || import->played_stub)) {
     g_clear_error (error);
     if (!import->stuck)
       count_fence_error (queue, import, -EIO);
@@ -425,6 +430,7 @@ enqueue_block (GstIioOutQueue * queue, IioOutBlock * block, GError ** error)
   block->exported_ns = g_get_monotonic_time () * 1000;
   count_idle (queue, block);
   import->stuck = FALSE;
+  import->played_stub = FALSE;
   return TRUE;
 }
 
@@ -458,6 +464,7 @@ completed_state (GstIioOutQueue * queue, IioOutBlock * block,
     block->error = *code;
     return GST_IIO_FENCE_FAILED;
   }
+  block->import->played_stub = state == GST_IIO_FENCE_STUB;
   if (state == GST_IIO_FENCE_FAILED && *code != -EINTR)
     block->import->stuck = TRUE;
   if (!block->error)

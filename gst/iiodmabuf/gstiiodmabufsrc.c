@@ -87,6 +87,8 @@ struct _GstIioDmabufSrc
   gint64 failed_warned_at;      /* g_get_monotonic_time(), or 0 */
   guint64 failed_unwarned;      /* failed blocks not told yet ... */
   gint failed_last;             /* ... and the last one's errno */
+  gint64 stale_warned_at;       /* g_get_monotonic_time(), or 0 */
+  guint64 stale_unwarned;       /* stale blocks not told yet */
   gboolean clock_offered;       /* clock-provide posted at READY->PAUSED */
   gsize settle_bytes;           /* read() mode: to drop before a block */
   guint settle_scans;           /* how many scans that drop is in all */
@@ -248,6 +250,8 @@ gst_iio_dmabuf_src_start (GstBaseSrc * src)
   self->failed_in_a_row = 0;
   self->failed_warned_at = 0;
   self->failed_unwarned = 0;
+  self->stale_warned_at = 0;
+  self->stale_unwarned = 0;
   self->overrun_warned_at = 0;
   self->overruns_unwarned = 0;
   self->create_left_us = 0;
@@ -601,20 +605,55 @@ warn_failed (GstIioDmabufSrc * self)
           self->obj.device->name, g_strerror (-self->failed_last)), (NULL));
 }
 
+/* Counts @n more blocks failed in a row (the last with @err): an error
+ * once there are too many. */
+static gboolean
+failed_too_often (GstIioDmabufSrc * self, guint n, gint err)
+{
+  self->failed_in_a_row += n;
+  if (self->failed_in_a_row < MAX_FAILED_IN_A_ROW)
+    return FALSE;
+  GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
+          "(%s): IIO device %s is failing or was removed, or its DMA "
+          "engine needs physically contiguous memory: then set dma-heap "
+          "to a CMA heap (default_cma_region, linux,cma or reserved)",
+          self->failed_in_a_row, g_strerror (-err), self->obj.device->name),
+      (NULL));
+  return TRUE;
+}
+
+/* Tells the stale blocks not told yet, in one warning. */
+static void
+warn_stale (GstIioDmabufSrc * self)
+{
+  guint64 unwarned = self->stale_unwarned;
+
+  self->stale_unwarned = 0;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%" G_GUINT64_FORMAT " block(s) "
+          "from %s already passed on held stale data: the kernel failed "
+          "their transfer without telling in time. The converter's driver "
+          "or DMA engine is failing; the kernel log (dmesg) may say why",
+          unwarned, self->obj.device->name), ("found at the DMABUF's next "
+          "enqueue; the OFFSETs after each run one block ahead"));
+}
+
 /* Blocks pushed as captured turned out never transferred: their submit
  * had failed inside the kernel, which showed only at their next enqueue.
- * Counted as failed, and told at once: what they held was stale. */
-static void
+ * Counted as failed, in a row as well (a DMA engine failing every block
+ * this way would otherwise go on for ever), and told at most every
+ * WARNING_INTERVAL_US. */
+static GstFlowReturn
 blocks_found_stale (GstIioDmabufSrc * self, guint stale)
 {
   GST_OBJECT_LOCK (self);
   self->stats.failed_blocks += stale;
   GST_OBJECT_UNLOCK (self);
-  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%u block(s) from %s already "
-          "passed on held stale data: the kernel failed their transfer "
-          "without telling in time. The converter's driver or DMA engine "
-          "is failing; the kernel log (dmesg) may say why", stale,
-          self->obj.device->name), ("found at the DMABUF's next enqueue"));
+  if (failed_too_often (self, stale, -EIO))
+    return GST_FLOW_ERROR;
+  self->stale_unwarned += stale;
+  if (may_warn (&self->stale_warned_at))
+    warn_stale (self);
+  return GST_FLOW_OK;
 }
 
 /* A failed transfer took its samples with it; a failed submit took none
@@ -638,15 +677,8 @@ block_failed (GstIioDmabufSrc * self, gint err, gboolean ran)
   GST_OBJECT_UNLOCK (self);
   if (lost)
     gst_iio_timeline_skip (self->timeline, lost);
-  if (++self->failed_in_a_row >= MAX_FAILED_IN_A_ROW) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%u blocks in a row failed "
-            "(%s): IIO device %s is failing or was removed, or its DMA "
-            "engine needs physically contiguous memory: then set dma-heap "
-            "to a CMA heap (default_cma_region, linux,cma or reserved)",
-            self->failed_in_a_row, g_strerror (-err), self->obj.device->name),
-        (NULL));
+  if (failed_too_often (self, 1, err))
     return GST_FLOW_ERROR;
-  }
   self->failed_unwarned++;
   self->failed_last = err;
   if (may_warn (&self->failed_warned_at))
@@ -696,12 +728,19 @@ dequeue_block (GstIioDmabufSrc * self, GstBuffer ** out,
   gint err = 0;
 
   for (;;) {
-    times->stale = 0;
     ret = gst_iio_capture_dequeue (self->capture, &block, times, &err, &error);
-    if (times->stale)
-      blocks_found_stale (self, times->stale);
+    if (times->stale && blocks_found_stale (self, times->stale) !=
+        GST_FLOW_OK) {
+      if (ret == GST_FLOW_OK)
+        gst_memory_unref (block);
+      g_clear_error (&error);
+      return GST_FLOW_ERROR;
+    }
     if (ret == GST_FLOW_OK) {
-      self->failed_in_a_row = 0;
+      /* a block is known good by its fence's time: a stub's may yet be
+       * found stale */
+      if (!times->stale && times->done_ns >= 0)
+        self->failed_in_a_row = 0;
       return maybe_copy (self, block, out);
     }
     if (ret != GST_IIO_CAPTURE_BLOCK_FAILED)
@@ -835,6 +874,8 @@ tell_untold (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     return GST_PAD_PROBE_OK;
   if (self->failed_unwarned)
     warn_failed (self);
+  if (self->stale_unwarned)
+    warn_stale (self);
   if (self->overruns_unwarned)
     warn_overruns (self);
   return GST_PAD_PROBE_OK;

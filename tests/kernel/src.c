@@ -2107,6 +2107,22 @@ on_handoff_submit_fault (GstElement * sink, GstBuffer * buf, GstPad * pad,
     sysfs_write ("iio-sim-adc/fault_submit_blocks", "2");
 }
 
+/* iiodmabufsrc with @props into a fakesink that hands each buffer to
+ * @handoff with @data. */
+static GstElement *
+src_handing_off (const gchar * props, GCallback handoff, gpointer data)
+{
+  gchar *desc = g_strdup_printf ("iiodmabufsrc name=src device=iio-sim-adc "
+      "%s ! fakesink name=sink signal-handoffs=true sync=false", props);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+
+  g_signal_connect (sink, "handoff", handoff, data);
+  gst_object_unref (sink);
+  g_free (desc);
+  return pipeline;
+}
+
 /* A submit that fails inside the kernel (a driver's DMA prep error): the
  * block is dropped with a warning, never passed on stale, and its DMABUF
  * is recovered (the kernel keeps it busy until re-attached). It took none
@@ -2116,16 +2132,12 @@ on_handoff_submit_fault (GstElement * sink, GstBuffer * buf, GstPad * pad,
 GST_START_TEST (test_failed_submit_dropped)
 {
   SubmitFault f = { 0, };
-  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
-      "device=iio-sim-adc channels=voltage0 samples-per-block=1024 "
-      "sampling-frequency=102400 num-blocks=4 num-buffers=60 ! fakesink "
-      "name=sink signal-handoffs=true sync=false", NULL);
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstElement *pipeline = src_handing_off ("channels=voltage0 "
+      "samples-per-block=1024 sampling-frequency=102400 num-blocks=4 "
+      "num-buffers=60", G_CALLBACK (on_handoff_submit_fault), &f);
   GstStructure *stats;
   guint warnings = 0;
 
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_submit_fault), &f);
-  gst_object_unref (sink);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
 
   fail_unless (f.bad == NULL, "%s", f.bad);
@@ -2146,10 +2158,11 @@ GST_END_TEST;
 
 /* What test_failed_submit_found_late saw: blocks of consecutive samples,
  * each going on from the one before unless stale (it repeats an older
- * block's samples). */
+ * block's samples); after block arm_at (0: none) one submit fails. */
 typedef struct
 {
   guint64 blocks, stale, next_sample;
+  guint64 arm_at;               /* the block after which a submit fails */
   gchar *bad;
 } LateSubmit;
 
@@ -2174,7 +2187,7 @@ on_handoff_late_submit (GstElement * sink, GstBuffer * buf, GstPad * pad,
     f->stale++;
   else
     f->next_sample = first + n;
-  if (++f->blocks != 20)
+  if (++f->blocks != f->arm_at)
     return;
   /* the next submit fails, and the converter is idle by then: no block
    * queued before it is pending at its fence's export */
@@ -2190,17 +2203,13 @@ on_handoff_late_submit (GstElement * sink, GstBuffer * buf, GstPad * pad,
  * block stays in use) and counts and tells the stale block. */
 GST_START_TEST (test_failed_submit_found_late)
 {
-  LateSubmit f = { 0, };
-  GstElement *pipeline = gst_parse_launch ("iiodmabufsrc name=src "
-      "device=iio-sim-adc channels=voltage0 samples-per-block=16 "
-      "sampling-frequency=100000000 num-blocks=4 num-buffers=60 ! fakesink "
-      "name=sink signal-handoffs=true sync=false", NULL);
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  LateSubmit f = {.arm_at = 20 };
+  GstElement *pipeline = src_handing_off ("channels=voltage0 "
+      "samples-per-block=16 sampling-frequency=100000000 num-blocks=4 "
+      "num-buffers=60", G_CALLBACK (on_handoff_late_submit), &f);
   GstStructure *stats;
   guint warnings = 0;
 
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff_late_submit), &f);
-  gst_object_unref (sink);
   stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
   sysfs_write ("iio-sim-adc/fault_submit_blocks", "0");
 
@@ -2213,6 +2222,38 @@ GST_START_TEST (test_failed_submit_found_late)
       "and told (%u warning(s)), the other 59 blocks continuous\n",
       warnings);
   gst_structure_free (stats);
+  gst_object_unref (pipeline);
+  g_free (f.bad);
+}
+
+GST_END_TEST;
+
+/* A DMA engine that refuses every transfer, with blocks of 160 ns: each
+ * failed submit passes for a block done (see above) and is found only at
+ * its DMABUF's next enqueue. Those count as failures in a row: the source
+ * stops with an error, not passing stale blocks for ever. */
+GST_START_TEST (test_every_submit_failing_found_late)
+{
+  LateSubmit f = { 0, };
+  GstElement *pipeline = src_handing_off ("channels=voltage0 "
+      "samples-per-block=16 sampling-frequency=100000000 num-blocks=4 "
+      "num-buffers=1000", G_CALLBACK (on_handoff_late_submit), &f);
+  GstMessage *msg;
+  gchar *text;
+
+  sysfs_write ("iio-sim-adc/fault_submit_blocks", "100000");
+  msg = run (pipeline, 120 * GST_SECOND, NULL);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  sysfs_write ("iio-sim-adc/fault_submit_blocks", "0");
+
+  text = error_text (msg);
+  fail_unless (strstr (text, "16 blocks in a row failed") != NULL, "%s", text);
+  fail_unless (f.blocks < 40, "%" G_GUINT64_FORMAT " blocks passed on",
+      f.blocks);
+  g_print ("every submit failing: '%s' after %" G_GUINT64_FORMAT
+      " stale blocks\n", text, f.blocks);
+  g_free (text);
+  gst_message_unref (msg);
   gst_object_unref (pipeline);
   g_free (f.bad);
 }
@@ -4209,6 +4250,7 @@ iiodmabufsrc_suite (void)
   tcase_add_test (tc, test_fast_converter_no_false_failures);
   tcase_add_test (tc, test_failed_submit_dropped);
   tcase_add_test (tc, test_failed_submit_found_late);
+  tcase_add_test (tc, test_every_submit_failing_found_late);
   tcase_add_test (tc, test_failed_start_retried);
   tcase_add_test (tc, test_length_and_watermark);
   tcase_add_test (tc, test_fixed_watermark_dmabuf);
