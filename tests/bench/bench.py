@@ -1106,6 +1106,7 @@ def main():
             "directions": {k: v[2] for k, v in (PATHS | SYSCALL_ONLY).items()},
         },
         "runs": runs, "skipped": skips, "syscalls": [], "capacity": [],
+        "wakeups": [],
     }
     out_json = os.path.join(ARGS.outdir, "runs.json")
 
@@ -1116,6 +1117,9 @@ def main():
         os.replace(out_json + ".tmp", out_json)
 
     try:
+        if not ARGS.capacity_only:
+            result["wakeups"] = wakeups()
+            save()
         run_rounds(todo, runs, save, t_start)
         if not ARGS.no_strace and not ARGS.capacity_only:
             result["syscalls"] += count_syscalls()
@@ -1127,6 +1131,29 @@ def main():
         stop_iiod()
         reset_devices()
     save()
+
+
+# What waking costs the guest (see the tool's sleep mode): sleeps of
+# these lengths, WAKEUP_SECONDS of each, WAKEUP_REPEATS times round-robin.
+WAKEUP_SLEEPS_US = [300, 1000, 4000, 16000, 65536]
+WAKEUP_SECONDS = 1.0
+WAKEUP_REPEATS = 3
+
+
+def wakeups():
+    """CPU per wakeup of a process that only sleeps, by sleep length:
+    rows of {sleep_us, count, cpu_us: [per run]}."""
+    rows = [{"sleep_us": us, "count": max(20, int(WAKEUP_SECONDS * 1e6 / us)),
+             "cpu_us": []} for us in WAKEUP_SLEEPS_US]
+    for _ in range(WAKEUP_REPEATS):
+        for row in rows:
+            out = subprocess.run([ARGS.tool, "sleep", str(row["sleep_us"]),
+                                  str(row["count"])], capture_output=True,
+                                 text=True, check=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            row["cpu_us"].append(round(
+                (res["user"] + res["sys"]) * 1e6 / res["blocks"], 1))
+    return rows
 
 
 def run_rounds(todo, runs, save, t_start):

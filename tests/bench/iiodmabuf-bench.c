@@ -20,6 +20,9 @@
  *   memcpy BLOCK_BYTES NUM_BLOCKS COUNT
  *       One copy of the same volume: a ring of NUM_BLOCKS blocks copied
  *       into another, block by block.
+ *   sleep SLEEP_US COUNT
+ *       COUNT sleeps of SLEEP_US, nothing else: what the guest charges a
+ *       process for waking, by how long it slept.
  *   gst COUNT DESCRIPTION
  *       A pipeline from gst_parse_launch(), played to EOS. Blocks are
  *       counted on the src pad of the element named "src"; an element
@@ -419,6 +422,25 @@ copy_blocks (size_t bytes, unsigned nb, uint64_t count)
 
 /* --- GStreamer -------------------------------------------------------------- */
 
+/* What waking costs: COUNT sleeps of SLEEP_US each (ppoll with no fd),
+ * nothing else. In an emulated guest a process is charged CPU for each
+ * wakeup, the more the longer it slept: every path's CPU per block
+ * includes that for each of its waits (see tests/bench/report.py). */
+static void
+sleep_wakeups (uint64_t sleep_us, uint64_t count)
+{
+  struct timespec ts = { sleep_us / 1000000, (sleep_us % 1000000) * 1000 };
+  struct mark a, b;
+  uint64_t i;
+
+  ppoll (NULL, 0, &ts, NULL);   /* from the first wakeup, as a block */
+  mark_now (&a);
+  for (i = 1; i < count; i++)
+    ppoll (NULL, 0, &ts, NULL);
+  mark_now (&b);
+  report (&a, &b, count - 1, 0, NULL);
+}
+
 /* benchsrc: a GstBaseSrc that leaves the buffers it takes from
  * downstream's pool as they are, so what it costs is the base class's. */
 typedef struct
@@ -786,6 +808,7 @@ usage (void)
       "NUM_BLOCKS COUNT\n"
       "       iiodmabuf-bench raw-loop ADC DAC BLOCK_BYTES NUM_BLOCKS COUNT\n"
       "       iiodmabuf-bench memcpy BLOCK_BYTES NUM_BLOCKS COUNT\n"
+      "       iiodmabuf-bench sleep SLEEP_US COUNT\n"
       "       iiodmabuf-bench gst COUNT DESCRIPTION\n");
   exit (2);
 }
@@ -806,6 +829,8 @@ main (int argc, char **argv)
         number (argv[6]));
   else if (argc == 5 && !strcmp (mode, "memcpy"))
     copy_blocks (number (argv[2]), number (argv[3]), number (argv[4]));
+  else if (argc == 4 && !strcmp (mode, "sleep"))
+    sleep_wakeups (number (argv[2]), number (argv[3]));
   else if (argc == 4 && !strcmp (mode, "gst")) {
     gst_init (NULL, NULL);
     run_pipeline (number (argv[2]), argv[3]);
