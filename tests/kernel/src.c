@@ -2128,25 +2128,27 @@ src_handing_off (const gchar * props, GCallback handoff, gpointer data)
  * is recovered (the kernel keeps it busy until re-attached). It took none
  * of the converter's samples: OFFSET and DISCONT move only for what the
  * fences show as overruns (the lossless simulator waits where hardware
- * would have run dry). */
+ * would have run dry). Blocks of 50 ms: a failed submit passes for a
+ * block done only if the streaming thread stalls that long between its
+ * enqueue and its fence's export (see test_failed_submit_found_late). */
 GST_START_TEST (test_failed_submit_dropped)
 {
   SubmitFault f = { 0, };
   GstElement *pipeline = src_handing_off ("channels=voltage0 "
-      "samples-per-block=1024 sampling-frequency=102400 num-blocks=4 "
-      "num-buffers=60", G_CALLBACK (on_handoff_submit_fault), &f);
+      "samples-per-block=1024 sampling-frequency=20480 num-blocks=4 "
+      "num-buffers=40", G_CALLBACK (on_handoff_submit_fault), &f);
   GstStructure *stats;
   guint warnings = 0;
 
   stats = run_to_eos (pipeline, 120 * GST_SECOND, &warnings);
 
   fail_unless (f.bad == NULL, "%s", f.bad);
-  fail_unless_equals_uint64 (f.blocks, 60);
+  fail_unless_equals_uint64 (f.blocks, 40);
   fail_unless_equals_uint64 (stat_u64 (stats, "failed-blocks"), 2);
   fail_unless (warnings >= 1 && warnings <= 2, "%u warnings", warnings);
   fail_unless_equals_uint64 (f.offset_jump, stat_u64 (stats, "lost-samples"));
   fail_unless_equals_uint64 (f.disconts, stat_u64 (stats, "overruns"));
-  g_print ("failed submits: 2 blocks dropped with a warning, 60 blocks of "
+  g_print ("failed submits: 2 blocks dropped with a warning, 40 blocks of "
       "continuous samples, none stale; OFFSET moved only for %"
       G_GUINT64_FORMAT " overrun(s)\n", stat_u64 (stats, "overruns"));
   gst_structure_free (stats);
