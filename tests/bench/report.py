@@ -374,11 +374,14 @@ WRITING_NOTE = (
     "iiodmabufsrc (commit bbeb87a) grows the same way as today's (16 KiB "
     "220–227 µs, 1 MiB 616–742 µs; HEAD then 242–271 and 682–960). A "
     "process writing 1 MiB of its own memory per block does not slow its "
-    "syscalls (24–25 µs either way). So the growth is the simulated "
-    "converter's CPU writes in the emulated guest (a real DMA engine does "
-    "not run on the CPU), not the plugin: nothing in the plugin's zero-copy "
-    "path touches the data. The normalised line, (src − raw) / raw at each "
-    "size, shows the element's own cost against the floor's.")
+    "syscalls (24–25 µs either way). So the growth comes from the "
+    "emulated guest, not the plugin: nothing in the plugin's zero-copy "
+    "path touches the data. The emulated guest charges a process more for "
+    "the same calls the longer its CPU was away, idle (see \"What waking "
+    "costs in the VM\") or running the simulated converter's writes (a "
+    "real DMA engine does not run on the CPU); QEMU's exact mechanism is "
+    "not known. The normalised line, (src − raw) / raw at each size, shows "
+    "the element's own cost against the floor's.")
 
 
 def writing_intro(meta):
@@ -586,10 +589,11 @@ def wakeup_section(rows):
              "wakeup, median (min–max) of its runs. Every path waits for "
              "its blocks, and pays this for each wait: the longer its "
              "blocks last (larger blocks at one rate, or a lower rate), the "
-             "more CPU per block, although nothing more is done. This is "
-             "what grows with the block size on the zero-copy paths with "
-             "the converter in real time; hardware pays a few µs a "
-             "wakeup. Compare paths at one block duration.", "",
+             "more CPU per block, although nothing more is done. With the "
+             "converter in real time, this is part of what grows with the "
+             "block size on the zero-copy paths (see the note under the "
+             "targets); hardware pays microseconds a wakeup. Compare paths "
+             "at one block duration; the figures vary from run to run.", "",
              "| sleep | wakeups a run | CPU µs per wakeup |", "|---|---|---|"]
     for row in rows:
         v = sorted(row["cpu_us"])
