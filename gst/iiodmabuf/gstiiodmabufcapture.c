@@ -184,12 +184,10 @@ reattach (GstIioCapture * capture, GstIioBlock * block)
 {
   if (!capture->running || !dmabuf_free (block))
     return FALSE;
-  if (block->detached)
-    block->detached = !gst_iio_block_attach (capture->buffer_fd,
-        block->dmabuf_fd, NULL);
-  else
-    block->detached = !gst_iio_block_reattach (capture->buffer_fd,
-        block->dmabuf_fd, NULL);
+  if (!block->detached)
+    gst_iio_block_detach (capture->buffer_fd, block->dmabuf_fd);
+  block->detached = !gst_iio_block_attach (capture->buffer_fd,
+      block->dmabuf_fd, NULL);
   if (block->detached)
     return FALSE;
   block->stuck = FALSE;
